@@ -1,0 +1,233 @@
+"""The ``edge-lmk`` command line: each command parses its options, then calls the Python API."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+from .errors import EdgeLandmarksError
+
+
+def _not_built(what: str, issue: str) -> None:
+    click.echo(f"edge-lmk {what}: not built yet in this version ({issue}).", err=True)
+    sys.exit(2)
+
+
+class _Group(click.Group):
+    """Turns the project's own errors into one clear line and exit code 1, instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EdgeLandmarksError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="edge-lmk")
+def main() -> None:
+    """edge-lmk: facial-landmark models from training to quantised files on CPUs and the Raspberry Pi.
+
+    \b
+    Typical flow:
+      edge-lmk data demo                      build the embedded demo set (dlib-labelled faces)
+      edge-lmk train demo --data demo68       train the demo recipe
+      edge-lmk quantize runs/demo/best.pt --int8
+      edge-lmk bench --run runs/demo --target cpu --data demo68
+    """
+
+
+@main.command("models")
+@click.option("--pattern", default="*", show_default=True, help="Shell-style filter on model names.")
+@click.option("--no-macs", is_flag=True, help="Skip counting MACs (faster).")
+@click.option("--wide", is_flag=True, help="Add the column naming each model's source project.")
+def models_cmd(pattern: str, no_macs: bool, wide: bool) -> None:
+    """List the model zoo: name, points, input, parameters (ours and the seed's), MACs.
+
+    \b
+    Example:
+      edge-lmk models
+      edge-lmk models --pattern 'mobilenet*' --wide
+    """
+    from .models import zoo_rows
+    from .report import format_table
+
+    headers = ["name", "scheme", "pts", "input", "params", "seed params", "MACs"] + (["source"] if wide else [])
+    rows = []
+    for row in zoo_rows(pattern, macs=not no_macs):
+        rows.append([
+            row["name"], row["scheme"], row["points"], row["input"], f"{row['params']:,}",
+            f"{row['seed_params']:,}" if row["seed_params"] else "-",
+            f"{row['macs'] / 1e6:,.0f} M" if row["macs"] is not None else "-",
+        ] + ([row["source"]] if wide else []))
+    click.echo(format_table(headers, rows))
+    click.echo("Seed params: the count the source project publishes (see docs: the 300W table's counts include an "
+               "unused ImageNet head).")
+
+
+@main.group("data")
+def data_group() -> None:
+    """Build, check and look at landmark datasets (300W, WFLW, Kaggle, iBUG .pts folders, the demo set)."""
+
+
+@data_group.command("demo")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to build it (default: the cache).")
+@click.option("--force", is_flag=True, help="Rebuild even if a complete set is already there.")
+def data_demo(out: str | None, force: bool) -> None:
+    """Build the demo68 set: package-shipped face photos labelled by dlib's 68-point model.
+
+    \b
+    Example:
+      edge-lmk data demo
+      edge-lmk data demo --out ./demo68
+    """
+    from .data.demo import build_demo_set
+
+    root = build_demo_set(out, force=force, progress=True)
+    click.echo(f"demo68 is ready at {root}")
+
+
+@data_group.command("check")
+@click.argument("path")
+@click.option("--skip-bad", is_flag=True, help="Count and report bad samples instead of stopping at the first.")
+def data_check(path: str, skip_bad: bool) -> None:
+    """Validate a dataset and print counts per split.
+
+    \b
+    Example:
+      edge-lmk data check demo68
+      edge-lmk data check ~/data/WFLW/list_98pt_rect_attr_test.txt --skip-bad
+    """
+    from .data import check_dataset
+
+    report = check_dataset(path, skip_bad=skip_bad)
+    click.echo(report.summary())
+    if report.errors and not skip_bad:
+        sys.exit(1)
+
+
+@data_group.command("show")
+@click.argument("path")
+@click.option("--out", type=click.Path(dir_okay=False), default="grid.png", show_default=True)
+@click.option("--split", default=None, help="Split to draw from (default: all).")
+@click.option("-n", "--num", default=16, show_default=True, help="Number of faces in the grid.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def data_show(path: str, out: str, split: str | None, num: int, force: bool) -> None:
+    """Draw a grid of samples with their landmarks.
+
+    \b
+    Example:
+      edge-lmk data show demo68 --out grid.png
+    """
+    from .data.show import save_grid
+
+    save_grid(path, out, split=split, num=num, force=force)
+    click.echo(f"wrote {out}")
+
+
+@main.command("train")
+@click.argument("recipe")
+@click.option("--data", "data_path", required=False, help="Dataset path or name (e.g. demo68).")
+@click.option("--epochs", type=int, default=None, help="Override the recipe's epoch count.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default runs/<recipe>).")
+@click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
+def train_cmd(recipe, data_path, epochs, out, resume) -> None:
+    """Train a model from a recipe (a YAML file or a recipe name under train/).
+
+    \b
+    Example:
+      edge-lmk train demo --data demo68 --epochs 30
+    """
+    _not_built("train", "issue #4")
+
+
+@main.command("eval")
+@click.argument("model")
+@click.option("--data", "data_path", required=False)
+@click.option("--split", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def eval_cmd(model, data_path, split, as_json) -> None:
+    """Evaluate a checkpoint or exported artefact: NME / FR / AUC per split.
+
+    \b
+    Example:
+      edge-lmk eval runs/demo/best.pt --data demo68 --split test --json
+    """
+    _not_built("eval", "issue #4")
+
+
+@main.command("export")
+@click.argument("checkpoint")
+@click.option("--format", "fmt", type=click.Choice(["onnx", "openvino", "tflite", "all"]), default="onnx")
+@click.option("--out", type=click.Path(file_okay=False), default=None)
+def export_cmd(checkpoint, fmt, out) -> None:
+    """Export a checkpoint to ONNX, OpenVINO IR or TFLite (FP32), checked against PyTorch.
+
+    \b
+    Example:
+      edge-lmk export runs/demo/best.pt --format all
+    """
+    _not_built("export", "issue #5")
+
+
+@main.command("quantize")
+@click.argument("checkpoint")
+@click.option("--int8", is_flag=True, required=True)
+@click.option("--qat", is_flag=True)
+@click.option("--format", "fmt", type=click.Choice(["onnx", "openvino", "tflite", "all"]), default="all")
+def quantize_cmd(checkpoint, int8, qat, fmt) -> None:
+    """Quantise a checkpoint to INT8 (post-training, or --qat), export and validate against FP32.
+
+    \b
+    Example:
+      edge-lmk quantize runs/demo/best.pt --int8 --format onnx
+    """
+    _not_built("quantize", "issue #5")
+
+
+@main.command("bench")
+@click.argument("artefacts", nargs=-1)
+@click.option("--target", type=click.Choice(["cpu"]), default="cpu", show_default=True)
+@click.option("--data", "data_path", required=False)
+def bench_cmd(artefacts, target, data_path) -> None:
+    """Benchmark accuracy (NME/FR/AUC) and CPU latency per format, precision, size and thread count.
+
+    \b
+    Example:
+      edge-lmk bench --run runs/demo --target cpu --data demo68 --threads 1,2
+    """
+    _not_built("bench", "issue #6")
+
+
+@main.command("predict")
+@click.argument("artefact")
+@click.argument("images", nargs=-1)
+def predict_cmd(artefact, images) -> None:
+    """Predict landmarks on images with any artefact; write overlays and JSON.
+
+    \b
+    Example:
+      edge-lmk predict model.onnx face.jpg --out preds/ --json
+    """
+    _not_built("predict", "issue #7")
+
+
+@main.command("demo")
+@click.option("--model", required=False)
+@click.option("--video", required=False)
+@click.option("--headless", is_flag=True)
+def demo_cmd(model, video, headless) -> None:
+    """Camera demo: detect, track, predict and draw landmarks live (picamera2, webcam or video file).
+
+    \b
+    Example:
+      edge-lmk demo --model model_int8.onnx --video clip.mp4 --headless --frames 300 --json
+    """
+    _not_built("demo", "issue #7")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

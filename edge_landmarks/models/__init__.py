@@ -1,0 +1,101 @@
+"""The model zoo: every documented landmark model behind one registry.
+
+``create_model(name, **overrides)`` builds one (torch needed); ``list_models()`` and ``get_model_config()`` work
+without torch. Families are imported lazily, on the first call that needs a builder.
+"""
+
+from __future__ import annotations
+
+from ._config import ModelConfig
+from ._registry import create_model as _create_model
+from ._registry import get_model_config as _get_model_config
+from ._registry import list_models as _list_models
+
+__all__ = ["ModelConfig", "create_model", "list_models", "get_model_config", "count_params", "count_macs"]
+
+_loaded = False
+
+
+def _load_families() -> None:
+    global _loaded
+    if _loaded:
+        return
+    from ..errors import require
+
+    require("torch", "train")
+    require("torchvision", "train")
+    from . import kaggle, mobilenet, resnet, xception  # noqa: F401  (registration side effect)
+
+    _loaded = True
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    _load_families()
+    return _list_models(pattern)
+
+
+def get_model_config(name: str, **overrides) -> ModelConfig:
+    _load_families()
+    return _get_model_config(name, **overrides)
+
+
+def create_model(name: str, **overrides):
+    _load_families()
+    return _create_model(name, **overrides)
+
+
+def count_params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_macs(model, input_size: int | None = None, in_chans: int | None = None) -> int:
+    """Multiply-accumulates of one forward pass at batch 1 (conv and linear layers)."""
+    import torch
+    from torch import nn
+
+    cfg = model.config
+    size = input_size or cfg.input_size
+    total = 0
+
+    def conv_hook(m: nn.Conv2d, _inp, out):
+        nonlocal total
+        total += out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def linear_hook(m: nn.Linear, _inp, out):
+        nonlocal total
+        total += out.numel() * m.in_features
+
+    hooks = []
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(linear_hook))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, in_chans or cfg.in_chans, size, size))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    return total
+
+
+def zoo_rows(pattern: str = "*", macs: bool = True) -> list[dict]:
+    """One row per (model, documented input size): name, scheme, points, input, params, seed params, MACs."""
+    rows = []
+    for name in list_models(pattern):
+        base = get_model_config(name)
+        for size in base.sizes or (base.input_size,):
+            model = create_model(name, input_size=size)
+            cfg = model.config
+            rows.append({
+                "name": name if size == base.input_size else f"{name} @{size}",
+                "model": name, "scheme": cfg.scheme, "points": cfg.num_points,
+                "input": f"{cfg.in_chans}x{size}x{size}", "size": size, "params": count_params(model),
+                "seed_params": cfg.seed_params if size == base.input_size else None,
+                "macs": count_macs(model) if macs else None, "source": cfg.source,
+            })
+    return rows
