@@ -1,0 +1,83 @@
+"""The crop dataset: (normalised image tensor, landmark target, point mask) per face, for one model config."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..schemes import convert, get_scheme
+from . import transforms as T
+from .samples import Sample
+
+__all__ = ["LandmarkCrops", "make_crop"]
+
+
+def make_crop(sample: Sample, image: np.ndarray, size: int, margin: float, scheme: str,
+              rng: np.random.Generator | None = None, augment: T.Augment | None = None) -> dict:
+    """Crop one face (with optional augmentation): uint8 crop, points in crop pixels, mask, and the matrix."""
+    pts = convert(sample.landmarks, sample.scheme, scheme) if sample.scheme != scheme else sample.landmarks
+    mask = np.isfinite(pts).all(axis=1)
+    if sample.attributes.get("whole_image"):
+        h, w = image.shape[:2]
+        m = T.crop_matrix((0.0, 0.0, float(w), float(h)), size, margin=0.0)
+    else:
+        m = T.crop_matrix(T.face_box(pts, sample.box, mask), size, margin)
+    flip = False
+    if augment is not None and rng is not None:
+        a, flip = T.augment_matrix(rng, augment, size)
+        m = T.compose(m, a)
+    crop = T.warp(image, m, size)
+    pts_crop = T.apply(m, pts)
+    if flip:
+        pts_crop = T.flip_points_order(pts_crop, scheme)
+        mask = mask[list(get_scheme(scheme).flip_perm)]
+    if augment is not None and rng is not None:
+        crop = T.photometric(rng, augment, crop)
+    return {"image": crop, "points": pts_crop, "mask": mask, "matrix": m, "flipped": flip}
+
+
+class LandmarkCrops:
+    """A ``torch.utils.data.Dataset`` over samples for a :class:`ModelConfig`.
+
+    Items are ``(x, y, mask)``: x (C, S, S) float32 normalised with the config's mean/std, y (2K,) float32 targets in
+    the model's output frame (normalised crop coordinates times ``output_scale``; missing points are 0), mask (K,).
+    """
+
+    def __init__(self, samples, config, augment: T.Augment | None = None, seed: int = 0, cache: bool = True):
+        self.samples = list(samples)
+        self.config = config
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
+        self._cache: dict[int, np.ndarray] | None = {} if cache else None
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Augmentation depends on (seed, epoch, index) only, so runs are reproducible and resumable."""
+        self.epoch = epoch
+
+    def image(self, i: int) -> np.ndarray:
+        if self._cache is not None and i in self._cache:
+            return self._cache[i]
+        img = T.to_channels(self.samples[i].load_image(), self.config.in_chans)
+        if self._cache is not None:
+            self._cache[i] = img
+        return img
+
+    def crop(self, i: int, augment: bool = True) -> dict:
+        cfg = self.config
+        rng = np.random.default_rng([self.seed, self.epoch, i]) if (augment and self.augment) else None
+        return make_crop(self.samples[i], self.image(i), cfg.input_size, cfg.crop_margin, cfg.scheme, rng,
+                         self.augment if augment else None)
+
+    def __getitem__(self, i: int):
+        import torch
+
+        c = self.crop(i)
+        cfg = self.config
+        x = T.to_input(c["image"], cfg.mean, cfg.std)
+        u = T.to_normalized(c["points"], cfg.input_size)
+        u[~c["mask"]] = 0.0
+        y = (u * cfg.output_scale).astype(np.float32).reshape(-1)
+        return torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(c["mask"].astype(np.float32))

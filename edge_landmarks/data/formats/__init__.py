@@ -1,0 +1,1 @@
+"""Readers for the published landmark formats, one module each; each exposes ``sniff(path)`` and ``read(path)``."""

@@ -1,0 +1,95 @@
+"""The sample every reader returns, and a list of them with what was skipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataFormatError
+
+__all__ = ["Sample", "LandmarkSet", "read_image", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp")
+
+
+@dataclass
+class Sample:
+    """One annotated face.
+
+    ``landmarks`` is (K, 2) float64 in image pixels with a 0-based origin (the centre of the top-left pixel is
+    (0, 0)); points a dataset leaves out (Kaggle) are NaN with ``mask`` False. ``box`` is (x0, y0, x1, y1) or None.
+    Either ``image`` (H x W or H x W x 3 uint8, BGR) or ``image_path`` is set.
+    """
+
+    landmarks: np.ndarray
+    scheme: str
+    image_path: str | None = None
+    image: np.ndarray | None = None
+    box: tuple[float, float, float, float] | None = None
+    split: str = "all"
+    subset: str = ""
+    source: str = ""
+    """Where the annotation came from, as ``file`` or ``file:line``."""
+    attributes: dict = field(default_factory=dict)
+    mask: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.mask is None:
+            self.mask = np.isfinite(self.landmarks).all(axis=1)
+
+    def load_image(self) -> np.ndarray:
+        if self.image is not None:
+            return self.image
+        if self.image_path is None:
+            raise DataFormatError(self.source or "<sample>", "sample has neither an image nor an image path")
+        return read_image(self.image_path, self.source)
+
+
+def read_image(path: str | Path, referenced_from: str = "") -> np.ndarray:
+    """Read an image as uint8 BGR (or grey for single-channel files); a clear error when it cannot be read."""
+    import cv2
+
+    p = Path(path)
+    where = referenced_from or str(p)
+    if not p.is_file():
+        raise DataFormatError(where, f"image not found: {p}")
+    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if img is None or img.size == 0:
+        raise DataFormatError(where, f"unreadable image: {p}")
+    if img.dtype != np.uint8:
+        img = cv2.convertScaleAbs(img, alpha=255.0 / max(1, int(img.max())))
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    return img
+
+
+class LandmarkSet(list):
+    """A list of :class:`Sample` plus the name of its format, and the errors that were skipped."""
+
+    def __init__(self, samples=(), fmt: str = "", root: str = "", skipped: list[DataFormatError] | None = None):
+        super().__init__(samples)
+        self.format = fmt
+        self.root = root
+        self.skipped: list[DataFormatError] = skipped or []
+
+    def split(self, name: str | None) -> LandmarkSet:
+        """The samples of one split (``None`` or ``"all"`` for every sample); an unknown split raises."""
+        if name in (None, "all"):
+            return self
+        names = self.splits()
+        if name not in names:
+            raise DataFormatError(self.root, f"no split {name!r} here; splits: {', '.join(sorted(names)) or 'none'}")
+        return LandmarkSet([s for s in self if name in _split_names(s)], self.format, self.root, self.skipped)
+
+    def splits(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for s in self:
+            for n in _split_names(s):
+                counts[n] = counts.get(n, 0) + 1
+        return counts
+
+
+def _split_names(sample: Sample) -> list[str]:
+    return [n for n in sample.split.split("+") if n]

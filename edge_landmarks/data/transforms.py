@@ -1,0 +1,177 @@
+"""Crop geometry and augmentations that move the points with the pixels (numpy + OpenCV; no torch needed).
+
+Every geometric step is a 2x3 affine matrix in pixel-index coordinates (the centre of the top-left pixel is
+(0, 0)): the face crop, random scale/rotation/shift about the crop centre, and the horizontal flip. They are composed
+into one matrix, so an image is warped once and its points are moved by the same matrix. A flip also reorders the
+points with the scheme's left/right permutation.
+
+The normalised frame of a crop of side S: ``u = (x_crop + 0.5) / S``, so 0 is the left edge of the first pixel and 1
+the right edge of the last. :func:`to_image` inverts it exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..schemes import get_scheme
+
+__all__ = [
+    "face_box", "crop_matrix", "compose", "invert", "apply", "warp", "to_normalized", "from_normalized",
+    "to_image", "flip_matrix", "similarity_about_centre", "Augment", "augment_matrix", "photometric",
+]
+
+
+def face_box(landmarks: np.ndarray, box=None, mask=None) -> tuple[float, float, float, float]:
+    """The annotation's box if there is one, else the bounding box of the visible points."""
+    if box is not None:
+        return tuple(float(v) for v in box)
+    pts = landmarks if mask is None else landmarks[mask]
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if not len(pts):
+        raise ValueError("no visible landmarks to derive a face box from")
+    (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
+
+
+def crop_matrix(box, size: int, margin: float = 0.25) -> np.ndarray:
+    """Square crop of side ``max(w, h) * (1 + margin)`` centred on ``box``, resized to ``size`` pixels."""
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0, 1.0) * (1.0 + margin)
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    s = size / side
+    # crop continuous coordinate = s * (image continuous - left edge); continuous = index + 0.5
+    left, top = cx - side / 2.0 + 0.5, cy - side / 2.0 + 0.5
+    return np.array([[s, 0.0, s * (0.5 - left) - 0.5], [0.0, s, s * (0.5 - top) - 0.5]])
+
+
+def compose(*mats: np.ndarray) -> np.ndarray:
+    """``compose(A, B)`` applies A first, then B."""
+    out = np.eye(3)
+    for m in mats:
+        out = np.vstack([m, [0.0, 0.0, 1.0]]) @ out
+    return out[:2]
+
+
+def invert(m: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
+
+
+def apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+    pts = np.asarray(points, dtype=np.float64)
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def warp(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def to_normalized(points_crop: np.ndarray, size: int) -> np.ndarray:
+    return (np.asarray(points_crop, dtype=np.float64) + 0.5) / size
+
+
+def from_normalized(u: np.ndarray, size: int) -> np.ndarray:
+    return np.asarray(u, dtype=np.float64) * size - 0.5
+
+
+def to_image(u: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """Normalised crop coordinates back to image pixels, for the crop made by matrix ``m``."""
+    return apply(invert(m), from_normalized(u, size))
+
+
+def flip_matrix(size: int) -> np.ndarray:
+    return np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0]])
+
+
+def similarity_about_centre(size: int, angle_deg: float = 0.0, scale: float = 1.0, tx: float = 0.0,
+                            ty: float = 0.0) -> np.ndarray:
+    """Rotate (counter-clockwise on screen for positive angles) and scale about the crop centre, then shift."""
+    c = (size - 1) / 2.0
+    a = math.radians(angle_deg)
+    cos, sin = scale * math.cos(a), scale * math.sin(a)
+    r = np.array([[cos, sin], [-sin, cos]])
+    t = np.array([c, c]) - r @ np.array([c, c]) + np.array([tx, ty])
+    return np.hstack([r, t[:, None]])
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Training augmentation settings; probabilities are per sample."""
+
+    scale: tuple[float, float] = (0.9, 1.1)
+    shift: float = 0.05
+    """Largest shift as a fraction of the crop side."""
+    rotate: float = 30.0
+    rotate_p: float = 0.5
+    flip_p: float = 0.5
+    color_p: float = 0.5
+    brightness: float = 0.25
+    contrast: float = 0.25
+    saturation: float = 0.25
+    noise_p: float = 0.2
+    noise_std: float = 6.0
+    blur_p: float = 0.1
+    gray_p: float = 0.1
+
+
+def augment_matrix(rng: np.random.Generator, aug: Augment, size: int) -> tuple[np.ndarray, bool]:
+    """A random similarity about the crop centre, and whether to flip (apply after the crop matrix)."""
+    angle = rng.uniform(-aug.rotate, aug.rotate) if rng.random() < aug.rotate_p else 0.0
+    scale = rng.uniform(*aug.scale)
+    tx, ty = rng.uniform(-aug.shift, aug.shift, size=2) * size
+    m = similarity_about_centre(size, angle, scale, tx, ty)
+    flip = rng.random() < aug.flip_p
+    if flip:
+        m = compose(m, flip_matrix(size))
+    return m, flip
+
+
+def flip_points_order(points: np.ndarray, scheme: str) -> np.ndarray:
+    """Reorder points after a mirror so that each index names the same facial part again."""
+    return np.asarray(points)[list(get_scheme(scheme).flip_perm)]
+
+
+def photometric(rng: np.random.Generator, aug: Augment, image: np.ndarray) -> np.ndarray:
+    """Colour jitter, brightness/contrast, Gaussian noise, blur and grey; points are untouched."""
+    import cv2
+
+    img = image.astype(np.float32)
+    if rng.random() < aug.color_p:
+        img = img * (1.0 + rng.uniform(-aug.contrast, aug.contrast)) + 255.0 * rng.uniform(-aug.brightness,
+                                                                                            aug.brightness) * 0.5
+        if img.ndim == 3 and aug.saturation > 0:
+            grey = img.mean(axis=2, keepdims=True)
+            img = grey + (img - grey) * (1.0 + rng.uniform(-aug.saturation, aug.saturation))
+    if rng.random() < aug.noise_p:
+        img = img + rng.normal(0.0, aug.noise_std, size=img.shape).astype(np.float32)
+    img = np.clip(img, 0, 255)
+    if rng.random() < aug.blur_p:
+        k = int(rng.choice([3, 5]))
+        img = cv2.GaussianBlur(img, (k, k), 0)
+    if img.ndim == 3 and rng.random() < aug.gray_p:
+        img = np.repeat(img.mean(axis=2, keepdims=True), 3, axis=2)
+    return img.astype(np.uint8)
+
+
+def to_channels(image: np.ndarray, in_chans: int) -> np.ndarray:
+    """BGR or grey uint8 -> grey (H, W) for 1 channel, RGB (H, W, 3) for 3."""
+    import cv2
+
+    if in_chans == 1:
+        return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def to_input(crop: np.ndarray, mean, std) -> np.ndarray:
+    """uint8 crop (H, W) or (H, W, C) in the model's channel order -> normalised float32 (C, H, W)."""
+    x = crop.astype(np.float32) / 255.0
+    if x.ndim == 2:
+        x = x[:, :, None]
+    x = (x - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))

@@ -1,0 +1,45 @@
+"""Atomic file writes: a temporary file beside the target, then a rename; nothing half-written is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_write", "refuse_overwrite"]
+
+
+def atomic_write(path: str | Path, writer: Callable[[str], None], suffix: str = "") -> Path:
+    """Call ``writer(tmp_path)`` then rename the temporary file onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def refuse_overwrite(path: str | Path, force: bool) -> None:
+    from .errors import EdgeLandmarksError
+
+    if Path(path).exists() and not force:
+        raise EdgeLandmarksError(f"{path} exists; pass --force to overwrite it")
