@@ -18,7 +18,8 @@ def make_crop(sample: Sample, image: np.ndarray, size: int, margin: float, schem
     mask = np.isfinite(pts).all(axis=1)
     if sample.attributes.get("whole_image"):
         h, w = image.shape[:2]
-        m = T.crop_matrix((0.0, 0.0, float(w), float(h)), size, margin=0.0)
+        # the whole picture, edge to edge (boxes are in pixel-index coordinates): identity for a 96 px Kaggle face
+        m = T.crop_matrix((-0.5, -0.5, w - 0.5, h - 0.5), size, margin=0.0)
     else:
         m = T.crop_matrix(T.face_box(pts, sample.box, mask), size, margin)
     flip = False

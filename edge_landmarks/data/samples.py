@@ -93,3 +93,19 @@ class LandmarkSet(list):
 
 def _split_names(sample: Sample) -> list[str]:
     return [n for n in sample.split.split("+") if n]
+
+
+def read_text(path: str | Path) -> str:
+    """A text file as str (UTF-8, BOM allowed); a missing file or bad bytes give an error naming file and line."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise DataFormatError(p, "file not found") from None
+    except IsADirectoryError:
+        raise DataFormatError(p, "is a folder, expected a file") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataFormatError(p, f"not UTF-8 text (byte 0x{data[exc.start]:02x})", line) from None

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...errors import DataFormatError
 from ...schemes import KAGGLE15_NAMES
-from ..samples import LandmarkSet, Sample
+from ..samples import LandmarkSet, Sample, read_text
 
 __all__ = ["read", "sniff", "COLUMNS"]
 
@@ -47,10 +47,7 @@ def _pixels(path: Path, line: int, text: str) -> np.ndarray:
 def read(path: str | Path, skip_bad: bool = False) -> LandmarkSet:
     path = Path(path)
     out = LandmarkSet(fmt="kaggle", root=str(path))
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise DataFormatError(path, "file not found") from None
+    text = read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header or "Image" not in header:

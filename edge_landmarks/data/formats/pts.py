@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DataFormatError
-from ..samples import IMAGE_SUFFIXES, LandmarkSet, Sample
+from ..samples import IMAGE_SUFFIXES, LandmarkSet, Sample, read_text
 
 __all__ = ["read_pts", "write_pts", "read", "sniff"]
 
@@ -32,13 +32,7 @@ _SCHEME_BY_COUNT = {68: "ibug68", 98: "wflw98", 15: "kaggle15", 12: "eyes12"}
 def read_pts(path: str | Path) -> np.ndarray:
     """Read one ``.pts`` file as (K, 2) 0-based pixel coordinates."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise DataFormatError(path, "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(path, f"not a text file ({exc.reason})") from None
-    lines = text.splitlines()  # handles CRLF and CR
+    lines = read_text(path).splitlines()  # handles CRLF and CR
     n_points = None
     start = None
     for i, raw in enumerate(lines, 1):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import DataFormatError
-from ..samples import LandmarkSet, Sample
+from ..samples import LandmarkSet, Sample, read_text
 
 __all__ = ["read", "sniff", "ATTRIBUTES"]
 
@@ -42,10 +42,7 @@ def read(path: str | Path, skip_bad: bool = False, images: str | Path | None = N
     root = Path(images) if images else _images_root(path)
     split = "test" if "test" in path.name else "train" if "train" in path.name else "all"
     out = LandmarkSet(fmt="wflw", root=str(path))
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise DataFormatError(path, "file not found") from None
+    text = read_text(path)
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue

@@ -1,0 +1,97 @@
+"""The demo set: real package photos, labelled by the real dlib teacher; split by person; cached; atomic."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edge_landmarks.cli import main
+from edge_landmarks.data import load_dataset
+from edge_landmarks.data.demo import build_demo_set, teacher
+
+
+def test_demo_set_contents(demo68):
+    manifest = json.loads((demo68 / "manifest.json").read_text())
+    assert manifest["total"] >= 400
+    assert set(manifest["counts"]) == {"train", "val", "test"} and min(manifest["counts"].values()) >= 30
+    people = manifest["people"]
+    assert not (set(people["train"]) & set(people["test"])) and not (set(people["val"]) & set(people["test"]))
+    assert "non-commercial" in manifest["licence_note"] or "commercial" in manifest["licence_note"]
+    data = load_dataset(demo68)
+    assert len(data) == manifest["total"] and data.splits() == manifest["counts"]
+    # split by person: no person in two splits
+    split_of = {}
+    for s in data:
+        person = "_".join(__import__("pathlib").Path(s.image_path).stem.split("_")[:-1])
+        assert split_of.setdefault(person, s.split) == s.split
+
+
+def test_labels_agree_with_the_teacher(demo68):
+    """Re-label a few faces with dlib and compare: the stored .pts are the teacher's, 1-based on disk."""
+    import cv2
+
+    data = load_dataset(demo68, split="test")
+    t = teacher()
+    for s in data[:5]:
+        grey = cv2.cvtColor(s.load_image(), cv2.COLOR_BGR2GRAY) if s.load_image().ndim == 3 else s.load_image()
+        boxes = t.detect(grey, 1) or t.detect(grey, 2)
+        if not boxes:
+            continue
+        again = t.landmarks(grey, max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])))
+        assert np.abs(again - s.landmarks).max() < 1e-6
+        # the points sit on a face: eyes above the mouth, nose between
+        assert s.landmarks[36:48, 1].mean() < s.landmarks[30, 1] < s.landmarks[48:68, 1].mean()
+
+
+def test_second_build_is_a_noop(demo68):
+    before = (demo68 / "manifest.json").stat().st_mtime_ns
+    assert build_demo_set(demo68) == demo68
+    assert (demo68 / "manifest.json").stat().st_mtime_ns == before
+
+
+def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch):
+    from edge_landmarks.data.formats import pts
+
+    calls = {"n": 0}
+    real = pts.write_pts
+
+    def interrupt_after_ten(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 10:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(pts, "write_pts", interrupt_after_ten)
+    with pytest.raises(KeyboardInterrupt):
+        build_demo_set(tmp_path / "demo68")
+    assert not (tmp_path / "demo68").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refuses_a_foreign_folder(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(Exception, match="not a demo set"):
+        build_demo_set(tmp_path / "mine")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_cli_data_commands(cache_env, tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(main, ["data", "check", "demo68"])
+    assert res.exit_code == 0, res.output
+    assert "split test" in res.output and "no problems found" in res.output
+    out = tmp_path / "grid.png"
+    res = runner.invoke(main, ["data", "show", "demo68", "--out", str(out), "-n", "9"])
+    assert res.exit_code == 0, res.output
+    import cv2
+
+    grid = cv2.imread(str(out))
+    assert grid.shape == (576, 576, 3)
+    res = runner.invoke(main, ["data", "show", "demo68", "--out", str(out)])
+    assert res.exit_code == 1 and "--force" in res.output
+    res = runner.invoke(main, ["data", "check", str(tmp_path / "nothing")])
+    assert res.exit_code == 1 and "no such file" in res.output
