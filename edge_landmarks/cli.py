@@ -130,33 +130,60 @@ def data_show(path: str, out: str, split: str | None, num: int, force: bool) -> 
 
 @main.command("train")
 @click.argument("recipe")
-@click.option("--data", "data_path", required=False, help="Dataset path or name (e.g. demo68).")
+@click.option("--data", "data_path", default=None, help="Dataset path or name (default: the recipe's, e.g. demo68).")
 @click.option("--epochs", type=int, default=None, help="Override the recipe's epoch count.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default runs/<recipe>).")
-@click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
-def train_cmd(recipe, data_path, epochs, out, resume) -> None:
-    """Train a model from a recipe (a YAML file or a recipe name under train/).
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--threads", type=int, default=None, help="torch threads (default: all cores).")
+def train_cmd(recipe, data_path, epochs, out, resume, threads) -> None:
+    """Train a model from a recipe: a YAML file, or a name under train/ (demo, xception_ffhq, ...).
+
+    Writes best.pt (best validation NME), last.pt (resume point) and metrics.csv into the run folder. Ctrl-C stops
+    cleanly; --resume continues with the same results as an uninterrupted run.
 
     \b
     Example:
-      edge-lmk train demo --data demo68 --epochs 30
+      edge-lmk train demo --data demo68
+      edge-lmk train train/wflw_mobilenetv3.yaml --data ~/WFLW/list_98pt_rect_attr_train.txt --epochs 60
     """
-    _not_built("train", "issue #4")
+    from .training import load_recipe, train
+
+    cfg = load_recipe(recipe, epochs=epochs, threads=threads)
+    summary = train(cfg, data=data_path, out=out, resume=resume)
+    if summary.get("stopped_by"):
+        click.echo(summary["message"], err=True)
+        sys.exit(130)
+    click.echo(f"best validation NME {summary['best_val_nme']:.4f} after {summary['epochs']} epochs "
+               f"({summary['seconds']:.0f} s); checkpoint: {summary['best']}")
 
 
 @main.command("eval")
 @click.argument("model")
-@click.option("--data", "data_path", required=False)
-@click.option("--split", default=None)
-@click.option("--json", "as_json", is_flag=True)
-def eval_cmd(model, data_path, split, as_json) -> None:
-    """Evaluate a checkpoint or exported artefact: NME / FR / AUC per split.
+@click.option("--data", "data_path", default="demo68", show_default=True, help="Dataset path or name.")
+@click.option("--split", default=None, help="Split (default: 300-W common/challenge/full, else test, else all).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to write plots (default: beside"
+              " the model).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key 'nme': mean inter-ocular NME).")
+def eval_cmd(model, data_path, split, out, as_json) -> None:
+    """Evaluate a checkpoint: NME / FR / AUC per split, a CED plot and overlays of the worst faces.
 
     \b
     Example:
       edge-lmk eval runs/demo/best.pt --data demo68 --split test --json
     """
-    _not_built("eval", "issue #4")
+    import json
+
+    from .evaluation import run_eval
+    from .report import format_table
+
+    result = run_eval(model, data_path, split=split, out=out)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    rows = [[name, m["faces"], f"{m['nme']:.4f}", f"{m['nme_interpupil']:.4f}", f"{m['fr_08']:.3f}",
+             f"{m['fr_1']:.3f}", f"{m['auc_08']:.3f}", f"{m['auc_1']:.3f}"] for name, m in result["splits"].items()]
+    click.echo(format_table(["split", "faces", "NME io", "NME ip", "FR@.08", "FR@.10", "AUC@.08", "AUC@.10"], rows))
+    click.echo(f"CED plot: {result['ced_plot']}")
 
 
 @main.command("export")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-__all__ = ["ModelConfig", "IMAGENET_MEAN", "IMAGENET_STD", "GRAY_MEAN", "GRAY_STD"]
+__all__ = ["ModelConfig", "centre_head", "IMAGENET_MEAN", "IMAGENET_STD", "GRAY_MEAN", "GRAY_STD"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -54,3 +54,15 @@ class ModelConfig:
                 d[key] = tuple(d[key])
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def centre_head(layer, weight: float | None = None) -> None:
+    """Start a regression head at the crop centre (0.5 in the [0, 1] frame) instead of 0: training converges
+    in far fewer epochs. ``weight`` also scales a BatchNorm head's output spread."""
+    import torch
+
+    with torch.no_grad():
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.fill_(0.5)
+        if weight is not None:
+            layer.weight.fill_(weight)

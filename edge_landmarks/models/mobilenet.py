@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._config import ModelConfig
+from ._config import ModelConfig, centre_head
 from ._registry import register_model
 
 __all__ = ["MobileNetGDConv", "MobileNetV3Flat"]
@@ -42,6 +42,7 @@ class MobileNetGDConv(nn.Module):
         k = -(-input_size // 32)
         self.gdconv = nn.Sequential(nn.Conv2d(1280, 1280, k, groups=1280, bias=False), nn.BatchNorm2d(1280))
         self.head = nn.Sequential(nn.Conv2d(1280, num_outputs, 1, bias=False), nn.BatchNorm2d(num_outputs))
+        centre_head(self.head[1], weight=0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.flatten(self.head(self.gdconv(self.attention(self.features(x)))), 1)
@@ -55,6 +56,7 @@ class MobileNetV3Flat(nn.Module):
         self.features = mobilenet_v3_large(weights=None).features
         side = -(-input_size // 32)
         self.fc = nn.Linear(960 * side * side, num_outputs)
+        centre_head(self.fc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(self.features(x), 1))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._config import GRAY_MEAN, GRAY_STD, ModelConfig
+from ._config import GRAY_MEAN, GRAY_STD, ModelConfig, centre_head
 from ._registry import register_model
 
 __all__ = ["ResNetRegressor"]
@@ -37,6 +37,7 @@ class ResNetRegressor(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1) if pool else nn.Identity()
         side = 1 if pool else -(-input_size // 32)
         self.fc = nn.Linear(512 * side * side, num_outputs)
+        centre_head(self.fc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(self.pool(self.trunk(x)), 1))

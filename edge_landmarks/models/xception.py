@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._config import ModelConfig
+from ._config import ModelConfig, centre_head
 from ._registry import register_model
 
 __all__ = ["Xception"]
@@ -79,6 +79,7 @@ class Xception(nn.Module):
             nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         )
         self.head = nn.Sequential(nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, num_outputs))
+        centre_head(self.head[-1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.exit(self.middle(self.entry(self.stem(x)))))

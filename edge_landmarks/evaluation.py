@@ -1,0 +1,117 @@
+"""``edge-lmk eval``: NME / FR / AUC per split for a checkpoint, a CED plot and overlays of the worst faces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .data import load_dataset
+from .errors import EdgeLandmarksError
+from .io import atomic_write, atomic_write_json
+
+__all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot"]
+
+_300W_SPLITS = ("common", "challenge", "full")
+
+
+def load_predictor_for_eval(path: str | Path):
+    """(predict_batch, model config) for a checkpoint; exported artefacts join here as their formats land."""
+    p = Path(path)
+    if p.suffix == ".pt":
+        from .training import load_checkpoint, torch_predictor
+
+        model, _ = load_checkpoint(p)
+        return torch_predictor(model), model.config
+    raise EdgeLandmarksError(f"{p}: edge-lmk eval reads .pt checkpoints in this version")
+
+
+def _splits_to_run(data, split: str | None) -> list[str]:
+    if split:
+        return [split]
+    names = data.splits()
+    if all(s in names for s in _300W_SPLITS):
+        return list(_300W_SPLITS)
+    for name in ("test", "val"):
+        if name in names:
+            return [name]
+    return ["all"]
+
+
+def save_ced_plot(curves: dict[str, np.ndarray], path: Path, threshold: float = 0.1) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .metrics import ced
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=120)
+    for name, nmes in curves.items():
+        x, y = ced(nmes, threshold)
+        ax.plot(x, y, label=f"{name} (NME {np.nanmean(nmes):.4f})")
+    ax.set_xlabel("NME (inter-ocular)")
+    ax.set_ylabel("fraction of faces")
+    ax.set_xlim(0, threshold)
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.set_title("Cumulative error distribution")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"), suffix=".png")
+    plt.close(fig)
+    return path
+
+
+def _save_worst(samples, pred, gt, nmes, scheme, out: Path, k: int = 8) -> list[str]:
+    import cv2
+
+    from .data.dataset import make_crop
+    from .data.show import draw_points
+    from .data.transforms import apply
+
+    written = []
+    for rank, i in enumerate(np.argsort(-np.nan_to_num(nmes, nan=-1))[:k]):
+        s = samples[i]
+        img = s.load_image()
+        crop = make_crop(s, img, 256, 0.3, s.scheme)
+        m = crop["matrix"]
+        tile = draw_points(crop["image"], apply(m, gt[i]), None, radius=2)
+        tile = draw_points(tile, apply(m, pred[i]), scheme, radius=2)
+        cv2.putText(tile, f"NME {nmes[i]:.3f}", (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+        path = out / f"worst_{rank + 1:02d}.png"
+        atomic_write(path, lambda tmp, t=tile: cv2.imwrite(tmp, t), suffix=".png")
+        written.append(str(path))
+    return written
+
+
+def run_eval(model_path: str, data: str, split: str | None = None, out: str | Path | None = None,
+             worst: int = 8) -> dict:
+    """Evaluate ``model_path`` on ``data``; writes eval.json, ced.png and worst_*.png into ``out``."""
+    from .metrics import nme as nme_fn
+    from .training import predict_crops
+
+    predict, cfg = load_predictor_for_eval(model_path)
+    dataset = load_dataset(data)
+    out = Path(out) if out else Path(model_path).parent / f"eval-{Path(model_path).stem}"
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"model": str(model_path), "data": str(data), "model_name": cfg.name, "input_size": cfg.input_size,
+              "splits": {}}
+    curves = {}
+    from .metrics import summarize
+
+    for name in _splits_to_run(dataset, split):
+        samples = dataset.split(name)
+        pred, gt = predict_crops(predict, samples, cfg)
+        metrics = summarize(pred, gt, cfg.scheme)
+        nmes = nme_fn(pred, gt, cfg.scheme)
+        curves[name] = nmes
+        result["splits"][name] = metrics
+        if worst and name == _splits_to_run(dataset, split)[-1]:
+            result["worst"] = _save_worst(samples, pred, gt, nmes, cfg.scheme, out, worst)
+    main = "full" if "full" in result["splits"] else next(iter(result["splits"]))
+    result["split"] = main
+    result["nme"] = result["splits"][main]["nme"]
+    result["ced_plot"] = str(save_ced_plot(curves, out / "ced.png"))
+    atomic_write_json(out / "eval.json", result)
+    return result
