@@ -135,7 +135,9 @@ def data_show(path: str, out: str, split: str | None, num: int, force: bool) -> 
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default runs/<recipe>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--threads", type=int, default=None, help="torch threads (default: all cores).")
-def train_cmd(recipe, data_path, epochs, out, resume, threads) -> None:
+@click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
+              help="Override a model setting, e.g. --model-arg input_size=224 or --model-arg scheme=ibug68.")
+def train_cmd(recipe, data_path, epochs, out, resume, threads, model_args) -> None:
     """Train a model from a recipe: a YAML file, or a name under train/ (demo, xception_ffhq, ...).
 
     Writes best.pt (best validation NME), last.pt (resume point) and metrics.csv into the run folder. Ctrl-C stops
@@ -144,11 +146,19 @@ def train_cmd(recipe, data_path, epochs, out, resume, threads) -> None:
     \b
     Example:
       edge-lmk train demo --data demo68
-      edge-lmk train train/wflw_mobilenetv3.yaml --data ~/WFLW/list_98pt_rect_attr_train.txt --epochs 60
+      edge-lmk train mobilenetv3_wflw --data ~/WFLW/list_98pt_rect_attr_train.txt --epochs 60
+      edge-lmk train resnet18_256_wflw --data demo68 --model-arg scheme=ibug68
     """
+    import yaml
+
     from .training import load_recipe, train
 
     cfg = load_recipe(recipe, epochs=epochs, threads=threads)
+    for item in model_args:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--model-arg")
+        cfg.model_args = {**cfg.model_args, key: yaml.safe_load(value)}
     summary = train(cfg, data=data_path, out=out, resume=resume)
     if summary.get("stopped_by"):
         click.echo(summary["message"], err=True)
