@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +83,21 @@ class LandmarkSet(list):
         if name not in names:
             raise DataFormatError(self.root, f"no split {name!r} here; splits: {', '.join(sorted(names)) or 'none'}")
         return LandmarkSet([s for s in self if name in _split_names(s)], self.format, self.root, self.skipped)
+
+    @contextmanager
+    def entry(self, skip_bad: bool):
+        """Read one entry inside ``with data.entry(skip_bad):``: a bad entry raises, or is counted in ``skipped``."""
+        try:
+            yield
+        except DataFormatError as exc:
+            if not skip_bad:
+                raise
+            self.skipped.append(exc)
+
+    def require_any(self, what: str) -> LandmarkSet:
+        if not self and not self.skipped:
+            raise DataFormatError(self.root, f"no {what} found")
+        return self
 
     def splits(self) -> dict[str, int]:
         counts: dict[str, int] = {}

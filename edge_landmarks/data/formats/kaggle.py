@@ -71,7 +71,7 @@ def read(path: str | Path, skip_bad: bool = False) -> LandmarkSet:
         line = reader.line_num
         if not row or all(not c.strip() for c in row):
             continue
-        try:
+        with out.entry(skip_bad):
             if len(row) != len(header):
                 raise DataFormatError(path, f"row has {len(row)} columns, the header {len(header)}", line)
             image = _pixels(path, line, row[col["Image"]])
@@ -92,10 +92,4 @@ def read(path: str | Path, skip_bad: bool = False) -> LandmarkSet:
             ident = row[col["ImageId"]] if "ImageId" in col else str(row_no)
             out.append(Sample(pts, "kaggle15", image=image, box=None, split=split,
                               subset=split, source=f"{path}:{line}", attributes={"id": ident, "whole_image": True}))
-        except DataFormatError as exc:
-            if not skip_bad:
-                raise
-            out.skipped.append(exc)
-    if not out and not out.skipped:
-        raise DataFormatError(path, "no data rows")
-    return out
+    return out.require_any("data rows")

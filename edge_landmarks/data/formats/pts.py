@@ -133,7 +133,7 @@ def read(path: str | Path, skip_bad: bool = False) -> LandmarkSet:
     files = [root] if root.is_file() else sorted(root.rglob("*.pts"))
     out = LandmarkSet(fmt="pts", root=str(root))
     for f in files:
-        try:
+        with out.entry(skip_bad):
             pts = read_pts(f)
             image = _image_beside(f)
             if image is None:
@@ -143,10 +143,4 @@ def read(path: str | Path, skip_bad: bool = False) -> LandmarkSet:
                 raise DataFormatError(f, f"{len(pts)} points match no known scheme (68, 98, 15, 12)")
             split, subset = _split_of(f.relative_to(root)) if root.is_dir() else ("all", "")
             out.append(Sample(pts, scheme, image_path=str(image), split=split, subset=subset, source=str(f)))
-        except DataFormatError as exc:
-            if not skip_bad:
-                raise
-            out.skipped.append(exc)
-    if not out and not out.skipped:
-        raise DataFormatError(root, "no .pts files found")
-    return out
+    return out.require_any(".pts files")

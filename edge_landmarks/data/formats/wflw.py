@@ -46,7 +46,7 @@ def read(path: str | Path, skip_bad: bool = False, images: str | Path | None = N
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
+        with out.entry(skip_bad):
             parts = line.split()
             if len(parts) != _FIELDS:
                 raise DataFormatError(path, f"expected {_FIELDS} fields (196 coords, 4 box, 6 attributes, "
@@ -66,10 +66,4 @@ def read(path: str | Path, skip_bad: bool = False, images: str | Path | None = N
                 pts, "wflw98", image_path=str(root / parts[206]), box=(x0, y0, x1, y1), split=split,
                 subset=split, source=f"{path}:{i}", attributes=dict(zip(ATTRIBUTES, attrs, strict=True)),
             ))
-        except DataFormatError as exc:
-            if not skip_bad:
-                raise
-            out.skipped.append(exc)
-    if not out and not out.skipped:
-        raise DataFormatError(path, "no annotation lines")
-    return out
+    return out.require_any("annotation lines")

@@ -1,0 +1,43 @@
+"""The CLI: every command registered with a teaching --help; unbuilt ones fail loudly; models lists the zoo."""
+
+import pytest
+from click.testing import CliRunner
+
+from edge_landmarks.cli import main
+
+COMMANDS = ["models", "data", "train", "eval", "export", "quantize", "bench", "predict", "demo"]
+NOT_BUILT = {"export": ["x.pt"], "quantize": ["x.pt", "--int8"], "bench": [], "predict": ["m.onnx"], "demo": []}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_teaches_with_an_example(command):
+    res = CliRunner().invoke(main, [command, "--help"])
+    assert res.exit_code == 0
+    if command != "data":
+        assert "Example" in res.output and f"edge-lmk {command}" in res.output
+    else:
+        assert all(sub in res.output for sub in ("demo", "check", "show"))
+
+
+@pytest.mark.parametrize("command", sorted(NOT_BUILT))
+def test_unbuilt_commands_exit_nonzero_with_one_line(command):
+    res = CliRunner().invoke(main, [command, *NOT_BUILT[command]])
+    assert res.exit_code == 2
+    assert "not built yet" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_models_lists_every_model_with_params():
+    res = CliRunner().invoke(main, ["models", "--no-macs"])
+    assert res.exit_code == 0, res.output
+    for needle in ("xception", "8,580,776", "mobilenetv2 @56", "resnet18_gray_eyes", "kaggle_resnet50",
+                   "mobilenetv3_large", "resnet18_256", "11,246,280", "3,740,000"):
+        assert needle in res.output
+
+
+def test_errors_are_one_clear_line(tmp_path):
+    res = CliRunner().invoke(main, ["eval", str(tmp_path / "missing.pt")])
+    assert res.exit_code == 1 and res.output.startswith("error: ") and "not found" in res.output
+    res = CliRunner().invoke(main, ["train", "no_such_recipe"])
+    assert res.exit_code == 1 and "known names" in res.output
+    res = CliRunner().invoke(main, ["train", "demo", "--model-arg", "oops"])
+    assert res.exit_code == 2 and "KEY=VALUE" in res.output
