@@ -79,6 +79,8 @@ def _save_worst(samples, pred, gt, nmes, scheme, out: Path, k: int = 8) -> list[
         tile = draw_points(crop["image"], apply(m, gt[i]), None, radius=2)
         tile = draw_points(tile, apply(m, pred[i]), scheme, radius=2)
         cv2.putText(tile, f"NME {nmes[i]:.3f}", (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1)
+        cv2.putText(tile, "green: truth, colours: prediction", (4, 250), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
+                    (255, 255, 255), 1)
         path = out / f"worst_{rank + 1:02d}.png"
         atomic_write(path, lambda tmp, t=tile: cv2.imwrite(tmp, t), suffix=".png")
         written.append(str(path))
