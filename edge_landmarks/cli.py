@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -196,33 +197,77 @@ def eval_cmd(model, data_path, split, out, as_json) -> None:
     click.echo(f"CED plot: {result['ced_plot']}")
 
 
+def _print_artefacts(entries: list[dict]) -> None:
+    from .report import format_table
+
+    rows = []
+    for e in entries:
+        v = e["validation"]
+        rows.append([Path(e["path"]).name, e["precision"], f"{e['bytes'] / 1e6:.1f} MB", f"{v['nme']:.4f}",
+                     f"{100 * v['delta_nme_rel']:+.2f}%", f"{v['mean_px_error_vs_fp32']:.3f}",
+                     f"{v['max_px_error_vs_fp32']:.2f}"])
+    click.echo(format_table(["artefact", "precision", "size", "NME", "vs fp32", "px err mean", "px err max"], rows))
+    click.echo("NME on held-out faces; px err: each artefact's landmarks against PyTorch FP32, in image pixels.")
+
+
+def _formats(fmt: str) -> list[str]:
+    from .export.formats import format_names
+
+    return format_names() if fmt == "all" else [fmt]
+
+
+_FORMAT_CHOICE = click.Choice(["onnx", "openvino", "tflite", "all"])
+
+
 @main.command("export")
-@click.argument("checkpoint")
-@click.option("--format", "fmt", type=click.Choice(["onnx", "openvino", "tflite", "all"]), default="onnx")
-@click.option("--out", type=click.Path(file_okay=False), default=None)
-def export_cmd(checkpoint, fmt, out) -> None:
-    """Export a checkpoint to ONNX, OpenVINO IR or TFLite (FP32), checked against PyTorch.
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=_FORMAT_CHOICE, default="all", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: <run>/export).")
+@click.option("--data", "data_path", default=None, help="Held-out faces for the check (default: the training data).")
+@click.option("--force", is_flag=True, help="Overwrite existing artefacts.")
+def export_cmd(checkpoint, fmt, out, data_path, force) -> None:
+    """Export a checkpoint to ONNX (simplified), OpenVINO IR or TFLite in FP32, each checked against PyTorch.
+
+    Each file gets a sidecar <file>.json with its metadata and check, and the folder a manifest.json.
 
     \b
     Example:
       edge-lmk export runs/demo/best.pt --format all
     """
-    _not_built("export", "issue #5")
+    from .export import export_artefact
+
+    entries = [export_artefact(checkpoint, f, "fp32", out=out, data=data_path, force=force) for f in _formats(fmt)]
+    _print_artefacts(entries)
 
 
 @main.command("quantize")
-@click.argument("checkpoint")
-@click.option("--int8", is_flag=True, required=True)
-@click.option("--qat", is_flag=True)
-@click.option("--format", "fmt", type=click.Choice(["onnx", "openvino", "tflite", "all"]), default="all")
-def quantize_cmd(checkpoint, int8, qat, fmt) -> None:
-    """Quantise a checkpoint to INT8 (post-training, or --qat), export and validate against FP32.
+@click.argument("checkpoint", type=click.Path(dir_okay=False))
+@click.option("--int8", is_flag=True, help="Post-training static INT8 (the only precision offered).")
+@click.option("--qat", is_flag=True, help="Quantisation-aware fine-tuning first (not built yet).")
+@click.option("--format", "fmt", type=_FORMAT_CHOICE, default="all", show_default=True)
+@click.option("--calib-data", default=None, help="Calibration faces (default: the checkpoint's training data).")
+@click.option("--calib-size", type=click.IntRange(1), default=300, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: <run>/export).")
+@click.option("--force", is_flag=True, help="Overwrite existing artefacts.")
+def quantize_cmd(checkpoint, int8, qat, fmt, calib_data, calib_size, out, force) -> None:
+    """Quantise a checkpoint to INT8 (ONNX QDQ U8S8 per-channel, OpenVINO via NNCF, TFLite via ai-edge-quantizer).
+
+    Calibration uses crops made exactly as in training; every file is validated against PyTorch FP32 on held-out
+    faces, and its NME change is printed and stored in its sidecar JSON and the folder's manifest.json.
 
     \b
     Example:
       edge-lmk quantize runs/demo/best.pt --int8 --format onnx
     """
-    _not_built("quantize", "issue #5")
+    from .export import export_artefact
+
+    if not int8:
+        raise click.UsageError("say --int8 (the only precision edge-lmk quantize writes)")
+    if qat:
+        _not_built("quantize --qat", "issue #5")
+    entries = [export_artefact(checkpoint, f, "int8", out=out, data=calib_data, calib_size=calib_size,
+                               force=force) for f in _formats(fmt)]
+    _print_artefacts(entries)
 
 
 @main.command("bench")

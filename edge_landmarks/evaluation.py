@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from .data import load_dataset
-from .errors import EdgeLandmarksError
 from .io import atomic_write, atomic_write_json
 
 __all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot"]
@@ -15,15 +14,12 @@ __all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot"]
 _300W_SPLITS = ("common", "challenge", "full")
 
 
-def load_predictor_for_eval(path: str | Path):
-    """(predict_batch, model config) for a checkpoint; exported artefacts join here as their formats land."""
-    p = Path(path)
-    if p.suffix == ".pt":
-        from .training import load_checkpoint, torch_predictor
+def load_predictor_for_eval(path: str | Path, threads: int = 2):
+    """(predict_batch, model config) for a checkpoint (.pt) or an exported artefact (.onnx, .xml, .tflite)."""
+    from .runtime import load_backend
 
-        model, _ = load_checkpoint(p)
-        return torch_predictor(model), model.config
-    raise EdgeLandmarksError(f"{p}: edge-lmk eval reads .pt checkpoints in this version")
+    run, cfg, _ = load_backend(path, threads)
+    return run, cfg
 
 
 def _splits_to_run(data, split: str | None) -> list[str]:

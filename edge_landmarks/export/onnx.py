@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import require
 
-__all__ = ["export", "run_onnx"]
+__all__ = ["export", "run_onnx", "export_fp32", "export_int8"]
 
 
 def export(model, path: str | Path, simplify: bool = True, opset: int = 17) -> dict:
@@ -55,3 +55,55 @@ def run_onnx(path: str | Path, x: np.ndarray, threads: int = 1) -> np.ndarray:
     opts.intra_op_num_threads = threads
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     return sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32)})[0]
+
+
+def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metadata: dict | None = None) -> dict:
+    """FP32 ONNX, simplified, with the metadata as ONNX metadata_props."""
+    check = export(model, path)
+    if metadata:
+        _add_metadata(path, metadata)
+    return check
+
+
+def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
+                per_channel: bool = True) -> dict:
+    """Static INT8, QDQ, unsigned activations with signed weights (U8S8: fully fused here), per-channel weights."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    path = Path(path)
+    fp32 = path.with_name(path.stem + ".fp32-tmp.onnx")
+    export(model, fp32)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self._it = iter(calib[i:i + 1] for i in range(len(calib)))
+
+        def get_next(self):
+            x = next(self._it, None)
+            return None if x is None else {"image": x.astype(np.float32)}
+
+    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
+    os.close(fd)
+    try:
+        quantize_static(str(fp32), tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        if metadata:
+            _add_metadata(tmp, metadata)
+        os.replace(tmp, path)
+    finally:
+        for f in (tmp, fp32):
+            if os.path.exists(f):
+                os.unlink(f)
+    return {"quantizer": "onnxruntime.quantize_static", "format": "QDQ", "activations": "uint8",
+            "weights": "int8", "per_channel": per_channel, "calibration_faces": int(len(calib))}
+
+
+def _add_metadata(path, metadata: dict) -> None:
+    import json
+
+    onnx = require("onnx", "convert")
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "edge_landmarks", json.dumps(metadata)
+    onnx.save(proto, str(path))

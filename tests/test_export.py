@@ -1,0 +1,89 @@
+"""Conversion with the real converters and runtimes: every format, FP32 and INT8, validated and recorded."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edge_landmarks.cli import main
+from edge_landmarks.data import load_dataset
+from edge_landmarks.errors import EdgeLandmarksError
+from edge_landmarks.export import export_artefact
+from edge_landmarks.export.formats import FORMATS, format_for_path
+from edge_landmarks.runtime import load_backend
+from edge_landmarks.training import load_recipe, train
+
+
+@pytest.fixture(scope="module")
+def checkpoint(demo68, tmp_path_factory):
+    """A real (briefly trained) demo checkpoint: mobilenetv2 at 56 px."""
+    data = load_dataset(demo68)
+    out = tmp_path_factory.mktemp("run")
+    cfg = load_recipe("demo", epochs=2, threads=2, data=str(demo68))
+    train(cfg, out=out, progress=False, samples=list(data.split("train"))[:48],
+          val_samples=list(data.split("val")))
+    return out / "best.pt"
+
+
+def test_format_table():
+    assert set(FORMATS) == {"onnx", "openvino", "tflite"} and all(f.int8 for f in FORMATS.values())
+    assert format_for_path("a/b.xml").name == "openvino" and format_for_path("x.pt") is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_export_validates_and_records(checkpoint, demo68, tmp_path, fmt, precision):
+    out = tmp_path / "export"
+    with pytest.warns(UserWarning, match="only 30 calibration faces") if precision == "int8" else _nothing():
+        entry = export_artefact(checkpoint, fmt, precision, out=out, data=str(demo68), calib_size=30)
+    path = out / f"mobilenetv2_56_{precision}{FORMATS[fmt].suffix}"
+    assert entry["path"] == str(path) and path.is_file()
+    meta = json.loads((out / (path.name + ".json")).read_text())
+    assert meta["model"] == "mobilenetv2" and meta["input_size"] == 56 and meta["precision"] == precision
+    assert len(meta["source_sha256"]) == 64 and meta["mean"] == [0.485, 0.456, 0.406]
+    v = meta["validation"]
+    assert v["faces"] == 40
+    if precision == "fp32":
+        assert v["max_px_error_vs_fp32"] < 0.01  # exact conversion, whatever the runtime
+    else:
+        assert v["nme"] < 1.5 * v["nme_fp32"]  # INT8 is checked and recorded, not hidden
+        assert entry["bytes"] < 0.5 * 9.5e6  # int8 weights: under half the fp32 file
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [a["path"] for a in manifest["artefacts"]] == [str(path)]
+    run, cfg, _ = load_backend(path, threads=1)
+    x = np.zeros((2, 3, 56, 56), np.float32)
+    assert run(x).shape == (2, 136) and cfg.name == "mobilenetv2"
+    res = CliRunner().invoke(main, ["eval", str(path), "--data", str(demo68), "--split", "test", "--json",
+                                    "--out", str(tmp_path / "ev")])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["splits"]["test"]["faces"] == 40
+    with pytest.raises(EdgeLandmarksError, match="--force"):
+        export_artefact(checkpoint, fmt, precision, out=out, data=str(demo68))
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_bad_inputs(checkpoint, demo68, tmp_path):
+    with pytest.raises(EdgeLandmarksError, match="unknown format"):
+        export_artefact(checkpoint, "coreml", out=tmp_path)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"\x00" * 10)
+    with pytest.raises(EdgeLandmarksError, match="not a readable checkpoint"):
+        export_artefact(bad, "onnx", out=tmp_path)
+    res = CliRunner().invoke(main, ["quantize", str(checkpoint), "--int8", "--format", "onnx", "--calib-data",
+                                    str(tmp_path / "nowhere"), "--out", str(tmp_path / "q")])
+    assert res.exit_code == 1 and "no such file" in res.output
+    res = CliRunner().invoke(main, ["quantize", str(checkpoint), "--int8", "--qat"])
+    assert res.exit_code == 2 and "not built yet" in res.output
+    res = CliRunner().invoke(main, ["quantize", str(checkpoint)])
+    assert res.exit_code == 2 and "--int8" in res.output
