@@ -87,3 +87,13 @@ def test_bad_inputs(checkpoint, demo68, tmp_path):
     assert res.exit_code == 2 and "not built yet" in res.output
     res = CliRunner().invoke(main, ["quantize", str(checkpoint)])
     assert res.exit_code == 2 and "--int8" in res.output
+
+
+def test_held_out_faces_fall_back(demo68, tmp_path):
+    from edge_landmarks.export import held_out_faces
+
+    data = load_dataset(demo68)
+    assert len(held_out_faces(data)) == 40 and {s.split for s in held_out_faces(data)} == {"val"}
+    assert {s.split for s in held_out_faces(data, "test")} == {"test"}
+    train_only = data.split("train")  # e.g. a WFLW train list: no val or test split, so every face is used
+    assert len(held_out_faces(train_only)) == len(train_only) == 322

@@ -41,6 +41,14 @@ def calibration_crops(config, data: str, split: str = "train", size: int = 300, 
     return np.stack([to_input(ds.crop(i, augment=False)["image"], config.mean, config.std) for i in range(len(ds))])
 
 
+def held_out_faces(dataset, split: str | None = None):
+    """The faces to check an artefact on: the split asked for, else val, else test, else every face."""
+    if split:
+        return dataset.split(split)
+    names = dataset.splits()
+    return dataset.split(next((s for s in ("val", "test") if s in names), "all"))
+
+
 def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
     """Landmarks of the artefact against PyTorch FP32 on held-out faces: pixel error and NME change."""
     from ..metrics import nme
@@ -63,7 +71,7 @@ def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
 
 def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", out: str | Path | None = None,
                     data: str | None = None, calib_split: str = "train", calib_size: int = 300,
-                    val_split: str = "val", force: bool = False, threads: int = 1) -> dict:
+                    val_split: str | None = None, force: bool = False, threads: int = 1) -> dict:
     """Write one artefact and its sidecar; returns its manifest entry (path, check, validation, timings)."""
     from ..data import load_dataset
     from ..training import file_sha256, load_checkpoint
@@ -97,7 +105,7 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
         settings = module.export_fp32(model, path, None, metadata)
     seconds = time.time() - t0
     metadata["quantizer"] = settings
-    held_out = load_dataset(data, split=val_split)
+    held_out = held_out_faces(load_dataset(data), val_split)
     from ..runtime.backends import sidecar_path
 
     atomic_write_json(sidecar_path(path), metadata)  # the runtime reads it during validation
