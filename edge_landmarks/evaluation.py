@@ -98,14 +98,15 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
     curves = {}
     from .metrics import summarize
 
-    for name in _splits_to_run(dataset, split):
+    names = _splits_to_run(dataset, split)
+    for name in names:
         samples = dataset.split(name)
         pred, gt = predict_crops(predict, samples, cfg)
         metrics = summarize(pred, gt, cfg.scheme)
         nmes = nme_fn(pred, gt, cfg.scheme)
         curves[name] = nmes
         result["splits"][name] = metrics
-        if worst and name == _splits_to_run(dataset, split)[-1]:
+        if worst and name == names[-1]:
             result["worst"] = _save_worst(samples, pred, gt, nmes, cfg.scheme, out, worst)
     main = "full" if "full" in result["splits"] else next(iter(result["splits"]))
     result["split"] = main
