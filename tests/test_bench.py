@@ -1,0 +1,203 @@
+"""The benchmark with the real runtimes on tiny real inputs: a 2-epoch demo checkpoint at 56 px, its six artefacts
+(ONNX, OpenVINO, TFLite x FP32, INT8), the dlib peer row, failures as rows, the results folder and the quickstart."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+from click.testing import CliRunner
+
+from edge_landmarks.bench import (
+    ROW_KEYS,
+    Target,
+    collect_targets,
+    load_suite,
+    prepare_artefacts,
+    run_bench,
+    suite_targets,
+)
+from edge_landmarks.bench_results import results_folder, write_results
+from edge_landmarks.cli import main
+from edge_landmarks.data import load_dataset
+from edge_landmarks.export.formats import FORMATS
+from edge_landmarks.training import load_recipe, train
+
+JSON_KEYS = {"model", "format", "precision", "size", "threads", "status", "nme", "delta_nme_rel", "latency_ms_median",
+             "speedup"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(demo68, tmp_path_factory):
+    """A run folder as `edge-lmk train` + `quantize` leave it: best.pt and export/ with all six artefacts."""
+    data = load_dataset(demo68)
+    out = tmp_path_factory.mktemp("run")
+    cfg = load_recipe("demo", epochs=2, threads=2, data=str(demo68))
+    train(cfg, out=out, progress=False, samples=list(data.split("train"))[:48], val_samples=list(data.split("val")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "only 30 calibration faces": known, and small on purpose
+        targets = prepare_artefacts(out / "best.pt", list(FORMATS), ["fp32", "int8"], data=str(demo68),
+                                    calib_size=30)
+    assert [t.status for t in targets] == ["ok"] * 7, [(t.path, t.reason) for t in targets]
+    return out
+
+
+@pytest.fixture(scope="module")
+def bench_cli(run_dir, demo68, tmp_path_factory):
+    """`edge-lmk bench --run DIR --json FILE --out DIR` once; returns (rows, results root, CLI output)."""
+    tmp = tmp_path_factory.mktemp("bench")
+    res = CliRunner().invoke(main, ["bench", "--run", str(run_dir), "--target", "cpu", "--data", str(demo68),
+                                    "--threads", "1", "--runs", "20", "--warmup", "2", "--json",
+                                    str(tmp / "rows.json"), "--out", str(tmp / "results")])
+    assert res.exit_code == 0, res.output
+    return json.loads((tmp / "rows.json").read_text()), tmp / "results", res.output
+
+
+@pytest.mark.slow
+def test_a_row_for_every_format_and_precision(bench_cli):
+    rows, _, output = bench_cli
+    models = [r for r in rows if r["format"] != "dlib"]
+    assert sorted((r["format"], r["precision"]) for r in models) == sorted(
+        [("pytorch", "fp32")] + [(f, p) for f in FORMATS for p in ("fp32", "int8")])
+    for r in models:
+        assert r["status"] == "ok", r
+        assert (r["model"], r["size"], r["threads"], r["runs"], r["faces"]) == ("mobilenetv2", 56, 1, 20, 40)
+        assert 0 < r["latency_ms_min"] <= r["latency_ms_median"] <= r["latency_ms_p90"]
+        assert r["fps"] == pytest.approx(1e3 / r["latency_ms_median"], rel=0.01)
+        assert 0 < r["nme"] < 1 and 0 <= r["fr_08"] <= 1 and 0 <= r["auc_08"] <= 1
+        assert r["peak_rss_mb"] > r["model_rss_mb"] >= 0 and r["file_mb"] > 1
+        assert r["runtime"].split()[0] in ("torch", "onnxruntime", "openvino", "ai-edge-litert")
+    ref = next(r for r in models if r["format"] == "pytorch")
+    assert ref["speedup"] == 1.0 and ref["delta_nme"] == 0.0
+    for r in models:
+        if r["precision"] == "fp32":
+            assert abs(r["delta_nme_rel"]) < 1e-4  # FP32 conversions are exact
+        else:
+            assert r["speedup_vs_fp32"] > 0 and r["file_mb"] < 0.5 * ref["file_mb"]
+            assert r["delta_nme_rel"] == pytest.approx((r["nme"] - ref["nme"]) / ref["nme"])
+        assert r["speedup"] == pytest.approx(ref["latency_ms_median"] / r["latency_ms_median"], rel=1e-3)
+    assert "mobilenetv2" in output and "tflite" in output and "INT8 gain" in output
+
+
+@pytest.mark.slow
+def test_json_rows_have_the_documented_keys(bench_cli):
+    rows, _, _ = bench_cli
+    assert isinstance(rows, list) and rows
+    for r in rows:
+        assert JSON_KEYS <= set(r) and list(r) == ROW_KEYS
+
+
+@pytest.mark.slow
+def test_dlib_peer_row(bench_cli):
+    rows, _, _ = bench_cli
+    dlib = [r for r in rows if r["format"] == "dlib"]
+    assert len(dlib) == 1
+    d = dlib[0]
+    assert d["status"] == "ok" and d["threads"] == 1 and d["faces"] == 40
+    assert d["nme"] < 0.06  # it made the labels (from other boxes): near its own answers
+    assert d["latency_ms_median"] > 0 and d["file"].endswith("shape_predictor_68_face_landmarks.dat")
+    onnx_int8 = next(r for r in rows if (r["format"], r["precision"]) == ("onnx", "int8"))
+    assert onnx_int8["speedup_vs_dlib"] == pytest.approx(d["latency_ms_median"] / onnx_int8["latency_ms_median"],
+                                                         rel=0.01)
+
+
+@pytest.mark.slow
+def test_results_folder(bench_cli):
+    rows, root, output = bench_cli
+    (folder,) = root.iterdir()
+    names = {p.name for p in folder.iterdir()}
+    assert {"bench.csv", "bench.json", "environment.json", "README.md", "nme_vs_latency.png", "speedup.png"} <= names
+    assert not [n for n in names if n.startswith(".")]  # atomic writes leave no temporary files
+    md = (folder / "README.md").read_text()
+    assert "| model | size | format |" in md and "edge-lmk bench --run" in md and "dlib" in md
+    env = json.loads((folder / "environment.json").read_text())
+    assert env["cores"] >= 1 and "onnxruntime" in env["versions"] and env["settings"]["runs"] == 20
+    assert (folder / "bench.csv").read_text().splitlines()[0].split(",") == ROW_KEYS
+    assert str(folder) in output
+    # a second run on the same day goes to a new folder instead of replacing this one
+    again = results_folder(root, env)
+    assert again != folder and again.name.endswith("-2")
+    write_results({"rows": rows, "environment": env, "settings": env["settings"]}, again, "test")
+    assert (folder / "README.md").read_text() == md
+
+
+def test_failures_are_rows(demo68, tmp_path):
+    """A corrupt file, a file without its metadata, a missing file, an unknown type and a timeout: rows with their
+    status and reason, no crash."""
+    from edge_landmarks.models import get_model_config
+
+    cfg = get_model_config("mobilenetv2", input_size=56)
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"not an onnx model")
+    (tmp_path / "corrupt.onnx.json").write_text(json.dumps(
+        {"model": "mobilenetv2", "precision": "fp32", "input_size": 56, "model_config": cfg.to_dict()}))
+    orphan = tmp_path / "orphan.tflite"
+    orphan.write_bytes(b"\0" * 64)
+    (tmp_path / "notes.txt").write_text("not a model")
+    targets = collect_targets([corrupt, orphan, tmp_path / "gone.xml", tmp_path / "notes.txt"], references=False)
+    result = run_bench(targets, data=str(demo68), runs=3, warmup=0, dlib=False, progress=False)
+    by_file = {r["file"]: r for r in result["rows"]}
+    assert len(by_file) == 4
+    bad = by_file[str(corrupt)]
+    assert bad["status"] == "error" and bad["reason"] and bad["model"] == "mobilenetv2" and bad["size"] == 56
+    assert by_file[str(orphan)]["status"] == "error" and "metadata" in by_file[str(orphan)]["reason"]
+    assert by_file[str(tmp_path / "gone.xml")]["status"] == "missing"
+    assert "unknown file type" in by_file[str(tmp_path / "notes.txt")]["reason"]
+    assert all(r["latency_ms_median"] is None and r["speedup"] is None for r in result["rows"])
+    # a row that takes longer than its limit is stopped and recorded
+    (row,) = run_bench([t for t in targets if t.path == corrupt], data=str(demo68), runs=3, warmup=0, dlib=False,
+                       progress=False, timeout=0.2)["rows"]
+    assert row["status"] == "timeout" and "within 0 s" in row["reason"]
+
+
+def test_suites(tmp_path, monkeypatch):
+    from edge_landmarks.models import list_models
+
+    quick, full = load_suite("quick"), load_suite("full")
+    assert {m["model"] for m in quick["models"]} == {"mobilenetv2"} and len(quick["models"]) == 2
+    assert quick["threads"] == [1, 2] and quick["runs"] >= 200 and quick["precisions"] == ["fp32", "int8"]
+    assert {m["model"] for m in full["models"]} == set(list_models())  # every documented model
+    monkeypatch.chdir(tmp_path)  # no checkpoints here: each is a row saying how to make it
+    targets = suite_targets(quick, progress=False)
+    assert [(t.status, t.model) for t in targets] == [("missing", "mobilenetv2")] * 2
+    assert "edge-lmk quickstart" in targets[0].reason
+    (tmp_path / "bad.yaml").write_text("models: []\n")
+    with pytest.raises(Exception, match="non-empty 'models'"):
+        load_suite(str(tmp_path / "bad.yaml"))
+
+
+def test_cli_usage_and_help():
+    runner = CliRunner()
+    assert runner.invoke(main, ["bench"]).exit_code == 2
+    res = runner.invoke(main, ["bench", "x.onnx", "--threads", "0"])
+    assert res.exit_code == 2 and "--threads" in res.output
+    for cmd in ("bench", "quickstart"):
+        res = runner.invoke(main, [cmd, "--help"])
+        assert res.exit_code == 0 and "Example:" in res.output
+
+
+def test_target_sorting():
+    ts = [Target("tflite", model="m", size=56), Target("pytorch", model="m", size=56),
+          Target("onnx", model="m", size=224)]
+    assert [t.format for t in sorted(ts, key=lambda t: t.key)] == ["pytorch", "tflite", "onnx"]
+
+
+@pytest.mark.slow
+def test_quickstart_tiny(cache_env, tmp_path):
+    """The whole main job with a tiny plan; run again, it reuses what is done and benchmarks again."""
+    out = tmp_path / "qs"
+    args = ["quickstart", "--out", str(out), "--epochs", "1", "--epochs-224", "1", "--train-faces", "16",
+            "--format", "onnx", "--threads", "1", "--runs", "5", "--warmup", "1", "--calib-size", "20", "--no-dlib"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    for step in ("quickstart 1/5", "quickstart 5/5", "results:"):
+        assert step in res.output
+    rows = json.loads(next((out / "results").glob("*/bench.json")).read_text())
+    assert sorted((r["size"], r["format"], r["precision"]) for r in rows) == sorted(
+        (s, f, p) for s in (56, 224) for f, p in (("pytorch", "fp32"), ("onnx", "fp32"), ("onnx", "int8")))
+    assert all(r["status"] == "ok" for r in rows)
+    assert (out / "mobilenetv2_224" / "last.pt").is_file() and (out / "export.log").is_file()
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert res.output.count("already trained") == 2 and len(list((out / "results").iterdir())) == 2
