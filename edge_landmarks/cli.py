@@ -407,30 +407,80 @@ def _print_bench(rows: list[dict]) -> None:
 
 
 @main.command("predict")
-@click.argument("artefact")
-@click.argument("images", nargs=-1)
-def predict_cmd(artefact, images) -> None:
-    """Predict landmarks on images with any artefact; write overlays and JSON.
+@click.argument("artefact", type=click.Path(dir_okay=False))
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for the overlays (<image stem>_landmarks.jpg); none written without it.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the points of every face per image.")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Runtime threads.")
+@click.option("--detector", type=click.Choice(["blazeface", "haar"]), default="blazeface", show_default=True,
+              help="Face detector (haar needs OpenCV 4 with its cascade files).")
+@click.option("--crop", "whole", is_flag=True, help="Each image is already a face crop: no detection.")
+@click.option("--force", is_flag=True, help="Overwrite existing overlays.")
+def predict_cmd(artefact, images, out, as_json, threads, detector, whole, force) -> None:
+    """Predict landmarks on images with any artefact (.onnx, .tflite, .xml, .pt); write overlays and JSON.
 
     \b
     Example:
-      edge-lmk predict model.onnx face.jpg --out preds/ --json
+      edge-lmk predict runs/demo/export/mobilenetv2_56_int8.onnx face.jpg group.png --out preds/ --json
     """
-    _not_built("predict", "issue #7")
+    import json
+
+    from .predictor import predict_files
+
+    result = predict_files(artefact, images, out=out, force=force, threads=threads, detector=detector, whole=whole)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for entry in result["images"]:
+        n = len(entry["faces"])
+        to = f" -> {entry['overlay']}" if entry["overlay"] else ""
+        click.echo(f"{entry['image']}: {n} face{'s' if n != 1 else ''}{to}")
 
 
 @main.command("demo")
-@click.option("--model", required=False)
-@click.option("--video", required=False)
-@click.option("--headless", is_flag=True)
-def demo_cmd(model, video, headless) -> None:
+@click.option("--model", required=True, type=click.Path(dir_okay=False), help="Artefact (.onnx, .tflite, .xml, .pt).")
+@click.option("--camera", type=click.IntRange(0), default=None, help="cv2.VideoCapture camera index (USB webcam).")
+@click.option("--picamera", is_flag=True, help="Raspberry Pi camera through picamera2.")
+@click.option("--video", type=click.Path(dir_okay=False), default=None, help="A video file.")
+@click.option("--headless", is_flag=True, help="No window: count, time, and write --save if given.")
+@click.option("--frames", type=click.IntRange(1), default=None, help="Stop after this many frames.")
+@click.option("--save", type=click.Path(dir_okay=False), default=None,
+              help="Annotated video (.mp4, .avi, .mkv) or the last annotated frame (.jpg, .png).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's statistics as JSON (key 'fps').")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Runtime threads.")
+@click.option("--detector", type=click.Choice(["blazeface", "haar"]), default="blazeface", show_default=True)
+@click.option("--no-smooth", is_flag=True, help="Turn the One-Euro smoothing of the points off.")
+@click.option("--verify-every", type=click.IntRange(0), default=30, show_default=True,
+              help="Check the tracked region with the detector every N frames (0: never).")
+@click.option("--size", default="640x480", show_default=True, help="Camera resolution WxH.")
+@click.option("--force", is_flag=True, help="Overwrite --save if it exists.")
+def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, threads, detector, no_smooth,
+             verify_every, size, force) -> None:
     """Camera demo: detect, track, predict and draw landmarks live (picamera2, webcam or video file).
 
     \b
     Example:
-      edge-lmk demo --model model_int8.onnx --video clip.mp4 --headless --frames 300 --json
+      edge-lmk demo --model mobilenetv2_56_int8.onnx --picamera
+      edge-lmk demo --model mobilenetv2_56_int8.onnx --video clip.mp4 --headless --frames 300 --json
     """
-    _not_built("demo", "issue #7")
+    import json
+
+    from .camera_demo import run_demo
+
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"expected WxH such as 640x480, got {size!r}", param_hint="--size") from None
+    stats = run_demo(model, camera=camera, picamera=picamera, video=video, headless=headless, frames=frames,
+                     save=save, force=force, threads=threads, detector=detector, smoothing=not no_smooth,
+                     verify_every=verify_every, width=width, height=height)
+    if as_json:
+        click.echo(json.dumps(stats))
+        return
+    ms = "  ".join(f"{k} {v:.2f}" for k, v in stats["ms_per_frame"].items())
+    click.echo(f"{stats['frames']} frames, {stats['faces']} with a face, {stats['detections']} detections: "
+               f"{stats['fps']:.1f} FPS (ms per frame: {ms})" + (f"; saved {stats['saved']}" if stats["saved"] else ""))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,352 @@
+"""The camera demo: frames from a Pi camera, a webcam or a video file -> detect, track, landmarks -> drawn, timed.
+
+Sources: ``picamera2`` on a Raspberry Pi (CSI cameras are invisible to ``cv2.VideoCapture`` under libcamera; the
+package comes from Raspberry Pi OS, ``sudo apt install python3-picamera2``, and a venv sees it only when made with
+``--system-site-packages``), ``cv2.VideoCapture`` for USB webcams and video files. Each frame goes through the
+:class:`~edge_landmarks.runtime.track.FaceTracker` (the detector only while no face is tracked), then the points,
+the crop box, the FPS and the time per stage (read, detect, landmarks, draw) are drawn on it; it is shown in a
+window, or with ``headless`` only written (``save``: a video, or one annotated frame as an image) and counted.
+:func:`run_demo` returns the run's statistics (``fps``: frames per second end to end, reading included).
+
+:func:`make_test_video` writes a short video from face photos that PyPI packages ship (scikit-image's astronaut,
+matplotlib's Grace Hopper), moving and zooming a little from frame to frame, so the headless demo runs anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from .errors import EdgeLandmarksError, MissingExtraError
+from .io import atomic_write, refuse_overwrite
+
+__all__ = ["open_source", "run_demo", "make_test_video", "annotate", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
+
+VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+class _CaptureSource:
+    """cv2.VideoCapture: a video file (timestamps from its frame rate) or a camera (timestamps from the clock)."""
+
+    def __init__(self, target, width: int | None = None, height: int | None = None):
+        import cv2
+
+        self.is_file = isinstance(target, str)
+        self.name = target if self.is_file else f"camera {target}"
+        if self.is_file and not Path(target).is_file():
+            raise EdgeLandmarksError(f"{target}: video file not found")
+        self.cap = cv2.VideoCapture(target)
+        if not self.cap.isOpened():
+            if self.is_file:
+                raise EdgeLandmarksError(f"{target}: OpenCV cannot read this video (not a video, or a codec it lacks)")
+            raise EdgeLandmarksError(f"camera {target} could not be opened (on a Raspberry Pi with a CSI camera, "
+                                     "use --picamera: libcamera cameras are invisible to cv2.VideoCapture)")
+        if not self.is_file and width and height:
+            self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        fps = self.cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
+        self._i = 0
+
+    def read(self):
+        ok, frame = self.cap.read()
+        if not ok:
+            return None, None
+        t = self._i / self.fps if self.is_file else time.monotonic()
+        self._i += 1
+        return frame, t
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+class _PiCameraSource:
+    """picamera2 (Raspberry Pi OS): 'RGB888' frames are B, G, R in memory, i.e. what OpenCV calls BGR."""
+
+    def __init__(self, width: int = 640, height: int = 480):
+        try:
+            from picamera2 import Picamera2
+        except ImportError:
+            raise MissingExtraError(
+                "picamera2 is not importable: on Raspberry Pi OS run 'sudo apt install python3-picamera2' and make "
+                "the venv with 'python3 -m venv --system-site-packages' (see docs/raspberry-pi.md)") from None
+        self.name = "picamera2"
+        self.cam = Picamera2()
+        config = self.cam.create_video_configuration(main={"size": (int(width), int(height)), "format": "RGB888"})
+        self.cam.configure(config)
+        self.cam.start()
+        self.fps = 30.0
+
+    def read(self):
+        frame = self.cam.capture_array("main")
+        return np.ascontiguousarray(frame[:, :, :3]), time.monotonic()
+
+    def close(self) -> None:
+        self.cam.stop()
+        self.cam.close()
+
+
+def open_source(camera: int | None = None, picamera: bool = False, video: str | None = None, width: int = 640,
+                height: int = 480):
+    """One frame source: ``video`` file, ``picamera`` (picamera2), or ``camera`` index (default 0)."""
+    chosen = sum([camera is not None, bool(picamera), video is not None])
+    if chosen > 1:
+        raise EdgeLandmarksError("choose one source: --camera N, --picamera or --video FILE")
+    if video is not None:
+        return _CaptureSource(str(video))
+    if picamera:
+        return _PiCameraSource(width, height)
+    return _CaptureSource(int(camera or 0), width, height)
+
+
+def annotate(frame: np.ndarray, result, scheme: str | None, fps: float | None, stage_ms: dict) -> np.ndarray:
+    """Points, crop box, FPS and the time per stage drawn on a copy of the frame."""
+    import cv2
+
+    from .data.show import draw_points
+
+    radius = 1 if frame.shape[0] < 400 else 2
+    out = draw_points(frame, result.points, scheme, radius=radius) if result.points is not None else (
+        cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy())
+    if result.box is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in result.box)
+        cv2.rectangle(out, (x0, y0), (x1, y1), (0, 200, 0) if not result.detected else (0, 200, 255), 1)
+    lines = []
+    if fps is not None:
+        state = "detect" if result.detected else "track" if result.points is not None else "no face"
+        lines.append(f"{fps:.0f} FPS  {state}")
+    lines.append("  ".join(f"{k} {v:.2f} ms" for k, v in stage_ms.items()))
+    scale = max(0.4, frame.shape[0] / 960)
+    step = int(round(20 * scale / 0.5))
+    width = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for t in lines)
+    cv2.rectangle(out, (0, 0), (width + 12, step * len(lines) + 8), (0, 0, 0), -1)
+    for i, text in enumerate(lines):
+        cv2.putText(out, text, (6, step * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
+                    cv2.LINE_AA)
+    return out
+
+
+class _VideoOut:
+    """A video written beside its final name and renamed into place when the run ends (nothing half-written)."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        import cv2
+
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        self.writer = cv2.VideoWriter(self.tmp, cv2.VideoWriter_fourcc(*VIDEO_SUFFIXES[path.suffix.lower()]),
+                                      fps, size)
+        if not self.writer.isOpened():
+            os.unlink(self.tmp)
+            raise EdgeLandmarksError(f"{path}: OpenCV cannot write this video format here")
+
+    def write(self, frame: np.ndarray) -> None:
+        self.writer.write(frame)
+
+    def close(self, keep: bool) -> None:
+        self.writer.release()
+        if keep:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)  # as a plain open() would make it, not mkstemp's 0600
+            os.replace(self.tmp, self.path)
+        elif os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+
+
+def _check_save(save: str | None, force: bool) -> Path | None:
+    if save is None:
+        return None
+    path = Path(save)
+    if path.suffix.lower() not in VIDEO_SUFFIXES and path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise EdgeLandmarksError(f"{save}: --save takes a video ({', '.join(VIDEO_SUFFIXES)}) or an image "
+                                 f"({', '.join(IMAGE_SUFFIXES)})")
+    refuse_overwrite(path, force)
+    return path
+
+
+def _check_gui() -> None:
+    import cv2
+
+    try:
+        cv2.namedWindow("edge-lmk demo", cv2.WINDOW_AUTOSIZE)
+    except cv2.error:
+        raise EdgeLandmarksError(
+            "this OpenCV has no window support (opencv-python-headless): run with --headless (and --save FILE), or "
+            "pip install opencv-python in place of opencv-python-headless") from None
+
+
+def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = False, video: str | None = None,
+             headless: bool = False, frames: int | None = None, save: str | None = None, force: bool = False,
+             threads: int = 1, detector: str = "blazeface", smoothing: bool = True, verify_every: int = 30,
+             width: int = 640, height: int = 480, draw: bool = True) -> dict:
+    """Run the demo loop and return its statistics (see the module docstring).
+
+    ``frames``: stop after this many (default: the end of the video, or Esc / q in the window, or Ctrl-C).
+    ``draw=False`` skips drawing when nothing is shown or saved (to time the bare pipeline).
+    """
+    import cv2
+
+    from .predictor import LandmarkPredictor, write_image
+    from .runtime.detect import create_detector
+    from .runtime.track import FaceTracker
+
+    if frames is not None and frames < 1:
+        raise EdgeLandmarksError(f"--frames must be at least 1, got {frames}")
+    save_path = _check_save(save, force)
+    predictor = LandmarkPredictor(model, threads=threads)
+    tracker = FaceTracker(predictor, create_detector(detector, threads=threads), smoothing=smoothing,
+                          verify_every=verify_every)
+    source = open_source(camera, picamera, video, width, height)
+    if not headless:
+        _check_gui()
+    draw = draw or not headless or save_path is not None
+    totals = Counter()
+    counts = Counter()
+    losses = Counter()
+    writer = None
+    best_frame = None
+    fps_ema = None
+    shown_ms = {"detect": 0.0, "landmarks": 0.0, "draw": 0.0}
+    finished = False
+    start = time.perf_counter()
+    try:
+        while frames is None or counts["frames"] < frames:
+            t0 = time.perf_counter()
+            frame, ts = source.read()
+            t1 = time.perf_counter()
+            if frame is None:
+                break
+            result = tracker.update(frame, ts)
+            t2 = time.perf_counter()
+            counts["frames"] += 1
+            counts["faces"] += result.points is not None
+            counts["detections"] += result.detected
+            counts["checks"] += result.checked
+            counts["reanchors"] += result.reanchored
+            if result.lost:
+                losses[result.lost] += 1
+            totals["read"] += t1 - t0
+            for k, v in result.timings.items():
+                totals[k] += v
+            if draw:
+                dt = t2 - t0 + shown_ms["draw"] / 1e3
+                fps_ema = 1.0 / dt if fps_ema is None else 0.9 * fps_ema + 0.1 / max(dt, 1e-6)
+                shown_ms = {"detect": 1e3 * result.timings["detect"], "landmarks": 1e3 * result.timings["landmarks"],
+                            "draw": shown_ms["draw"]}
+                out = annotate(frame, result, predictor.scheme, fps_ema, shown_ms)
+                t3 = time.perf_counter()
+                shown_ms["draw"] = 1e3 * (t3 - t2)
+                totals["draw"] += t3 - t2
+                if save_path is not None:
+                    if save_path.suffix.lower() in VIDEO_SUFFIXES:
+                        if writer is None:
+                            writer = _VideoOut(save_path, source.fps, (out.shape[1], out.shape[0]))
+                        writer.write(out)
+                    elif result.points is not None:
+                        best_frame = out
+                if not headless:
+                    cv2.imshow("edge-lmk demo", out)
+                    if cv2.waitKey(1) & 0xFF in (27, ord("q")):
+                        break
+                totals["output"] += time.perf_counter() - t3
+        finished = True
+    except KeyboardInterrupt:
+        finished = True
+    finally:
+        elapsed = time.perf_counter() - start
+        source.close()
+        if writer is not None:
+            writer.close(keep=finished)
+        if not headless:
+            cv2.destroyAllWindows()
+    if save_path is not None and save_path.suffix.lower() in IMAGE_SUFFIXES and best_frame is not None:
+        write_image(save_path, best_frame)
+    n = counts["frames"]
+    if n == 0:
+        raise EdgeLandmarksError(f"{source.name}: no frame could be read")
+    stages = ["read", "detect", "landmarks", "draw", "output"]
+    return {
+        "model": str(model), "format": predictor.format, "precision": predictor.precision,
+        "input_size": predictor.config.input_size, "source": source.name, "threads": threads,
+        "detector": detector, "smoothing": smoothing, "verify_every": verify_every, "drawn": draw,
+        "frames": n, "faces": counts["faces"], "detections": counts["detections"], "checks": counts["checks"],
+        "reanchors": counts["reanchors"], "track_losses": dict(losses), "seconds": round(elapsed, 4),
+        "fps": round(n / elapsed, 2),
+        "ms_per_frame": {k: round(1e3 * totals[k] / n, 3) for k in stages},
+        "detect_ms_per_call": round(1e3 * totals["detect"] / max(1, counts["detections"] + counts["checks"]), 3),
+        "saved": str(save_path) if save_path is not None and (save_path.suffix.lower() in VIDEO_SUFFIXES
+                                                             or best_frame is not None) else None,
+    }
+
+
+def _face_photos() -> list[np.ndarray]:
+    """BGR face photos from scikit-image (astronaut) and matplotlib (Grace Hopper), the demo set's own sources."""
+    import importlib.util
+
+    import cv2
+
+    photos = []
+    for package, rel in (("skimage", "data/astronaut.png"), ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg")):
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        path = Path(list(spec.submodule_search_locations)[0]) / rel
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is not None:
+            photos.append(img)
+    if not photos:
+        raise MissingExtraError("no face photo found: the test video uses scikit-image's or matplotlib's sample "
+                                "photos: pip install 'edge-landmarks[teacher]'")
+    return photos
+
+
+def make_test_video(path: str | Path, frames: int = 60, size: tuple[int, int] = (640, 480), fps: float = 30.0,
+                    seed: int = 0, force: bool = False) -> Path:
+    """A video of package-shipped face photos drifting and zooming slightly, half the frames per photo.
+
+    Each photo is placed in a ``size`` frame at a scale that changes by under 1 % per frame and a position that
+    drifts a few pixels per frame (a random walk with ``seed``), so tracking has work to do; the cut between
+    photos is where the track must be found again.
+    """
+    import cv2
+
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise EdgeLandmarksError(f"{path}: the test video must be one of {', '.join(VIDEO_SUFFIXES)}")
+    refuse_overwrite(path, force)
+    photos = _face_photos()
+    rng = np.random.default_rng(seed)
+    w, h = size
+    per = int(np.ceil(frames / len(photos)))
+
+    def write(tmp: str) -> None:
+        out = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*VIDEO_SUFFIXES[path.suffix.lower()]), fps, (w, h))
+        if not out.isOpened():
+            raise EdgeLandmarksError(f"{path}: OpenCV cannot write this video format here")
+        try:
+            for i in range(frames):
+                photo = photos[min(i // per, len(photos) - 1)]
+                k = i % per
+                if k == 0:
+                    pos = np.array([0.0, 0.0])
+                pos = pos + rng.normal(0, 1.5, 2)
+                base = 0.9 * min(w / photo.shape[1], h / photo.shape[0])
+                s = base * (1.0 + 0.08 * np.sin(2 * np.pi * k / max(per, 1)))
+                ph, pw = photo.shape[0] * s, photo.shape[1] * s
+                tx = (w - pw) / 2 + pos[0] + 20 * np.sin(2 * np.pi * k / max(per, 1))
+                ty = (h - ph) / 2 + pos[1]
+                m = np.array([[s, 0.0, tx], [0.0, s, ty]])
+                out.write(cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(40, 40, 40)))
+        finally:
+            out.release()
+
+    return atomic_write(path, write, suffix=path.suffix)

@@ -1,0 +1,262 @@
+"""One landmark predictor for every format: ``LandmarkPredictor(path).predict(frame, box)`` -> (K, 2) pixels.
+
+The backend comes from the file's suffix (``.pt`` torch, ``.onnx`` onnxruntime, ``.xml`` OpenVINO, ``.tflite``
+ai-edge-litert or tflite-runtime; see :mod:`edge_landmarks.runtime.backends`), the preprocessing from the
+artefact's metadata (input size, channels, mean/std, output scale, crop margin). Crops are made exactly as in
+training (:func:`edge_landmarks.data.dataset.make_crop`): the face box -> :func:`~edge_landmarks.data.transforms.
+crop_matrix` with the config's margin -> one bilinear warp -> the model's channels -> normalised input; the outputs
+go back to frame pixels through the inverse of the same matrix. ONNX and TFLite need only the core install (numpy,
+OpenCV, onnxruntime, ai-edge-litert): nothing here imports torch.
+
+The box a model expects is the bounding box of the face's landmarks (that is how the training crops were made).
+A face detector's box is mapped onto it (:func:`edge_landmarks.runtime.detect.landmark_box`), and
+:meth:`LandmarkPredictor.faces` then predicts once more from the bounding box of its own points (``refine``), which
+is what the tracker does from frame to frame anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import transforms as T
+from .errors import EdgeLandmarksError
+
+__all__ = ["LandmarkPredictor", "Face", "points_box", "predict_files", "read_image", "write_image"]
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face found in a frame: its landmarks (K, 2) in frame pixels, the box they came from, the detection."""
+
+    points: np.ndarray
+    box: tuple[float, float, float, float]
+    """The crop box the final points were predicted from (bounding box of the previous points)."""
+    detection_box: tuple[float, float, float, float] | None = None
+    score: float | None = None
+
+    def to_dict(self, decimals: int = 2) -> dict:
+        return {"box": [round(float(v), decimals) for v in self.box],
+                "detection_box": None if self.detection_box is None else [round(float(v), decimals)
+                                                                          for v in self.detection_box],
+                "score": None if self.score is None else round(float(self.score), 4),
+                "points": np.round(self.points, decimals).tolist()}
+
+
+def points_box(points: np.ndarray) -> tuple[float, float, float, float]:
+    """Bounding box of the finite points: the box a landmark model's crop is made from."""
+    return T.face_box(np.asarray(points, dtype=np.float64))
+
+
+class LandmarkPredictor:
+    """Landmarks from any artefact: ``predict(frame, box)`` always returns a float64 (K, 2) array of frame pixels.
+
+    ``path``: a checkpoint (``.pt``, needs torch) or an exported artefact with its ``<file>.json`` sidecar.
+    ``threads``: intra-op threads of the runtime. ``color``: channel order of the frames you pass, ``"bgr"``
+    (OpenCV, picamera2's ``RGB888``) or ``"rgb"``; grey frames work with either.
+
+    >>> p = LandmarkPredictor("runs/demo/export/mobilenetv2_56_int8.onnx")   # doctest: +SKIP
+    >>> p.predict(frame, box=(x0, y0, x1, y1)).shape                         # doctest: +SKIP
+    (68, 2)
+    """
+
+    def __init__(self, path: str | Path, threads: int = 1, color: str = "bgr"):
+        from .runtime.backends import load_backend
+
+        if color not in ("bgr", "rgb"):
+            raise EdgeLandmarksError(f"color must be 'bgr' or 'rgb', not {color!r}")
+        if int(threads) < 1:
+            raise EdgeLandmarksError(f"threads must be at least 1, not {threads}")
+        self.path = Path(path)
+        self.threads = int(threads)
+        self.color = color
+        self._run, self.config, self.metadata = load_backend(self.path, self.threads)
+        self.format = self.metadata.get("format", self.path.suffix.lstrip("."))
+        self.precision = self.metadata.get("precision", "fp32")
+        cfg = self.config
+        self._size = int(cfg.input_size)
+        self._margin = float(cfg.crop_margin)
+        self._mean = np.asarray(cfg.mean, dtype=np.float32)
+        self._istd = 1.0 / np.asarray(cfg.std, dtype=np.float32)
+        self._out_scale = float(cfg.output_scale)
+
+    def __repr__(self) -> str:
+        return (f"LandmarkPredictor({str(self.path)!r}, format={self.format}, precision={self.precision}, "
+                f"model={self.config.name}, input={self.config.in_chans}x{self._size}, threads={self.threads})")
+
+    @property
+    def scheme(self) -> str:
+        return self.config.scheme
+
+    @property
+    def num_points(self) -> int:
+        return int(self.config.num_points)
+
+    def crop_matrix(self, image: np.ndarray, box=None) -> np.ndarray:
+        """The 2x3 matrix from frame pixels to the model's crop: from ``box`` as in training, or the whole image
+        edge to edge when ``box`` is None (the image is already a face crop)."""
+        if box is None:
+            h, w = image.shape[:2]
+            return T.crop_matrix((-0.5, -0.5, w - 0.5, h - 0.5), self._size, margin=0.0)
+        b = np.asarray(box, dtype=np.float64).reshape(-1)
+        if b.shape != (4,) or not np.isfinite(b).all() or b[2] <= b[0] or b[3] <= b[1]:
+            raise EdgeLandmarksError(f"a face box is (x0, y0, x1, y1) with x1 > x0 and y1 > y0, got {box!r}")
+        return T.crop_matrix(tuple(b), self._size, self._margin)
+
+    def preprocess(self, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
+        """(normalised float32 input (1, C, S, S), crop matrix) for one face."""
+        import cv2
+
+        image = _check_image(image)
+        m = self.crop_matrix(image, box)
+        crop = cv2.warpAffine(image, m, (self._size, self._size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT)
+        if self.config.in_chans == 1:
+            if crop.ndim == 3:
+                crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY if self.color == "bgr" else cv2.COLOR_RGB2GRAY)
+            x = crop[:, :, None]
+        elif crop.ndim == 2:
+            x = cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
+        else:
+            x = crop[:, :, ::-1] if self.color == "bgr" else crop
+        x = (x.astype(np.float32) * np.float32(1.0 / 255.0) - self._mean) * self._istd
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), m
+
+    def postprocess(self, out: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """Model output (2K,) -> (K, 2) frame pixels, through the inverse of the crop matrix."""
+        u = np.asarray(out, dtype=np.float64).reshape(-1, 2) / self._out_scale
+        return T.to_image(u, m, self._size)
+
+    def predict(self, image: np.ndarray, box=None) -> np.ndarray:
+        """Landmarks (K, 2) in the pixels of ``image`` for the face in ``box`` (x0, y0, x1, y1), or for the whole
+        image when ``box`` is None (a face crop framed like the training crops)."""
+        x, m = self.preprocess(image, box)
+        return self.postprocess(self._run(x)[0], m)
+
+    def predict_many(self, image: np.ndarray, boxes) -> np.ndarray:
+        """(N, K, 2) for N boxes in one frame."""
+        out = [self.predict(image, b) for b in boxes]
+        return np.stack(out) if out else np.zeros((0, self.num_points, 2))
+
+    def faces(self, image: np.ndarray, detector=None, refine: int = 1, max_faces: int | None = None) -> list[Face]:
+        """Detect faces in a whole frame and return their landmarks, largest face first.
+
+        ``detector``: a callable ``frame -> [Detection]`` (default: BlazeFace, see :mod:`edge_landmarks.runtime.
+        detect`). ``refine``: extra passes, each from the bounding box of the previous pass's points.
+        """
+        from .runtime.detect import create_detector, landmark_box
+
+        image = _check_image(image)
+        if detector is None:
+            detector = create_detector("blazeface", threads=self.threads)
+        dets = sorted(detector(image, color=self.color), key=lambda d: -d.area)
+        if max_faces is not None:
+            dets = dets[:max_faces]
+        found = []
+        for det in dets:
+            box = landmark_box(det)
+            pts = self.predict(image, box)
+            for _ in range(int(refine)):
+                box = points_box(pts)
+                pts = self.predict(image, box)
+            found.append(Face(pts, tuple(float(v) for v in box), det.box, det.score))
+        return found
+
+
+def _check_image(image) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise EdgeLandmarksError(f"expected an image as a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise EdgeLandmarksError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = image[:, :, :3]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or min(image.shape[:2]) < 1:
+        raise EdgeLandmarksError(f"expected a (H, W) grey or (H, W, 3) colour image, got shape {image.shape}")
+    return image
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """A BGR (or grey, kept grey) uint8 image, or an error naming the file."""
+    import cv2
+
+    p = Path(path)
+    if not p.is_file():
+        raise EdgeLandmarksError(f"{p}: image file not found")
+    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise EdgeLandmarksError(f"{p}: not an image OpenCV can read")
+    if img.dtype != np.uint8:
+        img = cv2.convertScaleAbs(img, alpha=255.0 / max(1.0, float(img.max())))
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    return img
+
+
+def write_image(path: str | Path, image: np.ndarray) -> Path:
+    """Write an image atomically (the format from the suffix), or raise an error naming the file."""
+    import cv2
+
+    from .io import atomic_write
+
+    path = Path(path)
+
+    def write(tmp: str) -> None:
+        if not cv2.imwrite(tmp, image):
+            raise EdgeLandmarksError(f"{path}: could not write the image (use .jpg or .png)")
+
+    return atomic_write(path, write, suffix=path.suffix or ".png")
+
+
+def predict_files(artefact: str | Path, images, out: str | Path | None = None, force: bool = False,
+                  threads: int = 1, detector: str = "blazeface", whole: bool = False, refine: int = 1) -> dict:
+    """Landmarks for every face in each image file; with ``out``, an overlay per image (``<stem>_landmarks.jpg``).
+
+    ``whole``: each image is already a face crop framed like the training crops (no detection). Returns
+    ``{"model", "format", "precision", "scheme", "images": [{"image", "width", "height", "faces", "overlay"}]}``
+    with each face as :meth:`Face.to_dict`.
+    """
+    import cv2
+
+    from .data.show import draw_points
+    from .io import refuse_overwrite
+    from .runtime.detect import create_detector
+
+    images = [Path(p) for p in images]
+    if not images:
+        raise EdgeLandmarksError("no image given")
+    frames = [read_image(p) for p in images]  # every file is checked before any work is done
+    targets = []
+    if out is not None:
+        seen = {}
+        for p in images:
+            target = Path(out) / f"{p.stem}_landmarks.jpg"
+            if target in seen:
+                raise EdgeLandmarksError(f"{p} and {seen[target]} would both write {target}: give them distinct names")
+            seen[target] = p
+            refuse_overwrite(target, force)
+            targets.append(target)
+    predictor = LandmarkPredictor(artefact, threads=threads)
+    det = None if whole else create_detector(detector, threads=threads)
+    result = {"model": str(artefact), "format": predictor.format, "precision": predictor.precision,
+              "scheme": predictor.scheme, "images": []}
+    for k, (path, img) in enumerate(zip(images, frames, strict=True)):
+        if whole:
+            h, w = img.shape[:2]
+            faces = [Face(predictor.predict(img), (-0.5, -0.5, w - 0.5, h - 0.5))]
+        else:
+            faces = predictor.faces(img, det, refine=refine)
+        entry = {"image": str(path), "width": int(img.shape[1]), "height": int(img.shape[0]),
+                 "faces": [f.to_dict() for f in faces], "overlay": None}
+        if out is not None:
+            radius = max(1, round(max(img.shape[:2]) / 400))
+            drawn = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img.copy()
+            for f in faces:
+                x0, y0, x1, y1 = (int(round(v)) for v in f.box)
+                cv2.rectangle(drawn, (x0, y0), (x1, y1), (0, 200, 0), max(1, radius // 2))
+                drawn = draw_points(drawn, f.points, predictor.scheme, radius=radius)
+            write_image(targets[k], drawn)
+            entry["overlay"] = str(targets[k])
+        result["images"].append(entry)
+    return result

