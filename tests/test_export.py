@@ -83,8 +83,8 @@ def test_bad_inputs(checkpoint, demo68, tmp_path):
     res = CliRunner().invoke(main, ["quantize", str(checkpoint), "--int8", "--format", "onnx", "--calib-data",
                                     str(tmp_path / "nowhere"), "--out", str(tmp_path / "q")])
     assert res.exit_code == 1 and "no such file" in res.output
-    res = CliRunner().invoke(main, ["quantize", str(checkpoint), "--int8", "--qat"])
-    assert res.exit_code == 2 and "not built yet" in res.output
+    res = CliRunner().invoke(main, ["quantize", str(checkpoint), "--int8", "--max-nme-increase", "lots"])
+    assert res.exit_code == 2 and "percentage" in res.output
     res = CliRunner().invoke(main, ["quantize", str(checkpoint)])
     assert res.exit_code == 2 and "--int8" in res.output
 
@@ -97,3 +97,47 @@ def test_held_out_faces_fall_back(demo68, tmp_path):
     assert {s.split for s in held_out_faces(data, "test")} == {"test"}
     train_only = data.split("train")  # e.g. a WFLW train list: no val or test split, so every face is used
     assert len(held_out_faces(train_only)) == len(train_only) == 322
+
+
+@pytest.mark.slow
+def test_budget_met_by_the_first_step(checkpoint, demo68, tmp_path):
+    from edge_landmarks.export import REMEDIES, quantize_within_budget
+
+    with pytest.warns(UserWarning, match="calibration faces"):
+        entry = quantize_within_budget(checkpoint, "onnx", 0.25, out=tmp_path, data=str(demo68), calib_size=40)
+    assert entry["budget"]["within_budget"] and entry["budget"]["remedy"] == REMEDIES[0]
+    assert len(entry["budget"]["attempts"]) == 1
+    assert json.loads((tmp_path / "mobilenetv2_56_int8.onnx.json").read_text())["budget"]["within_budget"]
+
+
+@pytest.mark.slow
+def test_budget_tries_every_remedy_then_fails_with_the_numbers(checkpoint, demo68, tmp_path):
+    """An impossible budget (NME must fall by half) walks the whole ladder, QAT included, and exits 1."""
+    res = CliRunner().invoke(main, ["quantize", str(checkpoint), "--int8", "--format", "onnx", "--max-nme-increase",
+                                    "0", "--calib-data", str(demo68), "--calib-size", "40", "--qat-epochs", "1",
+                                    "--out", str(tmp_path)])
+    if res.exit_code == 0:  # INT8 matched FP32 exactly on these 40 faces: the budget held, so say which step did
+        meta = json.loads((tmp_path / "mobilenetv2_56_int8.onnx.json").read_text())
+        assert meta["budget"]["within_budget"] and meta["budget"]["attempts"][-1]["delta_nme_rel"] <= 0
+        return
+    assert res.exit_code == 1, res.output
+    for step in ("more calibration data", "first conv and head in float", "quantisation-aware training"):
+        assert step in res.output
+    meta = json.loads((tmp_path / "mobilenetv2_56_int8.onnx.json").read_text())
+    attempts = meta["budget"]["attempts"]
+    assert [a["calibration_faces"] for a in attempts] == [40, 322, 322, 322]
+    assert meta["budget"]["within_budget"] is False and all(a["delta_nme_rel"] > 0 for a in attempts)
+    assert meta["quantizer"]["qat"]["epochs"] == 1  # the file kept is the last attempt's, the QAT one
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_qat_export(checkpoint, demo68, tmp_path, fmt):
+    """QAT (NNCF, 1 epoch) then each format: the file runs in its runtime and its NME stays near FP32 (QAT also
+    trains, so on this barely trained checkpoint the points move by a few pixels)."""
+    with pytest.warns(UserWarning, match="calibration faces"):
+        entry = export_artefact(checkpoint, fmt, "int8", out=tmp_path, data=str(demo68), calib_size=40,
+                                qat={"epochs": 1, "lr": 1e-4})
+    v = entry["validation"]
+    assert entry["settings"]["qat"]["history"][0]["train_loss"] > 0
+    assert v["nme"] < 1.5 * v["nme_fp32"] and np.isfinite(v["mean_px_error_vs_fp32"])

@@ -19,9 +19,23 @@ from ..errors import EdgeLandmarksError
 from ..io import atomic_write_json, refuse_overwrite
 from .formats import FORMATS, ExportFormat
 
-__all__ = ["export_artefact", "calibration_crops", "validate", "FORMATS"]
+__all__ = ["export_artefact", "quantize_within_budget", "calibration_crops", "validate", "FORMATS", "REMEDIES",
+           "BudgetError"]
 
 MIN_CALIBRATION = 100
+MAX_CALIBRATION = 2000
+
+REMEDIES = ("per-channel weights, min-max ranges", "more calibration data", "first conv and head in float",
+            "quantisation-aware training")
+"""The order in which ``quantize_within_budget`` tries the known INT8 remedies (each step keeps the ones before)."""
+
+
+class BudgetError(EdgeLandmarksError):
+    """No remedy brought the INT8 NME increase within the budget; ``attempts`` holds the numbers."""
+
+    def __init__(self, message: str, attempts: list[dict]):
+        super().__init__(message)
+        self.attempts = attempts
 
 
 def calibration_crops(config, data: str, split: str = "train", size: int = 300, seed: int = 0) -> np.ndarray:
@@ -71,8 +85,15 @@ def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
 
 def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", out: str | Path | None = None,
                     data: str | None = None, calib_split: str = "train", calib_size: int = 300,
-                    val_split: str | None = None, force: bool = False, threads: int = 1) -> dict:
-    """Write one artefact and its sidecar; returns its manifest entry (path, check, validation, timings)."""
+                    val_split: str | None = None, force: bool = False, threads: int = 1,
+                    float_ends: bool = False, qat: dict | None = None, progress: bool = False,
+                    check_faces: int | None = None) -> dict:
+    """Write one artefact and its sidecar; returns its manifest entry (path, check, validation, timings).
+
+    INT8 options: ``float_ends`` keeps the first weighted layer and the last two in float; ``qat`` (a dict with
+    ``epochs`` and ``lr``) fine-tunes with NNCF fake quantisation before export (see :mod:`.qat`).
+    ``check_faces`` limits the held-out faces of the check (default: all of them).
+    """
     from ..data import load_dataset
     from ..training import file_sha256, load_checkpoint
 
@@ -98,14 +119,21 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
         "output": "x0, y0, x1, y1, ... divided by output_scale = [0, 1] of the crop",
     }
     t0 = time.time()
-    if precision == "int8":
+    if precision == "int8" and qat:
         calib = calibration_crops(cfg, data, calib_split, calib_size)
-        settings = module.export_int8(model, path, calib, metadata)
+        qmodel, plain, history = _qat_model(checkpoint, model, data, calib_split, calib, train_cfg, qat, progress)
+        settings = {**module.export_qat(qmodel, plain, path, calib, metadata), "qat": {**qat, "history": history},
+                    "calibration_faces": int(len(calib))}
+    elif precision == "int8":
+        calib = calibration_crops(cfg, data, calib_split, calib_size)
+        settings = module.export_int8(model, path, calib, metadata, float_ends=float_ends)
     else:
         settings = module.export_fp32(model, path, None, metadata)
     seconds = time.time() - t0
     metadata["quantizer"] = settings
     held_out = held_out_faces(load_dataset(data), val_split)
+    if check_faces:
+        held_out = held_out[:check_faces]
     from ..runtime.backends import sidecar_path
 
     atomic_write_json(sidecar_path(path), metadata)  # the runtime reads it during validation
@@ -114,6 +142,72 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     entry = {"path": str(path), "format": fmt, "precision": precision, "bytes": _size(path),
              "convert_seconds": round(seconds, 1), "settings": settings, "validation": metadata["validation"]}
     _update_manifest(out / "manifest.json", entry)
+    return entry
+
+
+_QAT_CACHE: dict = {}
+
+
+def _qat_model(checkpoint, model, data, split, calib, train_cfg, qat: dict, progress: bool):
+    """QAT once per (checkpoint, data, settings) in this process: the formats share it."""
+    from ..data import load_dataset
+    from ..training import file_sha256
+    from .qat import finetune
+
+    key = (file_sha256(checkpoint), str(data), split, len(calib), tuple(sorted(qat.items())))
+    if key not in _QAT_CACHE:
+        samples = load_dataset(data, split=split)
+        _QAT_CACHE.clear()
+        _QAT_CACHE[key] = finetune(model, samples, calib, train_cfg, epochs=int(qat.get("epochs", 5)),
+                                   lr=float(qat.get("lr", 1e-4)), progress=progress)
+    return _QAT_CACHE[key]
+
+
+def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: float = 0.02,
+                           qat: dict | None = None, calib_size: int = 300, force: bool = False,
+                           on_attempt=None, **kwargs) -> dict:
+    """INT8 for one format, trying :data:`REMEDIES` in order until the relative NME increase on held-out faces is
+    at most ``max_nme_increase`` (0.02 = 2 %). Returns the manifest entry of the file kept, with a ``budget``
+    record of every attempt; raises :class:`BudgetError` with the numbers when no remedy is enough (the last
+    attempt's file stays, marked ``within_budget: false`` in its sidecar and the manifest).
+    """
+    from ..data import load_dataset
+    from ..runtime.backends import sidecar_path
+    from ..training import load_checkpoint
+
+    _, ckpt = load_checkpoint(checkpoint)
+    data = kwargs.get("data") or ckpt.get("train_config", {}).get("data") or "demo68"
+    available = len(load_dataset(data, split=kwargs.get("calib_split", "train")))
+    more = min(available, MAX_CALIBRATION)
+    steps = [(REMEDIES[0], {"calib_size": calib_size})]
+    if more > calib_size:
+        steps.append((REMEDIES[1], {"calib_size": more}))
+    steps.append((REMEDIES[2], {"calib_size": max(more, calib_size), "float_ends": True}))
+    steps.append((REMEDIES[3], {"calib_size": max(more, calib_size), "qat": qat or {"epochs": 5, "lr": 1e-4}}))
+    attempts: list[dict] = []
+    entry: dict = {}
+    for i, (remedy, options) in enumerate(steps):
+        entry = export_artefact(checkpoint, fmt, "int8", force=force or i > 0, **options, **kwargs)
+        v = entry["validation"]
+        attempts.append({"remedy": remedy, "calibration_faces": options["calib_size"], "nme": v["nme"],
+                         "nme_fp32": v["nme_fp32"], "delta_nme_rel": v["delta_nme_rel"],
+                         "mean_px_error_vs_fp32": v["mean_px_error_vs_fp32"]})
+        if on_attempt:
+            on_attempt(fmt, attempts[-1])
+        if v["delta_nme_rel"] <= max_nme_increase:
+            break
+    ok = attempts[-1]["delta_nme_rel"] <= max_nme_increase
+    budget = {"max_nme_increase": max_nme_increase, "within_budget": ok, "remedy": attempts[-1]["remedy"] if ok
+              else None, "attempts": attempts}
+    side = sidecar_path(entry["path"])
+    atomic_write_json(side, {**json.loads(side.read_text()), "budget": budget})
+    entry["budget"] = budget
+    _update_manifest(Path(entry["path"]).parent / "manifest.json", entry)
+    if not ok:
+        tried = "; ".join(f"{a['remedy']}: {100 * a['delta_nme_rel']:+.2f}%" for a in attempts)
+        raise BudgetError(f"{fmt}: no remedy kept the INT8 NME increase within {100 * max_nme_increase:.2f}% "
+                          f"({tried}); the last file is kept at {entry['path']}, marked within_budget: false",
+                          attempts)
     return entry
 
 

@@ -65,14 +65,35 @@ def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metada
     return check
 
 
+def weighted_nodes(path: str | Path) -> list[str]:
+    """Names of the Conv / Gemm / MatMul nodes in graph order (ONNX graphs are topologically sorted)."""
+    onnx = require("onnx", "convert")
+    return [n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("Conv", "Gemm", "MatMul")]
+
+
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
-                per_channel: bool = True) -> dict:
-    """Static INT8, QDQ, unsigned activations with signed weights (U8S8: fully fused here), per-channel weights."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+                per_channel: bool = True, float_ends: bool = False) -> dict:
+    """Static INT8, QDQ, unsigned activations with signed weights (U8S8: fully fused here), per-channel weights.
+
+    Activation ranges are the min and max over all calibration crops (onnxruntime's ``MinMax``): landmark
+    regression needs the extremes that averaging or percentile methods clip. ``float_ends`` keeps the first
+    weighted layer and the last two (the head) in float.
+    """
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     path = Path(path)
     fp32 = path.with_name(path.stem + ".fp32-tmp.onnx")
     export(model, fp32)
+    excluded = []
+    if float_ends:
+        nodes = weighted_nodes(fp32)
+        excluded = nodes[:1] + nodes[-2:]
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -86,7 +107,8 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     os.close(fd)
     try:
         quantize_static(str(fp32), tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=excluded)
         if metadata:
             _add_metadata(tmp, metadata)
         os.replace(tmp, path)
@@ -95,7 +117,19 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
             if os.path.exists(f):
                 os.unlink(f)
     return {"quantizer": "onnxruntime.quantize_static", "format": "QDQ", "activations": "uint8",
-            "weights": "int8", "per_channel": per_channel, "calibration_faces": int(len(calib))}
+            "weights": "int8", "per_channel": per_channel, "ranges": "min-max", "float_layers": excluded,
+            "calibration_faces": int(len(calib))}
+
+
+def export_qat(qmodel, plain, path: str | Path, calib: np.ndarray, metadata: dict | None = None) -> dict:
+    """The QAT model's fake-quantise ops as QuantizeLinear / DequantizeLinear: the fine-tuned ranges are kept."""
+    from .qat import strip_native
+
+    check = export(strip_native(qmodel), path, simplify=False)
+    if metadata:
+        _add_metadata(path, metadata)
+    return {"quantizer": "nncf QAT, exported as QDQ", "ranges": "learned (QAT), min-max initialised",
+            "weights": "int8 per-channel", "check": check}
 
 
 def _add_metadata(path, metadata: dict) -> None:

@@ -43,10 +43,37 @@ def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metada
     return {"converter": "openvino.convert_model", "weights": "fp32"}
 
 
-def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None) -> dict:
+def weighted_ops(ov_model) -> list[str]:
+    """Friendly names of the convolution and MatMul ops, in graph order."""
+    kinds = ("Convolution", "GroupConvolution", "MatMul")
+    return [op.get_friendly_name() for op in ov_model.get_ordered_ops() if op.get_type_name() in kinds]
+
+
+def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
+                float_ends: bool = False) -> dict:
+    """NNCF PTQ with min-max activation ranges.
+
+    NNCF's default range estimator averages per-sample minima and maxima, which clips the extremes a landmark
+    regressor needs: on the demo checkpoint (mobilenetv2, 56 px) that costs +10.0 % NME, against +0.25 % with
+    ``RangeEstimatorParametersSet.MINMAX``. ``float_ends`` keeps the first weighted op and the last two in float.
+    """
     nncf = require("nncf", "convert")
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
     ov_model = _convert(model)
     dataset = nncf.Dataset([calib[i:i + 1].astype(np.float32) for i in range(len(calib))])
-    quantized = nncf.quantize(ov_model, dataset, subset_size=len(calib))
+    ops = weighted_ops(ov_model)
+    excluded = ops[:1] + ops[-2:] if float_ends else []
+    advanced = AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX)
+    quantized = nncf.quantize(ov_model, dataset, subset_size=len(calib), advanced_parameters=advanced,
+                              ignored_scope=nncf.IgnoredScope(names=excluded) if excluded else None)
     _save(quantized, Path(path), metadata)
-    return {"quantizer": "nncf.quantize", "preset": "performance", "calibration_faces": int(len(calib))}
+    return {"quantizer": "nncf.quantize", "preset": "performance", "ranges": "min-max", "float_layers": excluded,
+            "calibration_faces": int(len(calib))}
+
+
+def export_qat(qmodel, plain, path: str | Path, calib: np.ndarray, metadata: dict | None = None) -> dict:
+    """``openvino.convert_model`` on the fake-quantised torch model gives an INT8 IR directly."""
+    _save(_convert(qmodel), Path(path), metadata)
+    return {"quantizer": "nncf QAT, converted by openvino.convert_model", "ranges": "learned (QAT)"}
