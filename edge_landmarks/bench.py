@@ -48,7 +48,14 @@ ROW_KEYS = [
 
 FORMAT_ORDER = ["pytorch", "onnx", "openvino", "tflite", "dlib"]
 RUNTIME_PACKAGES = {"pytorch": "torch", "dlib": "dlib-bin"}
-SUFFIX_FORMAT = {".pt": "pytorch"}
+RUNTIME_SETTINGS = {
+    "pytorch": "torch.set_num_threads(N), eager, no_grad",
+    "onnx": "onnxruntime CPUExecutionProvider, intra_op_num_threads=N, inter_op_num_threads=1",
+    "openvino": "CPU plugin, INFERENCE_NUM_THREADS=N, INFERENCE_PRECISION_HINT=f32 (no silent bf16)",
+    "tflite": "ai-edge-litert Interpreter(num_threads=N), its default delegates",
+    "dlib": "single-threaded",
+}
+"""How :func:`edge_landmarks.runtime.load_backend` sets each runtime up, N being the row's thread count."""
 
 
 @dataclass
@@ -492,12 +499,15 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
                 if prog:
                     prog.update(task, description=label)
                 if t.status == "ok":
-                    cfg = ModelConfig.from_dict(t.config)
                     first = str(t.path) not in accuracy
-                    job = {"kind": "model", "path": str(t.path.resolve()), "threads": n, "runs": runs,
-                           "warmup": warmup, "inputs": str(evals.inputs(cfg)), "accuracy": first,
-                           "outputs": str(folder / f"out_{i}.npy")}
-                    res = _run_child(job, folder, f"job_{i}", timeout)
+                    try:
+                        cfg = ModelConfig.from_dict(t.config)
+                        job = {"kind": "model", "path": str(t.path.resolve()), "threads": n, "runs": runs,
+                               "warmup": warmup, "inputs": str(evals.inputs(cfg)), "accuracy": first,
+                               "outputs": str(folder / f"out_{i}.npy")}
+                        res = _run_child(job, folder, f"job_{i}", timeout)
+                    except Exception as exc:  # e.g. a sidecar whose model config cannot make crops
+                        res = {"status": "error", "reason": f"preparing the inputs: {_short(exc)}"}
                     row.update({k: v for k, v in res.items() if k in row and k != "runtime"})
                     if res.get("status") == "ok" and first:
                         try:
@@ -518,7 +528,8 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
                     prog.advance(task)
     _fill_references(rows)
     settings = {"data": str(data), "split": split_name, "faces": len(samples), "threads": threads, "runs": runs,
-                "warmup": warmup, "batch": 1, "timer": "time.perf_counter", "seconds": round(time.time() - t_start, 1)}
+                "warmup": warmup, "batch": 1, "timer": "time.perf_counter", "runtime_settings": RUNTIME_SETTINGS,
+                "seconds": round(time.time() - t_start, 1)}
     env = {**env_start, "load_average_end": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg")
            else None}
     return {"rows": rows, "environment": env, "settings": settings}

@@ -142,6 +142,8 @@ def _markdown(result: dict, command: str, title: str, plots: dict[str, str]) -> 
         "count; speed-up against PyTorch FP32 at the same thread count; INT8 gain: against the same format's FP32 "
         "file; `vs dlib`: the dlib predictor's median per face divided by the row's. Peak MB: high-water resident "
         "memory of the process that ran the row (runtime and Python included).", "",
+        "Runtime settings (N = the row's threads): "
+        + "; ".join(f"{k}: {v}" for k, v in settings.get("runtime_settings", {}).items()) + ".", "",
         markdown_table(headers, cells), "",
     ]
     points = highlights(result["rows"])
@@ -177,8 +179,8 @@ def _plots(rows: list[dict], folder: Path) -> dict[str, str]:
                 continue
             ax.scatter(r["latency_ms_median"], r["nme"], c=colours.get(r["format"], "k"),
                        marker="*" if r["format"] == "dlib" else markers.get(r["precision"], "s"), s=60)
-            label = "dlib" if r["format"] == "dlib" else f"{r['size']} {r['format']} {r['precision']}"
-            ax.annotate(label, (r["latency_ms_median"], r["nme"]), fontsize=6, xytext=(3, 3),
+            label = "dlib" if r["format"] == "dlib" else f"{r['size']}"  # format and precision: colour, marker
+            ax.annotate(label, (r["latency_ms_median"], r["nme"]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
         ax.set_xscale("log")
         ax.set_xlabel("median latency per face, ms (log)")
@@ -189,7 +191,7 @@ def _plots(rows: list[dict], folder: Path) -> dict[str, str]:
     handles = [plt.Line2D([], [], color=c, marker="o", ls="", label=f) for f, c in colours.items() if f in present]
     handles += [plt.Line2D([], [], color="k", marker=m, ls="", label=p) for p, m in markers.items()]
     axes[0][-1].legend(handles=handles, fontsize=7, loc="best")
-    fig.suptitle("NME against latency (lower left is better)")
+    fig.suptitle("NME against latency (lower left is better; labels: input size in px)")
     fig.tight_layout()
     atomic_write(folder / "nme_vs_latency.png", lambda tmp: fig.savefig(tmp, format="png"), suffix=".png")
     plt.close(fig)
@@ -209,7 +211,8 @@ def _plots(rows: list[dict], folder: Path) -> dict[str, str]:
         ax.set_yticks([i + height * (len(threads) - 1) / 2 for i in range(len(labels))])
         ax.set_yticklabels([f"{m} {s} {f} {p}" for m, s, f, p in labels], fontsize=7)
         ax.axvline(1.0, color="k", lw=0.8)
-        ax.set_xlabel("speed-up against PyTorch FP32 at the same thread count")
+        ax.set_xscale("log")
+        ax.set_xlabel("speed-up against PyTorch FP32 at the same thread count (log)")
         ax.invert_yaxis()
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3, axis="x")
