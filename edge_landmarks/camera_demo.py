@@ -186,7 +186,7 @@ def _check_gui() -> None:
 
 def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = False, video: str | None = None,
              headless: bool = False, frames: int | None = None, save: str | None = None, force: bool = False,
-             threads: int = 1, detector: str = "blazeface", smoothing: bool = True, verify_every: int = 30,
+             threads: int = 1, detector: str = "blazeface", smoothing: bool = True, verify_every: int = 10,
              width: int = 640, height: int = 480, draw: bool = True) -> dict:
     """Run the demo loop and return its statistics (see the module docstring).
 

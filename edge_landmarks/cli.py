@@ -505,7 +505,7 @@ def predict_cmd(artefact, images, out, as_json, threads, detector, whole, force)
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Runtime threads.")
 @click.option("--detector", type=click.Choice(["blazeface", "haar"]), default="blazeface", show_default=True)
 @click.option("--no-smooth", is_flag=True, help="Turn the One-Euro smoothing of the points off.")
-@click.option("--verify-every", type=click.IntRange(0), default=30, show_default=True,
+@click.option("--verify-every", type=click.IntRange(0), default=10, show_default=True,
               help="Check the tracked region with the detector every N frames (0: never).")
 @click.option("--size", default="640x480", show_default=True, help="Camera resolution WxH.")
 @click.option("--force", is_flag=True, help="Overwrite --save if it exists.")

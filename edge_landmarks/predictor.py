@@ -144,7 +144,9 @@ class LandmarkPredictor:
         """Detect faces in a whole frame and return their landmarks, largest face first.
 
         ``detector``: a callable ``frame -> [Detection]`` (default: BlazeFace, see :mod:`edge_landmarks.runtime.
-        detect`). ``refine``: extra passes, each from the bounding box of the previous pass's points.
+        detect`). ``refine``: extra passes, each from the bounding box of the previous pass's points (skipped
+        when that box is over 1.4 times larger or smaller than the one before: an undertrained model's points
+        would collapse).
         """
         from .runtime.detect import create_detector, landmark_box
 
@@ -159,7 +161,10 @@ class LandmarkPredictor:
             box = landmark_box(det)
             pts = self.predict(image, box)
             for _ in range(int(refine)):
-                box = points_box(pts)
+                pb = points_box(pts)
+                if not 1 / 1.4 < max(pb[2] - pb[0], pb[3] - pb[1]) / max(box[2] - box[0], box[3] - box[1]) < 1.4:
+                    break  # the model's own box is implausibly far from the detector's: keep the first answer
+                box = pb
                 pts = self.predict(image, box)
             found.append(Face(pts, tuple(float(v) for v in box), det.box, det.score))
         return found

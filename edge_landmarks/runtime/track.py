@@ -8,13 +8,17 @@ more than ``max_shift`` box sides), leave the frame, or shrink below ``min_face`
 model returns a face-shaped answer even for a crop of a wall, every ``verify_every`` frames a cheap check runs the
 detector on the region around the track alone (``verify_every=0`` turns that off).
 
-A landmark model's points, fed back as the next crop, can drift in scale when the face is unlike its training
-faces (a demo-set model on a colour photo: the box grows a few per cent a frame). So the same region check also
-runs as soon as the box side has drifted by more than ``max_drift`` from the side last confirmed by the detector.
-A check keeps the track when a detection there matches it (IoU of the detection's expected landmark box with the
-track's box at least ``min_check_iou``), re-anchors it on the detection when one lies inside the track but does
-not match (the crop box is taken from the detector, the points predicted again), and drops it when there is no
-face: then the whole-frame detector runs on that frame.
+A landmark model's points, fed back as the next crop, drift when the model has a steady bias on a face unlike its
+training faces (a demo-set model on a colour photo: points a few per cent too wide, so the box grows every frame;
+an undertrained one: points too close together, so it shrinks). So at each anchor (a detection, or a check that
+moves the track) the tracker remembers where the model's points box sits in its crop box, and makes the next
+crop box from the points with that offset and scale taken out (:meth:`FaceTracker.next_box`): for a good model
+that is the points' own bounding box, as in training; for a biased one it stays on the face. On top, the region
+check also runs as soon as the box side has drifted by more than ``max_drift`` from the side last confirmed by
+the detector. A check keeps the track when a detection there matches it (IoU of the detection's expected
+landmark box with the track's box at least ``min_check_iou``), re-anchors it on the detection when one lies
+inside the track but does not match, and drops it when there is no face: then the whole-frame detector runs on
+that frame.
 
 :class:`OneEuroFilter` (Casiez, Roussel and Vogel, CHI 2012) smooths the points against jitter: a low-pass filter
 whose cut-off rises with speed, so a still face stops trembling and a moving one does not lag. Speeds are measured
@@ -116,8 +120,8 @@ class FaceTracker:
     """Detect once, then follow one face (the largest) with the landmark model; see the module docstring."""
 
     def __init__(self, predictor, detector=None, smoothing: bool = True, min_cutoff: float = 1.0,
-                 beta: float = 0.5, verify_every: int = 30, max_drift: float = 1.25, max_scale_change: float = 1.4,
-                 max_shift: float = 0.5, min_face: float = 12.0, min_check_iou: float = 0.4):
+                 beta: float = 0.5, verify_every: int = 10, max_drift: float = 1.25, max_scale_change: float = 1.4,
+                 max_shift: float = 0.5, min_face: float = 12.0, min_check_iou: float = 0.6):
         from .detect import create_detector
 
         self.predictor = predictor
@@ -136,12 +140,44 @@ class FaceTracker:
     def reset(self) -> None:
         self._box: tuple[float, float, float, float] | None = None
         self._anchor_side = 0.0
+        self._ref = (1.0, 0.0, 0.0)  # the model's points box relative to its crop box at the anchor: side, dx, dy
         self._since_check = 0
         self.filter.reset()
 
     @property
     def tracking(self) -> bool:
         return self._box is not None
+
+    def _anchor(self, frame: np.ndarray, box) -> tuple[np.ndarray, tuple]:
+        """Points from a detector's box, and the reference that turns later points into the next crop box.
+
+        One refinement from the points' own box (the training box) when the model's answer is plausible in scale;
+        then the points box relative to the crop box is remembered, so that a model with a steady bias on this
+        face (points a little too wide, too narrow, too low) does not make the box drift frame after frame.
+        """
+        from ..predictor import points_box
+
+        raw = self.predictor.predict(frame, box)
+        pb = points_box(raw)
+        if 1.0 / self.max_scale_change < _side(pb) / _side(box) < self.max_scale_change:
+            box = pb
+            raw = self.predictor.predict(frame, box)
+            pb = points_box(raw)
+        side = _side(box)
+        d = (_centre(pb) - _centre(box)) / side
+        self._ref = (_side(pb) / side, float(d[0]), float(d[1]))
+        self._anchor_side, self._since_check = side, 0
+        return raw, tuple(float(v) for v in box)
+
+    def next_box(self, points: np.ndarray) -> tuple[float, float, float, float]:
+        """The crop box for the next frame, from these points: their bounding box, corrected by the reference."""
+        from ..predictor import points_box
+
+        pb = points_box(points)
+        ratio, dx, dy = self._ref
+        side = _side(pb) / ratio
+        cx, cy = _centre(pb) - np.array([dx, dy]) * side
+        return cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
 
     def _why_lost(self, old, new, shape) -> str | None:
         if not np.isfinite(new).all():
@@ -190,17 +226,8 @@ class FaceTracker:
             return None
         return landmark_box(max(dets, key=lambda d: d.area))
 
-    def _from_box(self, frame: np.ndarray, box) -> np.ndarray:
-        """Points from a detector's box: once from it, once more from the points' own box (the training box)."""
-        from ..predictor import points_box
-
-        raw = self.predictor.predict(frame, box)
-        return self.predictor.predict(frame, points_box(raw))
-
     def update(self, frame: np.ndarray, t: float | None = None) -> TrackResult:
         """Landmarks for the next frame; ``t`` is its timestamp in seconds (default: the clock now)."""
-        from ..predictor import points_box
-
         t = time.monotonic() if t is None else float(t)
         timings = {"detect": 0.0, "landmarks": 0.0}
         res = TrackResult(None, None, None, False, timings=timings)
@@ -212,11 +239,11 @@ class FaceTracker:
             finally:
                 timings[stage] += time.perf_counter() - t0
 
-        raw = None
+        raw = crop_box = None
         if self._box is not None:
             crop_box = self._box
             raw = timed("landmarks", self.predictor.predict, frame, crop_box)
-            new_box = points_box(raw)
+            new_box = self.next_box(raw)
             why = self._why_lost(crop_box, new_box, frame.shape)
             if why is None:
                 self._since_check += 1
@@ -229,16 +256,13 @@ class FaceTracker:
                         self._anchor_side, self._since_check = _side(new_box), 0
                     elif verdict == "move":
                         res.reanchored = True
-                        crop_box = det_box
-                        raw = timed("landmarks", self._from_box, frame, det_box)
-                        new_box = points_box(raw)
-                        self._anchor_side, self._since_check = _side(new_box), 0
+                        raw, crop_box = timed("landmarks", self._anchor, frame, det_box)
+                        new_box = self.next_box(raw)
                     else:
                         why = "no face in the tracked region"
             if why is not None:
                 res.lost = why
                 self.reset()
-                raw = None
             else:
                 self._box = new_box  # the next frame's crop comes from these landmarks
         if self._box is None:
@@ -246,11 +270,8 @@ class FaceTracker:
             det_box = timed("detect", self._detect, frame)
             if det_box is None:
                 return res
-            raw = timed("landmarks", self.predictor.predict, frame, det_box)
-            crop_box = points_box(raw)
-            raw = timed("landmarks", self.predictor.predict, frame, crop_box)
-            self._box = points_box(raw)
-            self._anchor_side, self._since_check = _side(self._box), 0
+            raw, crop_box = timed("landmarks", self._anchor, frame, det_box)
+            self._box = self.next_box(raw)
             self.filter.reset()
         res.raw_points, res.box = raw, tuple(float(v) for v in crop_box)
         res.points = self.filter(raw, t, scale=_side(self._box)) if self.smoothing else raw

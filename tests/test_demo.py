@@ -1,0 +1,159 @@
+"""The camera demo, headless, on videos made from package-shipped face photos: tracking, smoothing, statistics,
+saved output, and the errors a user meets (no such video, two sources, no picamera2, no window support)."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from predictor_artefacts import build
+
+from edge_landmarks import LandmarkPredictor
+from edge_landmarks.camera_demo import make_test_video, open_source, run_demo
+from edge_landmarks.cli import main
+from edge_landmarks.errors import EdgeLandmarksError
+from edge_landmarks.runtime.detect import create_detector
+from edge_landmarks.runtime.track import FaceTracker
+
+FRAMES = 48
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory, demo68):
+    return build(tmp_path_factory, demo68)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    """48 frames at 640x480: the astronaut, then Grace Hopper, drifting and zooming a little."""
+    return make_test_video(tmp_path_factory.mktemp("video") / "faces.mp4", frames=FRAMES)
+
+
+def test_test_video(video):
+    cap = cv2.VideoCapture(str(video))
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, first = cap.read()
+    cap.release()
+    assert ok and first.shape == (480, 640, 3) and n == FRAMES
+    assert len(create_detector()(first)) == 1
+
+
+def test_headless_demo_json(artefacts, video, tmp_path):
+    out = tmp_path / "annotated.mp4"
+    res = CliRunner().invoke(main, ["demo", "--model", str(artefacts["onnx_int8"]), "--video", str(video),
+                                    "--headless", "--json", "--save", str(out)])
+    assert res.exit_code == 0, res.output
+    stats = json.loads(res.output.strip().splitlines()[-1])
+    assert stats["frames"] == FRAMES and stats["fps"] > 0 and stats["format"] == "onnx"
+    assert stats["faces"] >= 0.9 * FRAMES  # landmarks on (nearly) every frame
+    assert 1 <= stats["detections"] <= 4  # tracking: the whole-frame detector runs only to (re)find the face
+    assert stats["detections"] < FRAMES
+    assert set(stats["ms_per_frame"]) == {"read", "detect", "landmarks", "draw", "output"}
+    assert stats["ms_per_frame"]["landmarks"] > 0 and stats["saved"] == str(out)
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
+    cap.release()
+    again = CliRunner().invoke(main, ["demo", "--model", str(artefacts["onnx_int8"]), "--video", str(video),
+                                      "--headless", "--save", str(out)])
+    assert again.exit_code == 1 and "exists; pass --force" in again.output
+
+
+def test_headless_demo_tflite_frames_and_image(artefacts, video, tmp_path):
+    frame = tmp_path / "frame.jpg"
+    stats = run_demo(artefacts["tflite"], video=str(video), headless=True, frames=10, save=str(frame))
+    assert stats["frames"] == 10 and stats["format"] == "tflite" and stats["saved"] == str(frame)
+    img = cv2.imread(str(frame))
+    assert img.shape == (480, 640, 3)
+
+
+def _track(predictor, frames, **kw):
+    tracker = FaceTracker(predictor, create_detector(), **kw)
+    return [tracker.update(f, i / 30.0) for i, f in enumerate(frames)]
+
+
+def test_tracking_detects_once_on_a_still_face(artefacts, video):
+    cap = cv2.VideoCapture(str(video))
+    ok, first = cap.read()
+    cap.release()
+    pred = LandmarkPredictor(artefacts["onnx_int8"])
+    results = _track(pred, [first] * 40, verify_every=0)
+    assert [r.detected for r in results].count(True) == 1 and all(r.points is not None for r in results)
+    # crops after the first come from the last landmarks, and the track holds still on a still face
+    sides = np.array([r.box[2] - r.box[0] for r in results])
+    assert np.abs(sides[5:] / sides[5] - 1).max() < 0.1
+    tracker = FaceTracker(pred, create_detector(), verify_every=0)
+    r0 = tracker.update(first, 0.0)
+    assert tracker.next_box(r0.raw_points) == pytest.approx(tracker._box)
+    r1 = tracker.update(first, 1 / 30)
+    assert r1.box == pytest.approx(tracker.next_box(r0.raw_points)) and not r1.detected
+
+
+def test_smoothing_cuts_jitter(artefacts, video):
+    """The same frame with fresh sensor-like noise each time: smoothed points tremble less than raw ones."""
+    cap = cv2.VideoCapture(str(video))
+    ok, first = cap.read()
+    cap.release()
+    rng = np.random.default_rng(0)
+    frames = [np.clip(first.astype(np.int16) + rng.normal(0, 6, first.shape), 0, 255).astype(np.uint8)
+              for _ in range(60)]
+    pred = LandmarkPredictor(artefacts["onnx"])
+    on = _track(pred, frames, verify_every=0)
+    off = _track(pred, frames, verify_every=0, smoothing=False)
+    # jitter: how far the points move from one frame to the next, on a face that does not move
+    jitter_on = np.linalg.norm(np.diff(np.stack([r.points for r in on[20:]]), axis=0), axis=2).mean()
+    jitter_off = np.linalg.norm(np.diff(np.stack([r.points for r in off[20:]]), axis=0), axis=2).mean()
+    assert all(np.array_equal(r.points, r.raw_points) for r in off)
+    assert jitter_on < 0.8 * jitter_off, (jitter_on, jitter_off)  # measured: 0.52 vs 0.79 px
+
+
+def test_lost_track_is_found_again(artefacts, video):
+    """A face, then empty frames, then the face again: the region check drops the track, the detector finds it."""
+    cap = cv2.VideoCapture(str(video))
+    ok, first = cap.read()
+    cap.release()
+    blank = np.full_like(first, 40)
+    frames = [first] * 10 + [blank] * 10 + [first] * 10
+    results = _track(LandmarkPredictor(artefacts["onnx_int8"]), frames, verify_every=5)
+    assert results[0].detected and results[9].points is not None
+    assert any(r.lost for r in results[10:20])
+    assert all(r.points is None for r in results[16:20])  # once lost, no invented face on blank frames
+    assert all(r.points is not None for r in results[20:])
+    assert results[20].detected
+
+
+def test_demo_errors(artefacts, video, tmp_path):
+    runner = CliRunner()
+    model = str(artefacts["onnx_int8"])
+    res = runner.invoke(main, ["demo", "--model", model, "--video", str(tmp_path / "nope.mp4"), "--headless"])
+    assert res.exit_code == 1 and "nope.mp4: video file not found" in res.output
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00" * 100)
+    res = runner.invoke(main, ["demo", "--model", model, "--video", str(junk), "--headless"])
+    assert res.exit_code == 1 and "junk.mp4" in res.output
+    res = runner.invoke(main, ["demo", "--model", model, "--video", str(video), "--camera", "0", "--headless"])
+    assert res.exit_code == 1 and "choose one source" in res.output
+    res = runner.invoke(main, ["demo", "--model", model, "--video", str(video), "--headless", "--save", "x.gif"])
+    assert res.exit_code == 1 and "x.gif: --save takes a video" in res.output
+    res = runner.invoke(main, ["demo", "--model", str(tmp_path / "m.onnx"), "--video", str(video), "--headless"])
+    assert res.exit_code == 1 and "m.onnx: file not found" in res.output
+    try:
+        import picamera2  # noqa: F401
+    except ImportError:
+        with pytest.raises(EdgeLandmarksError, match="system-site-packages"):
+            open_source(picamera=True)
+    if not _has_gui():
+        res = runner.invoke(main, ["demo", "--model", model, "--video", str(video)])
+        assert res.exit_code == 1 and "--headless" in res.output
+    assert "Example:" in runner.invoke(main, ["demo", "--help"]).output
+
+
+def _has_gui() -> bool:
+    try:
+        cv2.namedWindow("probe")
+        cv2.destroyAllWindows()
+        return True
+    except cv2.error:
+        return False

@@ -1,0 +1,358 @@
+"""LandmarkPredictor on real artefacts: the same crops as training, backends agreeing, the BlazeFace detector on the
+demo set, the One-Euro filter, edge-lmk predict, the core install without torch, and a Pi's wheels."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from predictor_artefacts import build
+
+from edge_landmarks import LandmarkPredictor
+from edge_landmarks.cli import main
+from edge_landmarks.data import load_dataset
+from edge_landmarks.data.transforms import face_box
+from edge_landmarks.errors import EdgeLandmarksError
+from edge_landmarks.metrics import nme
+from edge_landmarks.runtime import load_backend
+from edge_landmarks.runtime.detect import BlazeFaceDetector, create_detector, haar_cascade_path, landmark_box
+from edge_landmarks.runtime.track import OneEuroFilter
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory, demo68):
+    return build(tmp_path_factory, demo68)
+
+
+@pytest.fixture(scope="module")
+def test_faces(demo68):
+    return list(load_dataset(demo68).split("test"))
+
+
+def _iou(a, b) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+@pytest.mark.parametrize("kind", ["pt", "onnx", "onnx_int8", "tflite"])
+def test_same_points_as_the_training_crops(artefacts, test_faces, kind):
+    """predict(frame, box) == the training/eval path (predict_crops: make_crop -> backend -> to_image)."""
+    from edge_landmarks.training import predict_crops
+
+    pred = LandmarkPredictor(artefacts[kind])
+    run, cfg, _ = load_backend(artefacts[kind], threads=1)
+    ref, gt = predict_crops(run, test_faces, cfg)
+    ours = np.stack([pred.predict(s.load_image(), face_box(s.landmarks)) for s in test_faces])
+    assert ours.shape == (40, 68, 2) and ours.dtype == np.float64
+    # same crops; the only difference is float rounding in the normalisation (and INT8 input quantisation)
+    assert np.abs(ours - ref).max() < 0.02
+    assert np.isclose(nme(ours, gt, "ibug68").mean(), nme(ref, gt, "ibug68").mean(), rtol=1e-3)
+
+
+def test_backends_agree(artefacts, test_faces):
+    faces = test_faces[:10]
+    out = {k: np.stack([LandmarkPredictor(artefacts[k]).predict(s.load_image(), face_box(s.landmarks))
+                        for s in faces]) for k in artefacts}
+    for k in ("onnx", "tflite"):
+        assert np.abs(out[k] - out["pt"]).max() < 0.01, k  # FP32 conversions are exact
+    err = np.linalg.norm(out["onnx_int8"] - out["pt"], axis=2)
+    assert err.mean() < 1.0 and err.max() < 5.0  # INT8 moves points, by under a pixel on average (70 px faces)
+
+
+def test_whole_frame_agrees_with_the_labels(artefacts, test_faces):
+    """Detect -> landmarks -> one refinement, against dlib's labels: as good as cropping from the label box."""
+    pred = LandmarkPredictor(artefacts["onnx_int8"])
+    det = create_detector("blazeface")
+    found, from_box, gts = [], [], []
+    for s in test_faces:
+        img = s.load_image()
+        faces = pred.faces(img, det)
+        assert len(faces) == 1, s.image_path
+        assert faces[0].points.shape == (68, 2)
+        found.append(faces[0].points)
+        from_box.append(pred.predict(img, face_box(s.landmarks)))
+        gts.append(s.landmarks)
+    nme_found = nme(np.stack(found), np.stack(gts), "ibug68").mean()
+    nme_box = nme(np.stack(from_box), np.stack(gts), "ibug68").mean()
+    # a sane face shape on the right face: the fixture's model is trained for 4 epochs (box NME about 0.3), and a
+    # weak model's refinement from its own points drifts a little (with the 100-epoch demo model: 0.073 vs 0.071)
+    assert nme_found < 0.5
+    assert nme_found < 1.4 * nme_box
+
+
+def test_detector_box_matches_landmark_box(demo68):
+    """BlazeFace finds every demo face; its box mapped by BOX_MAPS lands on the bounding box of the 68 labels."""
+    det = BlazeFaceDetector()
+    data = list(load_dataset(demo68))
+    ious, misses = [], []
+    for s in data:
+        d = det(s.load_image())
+        if not d:
+            misses.append(s.image_path)
+            continue
+        best = max(d, key=lambda x: x.area)
+        ious.append(_iou(landmark_box(best), face_box(s.landmarks)))
+        assert best.keypoints.shape == (6, 2) and 0.5 <= best.score <= 1.0
+    assert len(misses) <= 0.02 * len(data), misses[:5]
+    assert np.median(ious) > 0.8 and np.mean(np.array(ious) > 0.6) > 0.95
+
+
+def test_detector_finds_faces_where_they_are():
+    """A face pasted at a known place in a bigger frame, in BGR and in grey; nothing in a blank frame."""
+    import cv2
+    import skimage.data
+
+    det = BlazeFaceDetector()
+    face = cv2.resize(np.ascontiguousarray(skimage.data.astronaut()[0:256, 64:320, ::-1]), (384, 384))  # BGR
+    ref = det(face)
+    assert len(ref) == 1
+    frame = np.full((480, 640, 3), 50, np.uint8)
+    frame[60:444, 200:584] = face
+    moved = det(frame)
+    assert len(moved) == 1
+    assert np.allclose(moved[0].box, np.array(ref[0].box) + [200, 60, 200, 60], atol=3)
+    assert len(det(np.ascontiguousarray(frame[:, :, 1]))) == 1
+    assert det(np.full((480, 640, 3), 128, np.uint8)) == []
+
+
+def test_haar_detector_says_what_is_missing():
+    import cv2
+
+    if hasattr(cv2, "CascadeClassifier") and cv2.data.haarcascades and os.listdir(cv2.data.haarcascades):
+        assert haar_cascade_path().is_file()
+        return
+    with pytest.raises(EdgeLandmarksError, match=f"OpenCV {cv2.__version__}.*--detector blazeface"):
+        create_detector("haar")
+    with pytest.raises(EdgeLandmarksError, match="unknown face detector 'yolo'"):
+        create_detector("yolo")
+
+
+def test_crop_input_and_colour_order(artefacts, test_faces):
+    """A face crop given alone (box=None) is the whole image; RGB frames with color='rgb' give the same points."""
+    import cv2
+
+    from edge_landmarks.data.transforms import crop_matrix, invert, warp
+
+    s = next(f for f in test_faces)
+    img = cv2.cvtColor(s.load_image(), cv2.COLOR_GRAY2BGR) if s.load_image().ndim == 2 else s.load_image()
+    pred = LandmarkPredictor(artefacts["onnx"])
+    box = face_box(s.landmarks)
+    whole = pred.predict(img, box)
+    m = crop_matrix(box, 224, pred.config.crop_margin)
+    crop_pts = pred.predict(warp(img, m, 224))  # the crop as the model frames it, at 4x its input size
+    back = crop_pts @ invert(m)[:, :2].T + invert(m)[:, 2]
+    assert np.abs(back - whole).mean() < 0.5  # same face, resampled twice
+    rgb = LandmarkPredictor(artefacts["onnx"], color="rgb").predict(np.ascontiguousarray(img[:, :, ::-1]), box)
+    assert np.allclose(rgb, whole, atol=1e-6)
+
+
+def test_bad_inputs(artefacts, tmp_path):
+    pred = LandmarkPredictor(artefacts["onnx"])
+    img = np.zeros((100, 100, 3), np.uint8)
+    with pytest.raises(EdgeLandmarksError, match="uint8"):
+        pred.predict(img.astype(np.float32))
+    with pytest.raises(EdgeLandmarksError, match="x1 > x0"):
+        pred.predict(img, (50, 50, 10, 90))
+    with pytest.raises(EdgeLandmarksError, match="shape"):
+        pred.predict(np.zeros((10, 10, 2), np.uint8))
+    with pytest.raises(EdgeLandmarksError, match="file not found"):
+        LandmarkPredictor(tmp_path / "missing.onnx")
+    lone = tmp_path / "lone.onnx"
+    lone.write_bytes(Path(artefacts["onnx"]).read_bytes())
+    with pytest.raises(EdgeLandmarksError, match="lone.onnx: no metadata file lone.onnx.json"):
+        LandmarkPredictor(lone)
+    with pytest.raises(EdgeLandmarksError, match="color"):
+        LandmarkPredictor(artefacts["onnx"], color="hsv")
+
+
+def test_predictor_overhead_is_measured(artefacts, test_faces):
+    """The predictor's own work (crop, normalise, map back) beside the bare model call; printed, not asserted."""
+    pred = LandmarkPredictor(artefacts["onnx_int8"])
+    img = test_faces[0].load_image()
+    box = face_box(test_faces[0].landmarks)
+    x, _ = pred.preprocess(img, box)
+    run = pred._run
+
+    def best(fn, n=300):
+        fn()
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+    bare = best(lambda: run(x))
+    full = best(lambda: pred.predict(img, box))
+    print(f"\nINT8 ONNX 56 px, 1 thread: bare {bare * 1e3:.3f} ms, predictor {full * 1e3:.3f} ms, "
+          f"overhead {100 * (full - bare) / bare:.1f} %")
+    assert full > 0 and bare > 0
+
+
+def test_one_euro_filter():
+    rng = np.random.default_rng(0)
+    t = np.arange(300) / 30.0
+    still = 100.0 + rng.normal(0, 1.0, (300, 5, 2))
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.5)
+    out = np.stack([f(x, ti, scale=100.0) for x, ti in zip(still, t, strict=True)])
+    assert out[30:].std() < 0.4 * still[30:].std()  # jitter of a still face cut by more than half
+    f.reset()
+    ramp = 100.0 + 200.0 * t[:, None, None] + np.zeros((300, 5, 2))  # 200 px/s, 2 face sides a second
+    out = np.stack([f(x, ti, scale=100.0) for x, ti in zip(ramp, t, strict=True)])
+    lag_fast = np.abs(out[60:] - ramp[60:]).mean()
+    slow = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    out_slow = np.stack([slow(x, ti, scale=100.0) for x, ti in zip(ramp, t, strict=True)])
+    assert lag_fast < 0.5 * np.abs(out_slow[60:] - ramp[60:]).mean()  # speed raises the cut-off: less lag
+    assert np.isfinite(f(ramp[-1], t[-1], 100.0)).all()  # a repeated timestamp does not divide by zero
+    with pytest.raises(ValueError, match="min_cutoff"):
+        OneEuroFilter(min_cutoff=0)
+
+
+def test_predict_cli(artefacts, demo68, tmp_path):
+    import skimage.data
+
+    from edge_landmarks.predictor import write_image
+
+    face = write_image(tmp_path / "astronaut.png", skimage.data.astronaut()[:, :, ::-1].copy())
+    orl = next((demo68 / "test").glob("*.png"))
+    out = tmp_path / "preds"
+    runner = CliRunner()
+    res = runner.invoke(main, ["predict", str(artefacts["onnx_int8"]), str(face), str(orl), "--out", str(out),
+                               "--json"])
+    assert res.exit_code == 0, res.output
+    result = json.loads(res.output)
+    assert result["format"] == "onnx" and result["precision"] == "int8" and result["scheme"] == "ibug68"
+    assert [len(e["faces"]) for e in result["images"]] == [1, 1]
+    pts = np.array(result["images"][0]["faces"][0]["points"])
+    assert pts.shape == (68, 2)
+    x0, y0, x1, y1 = result["images"][0]["faces"][0]["detection_box"]
+    centre = pts.mean(axis=0)
+    assert x0 < centre[0] < x1 and y0 < centre[1] < y1  # on the astronaut's face
+    assert (out / "astronaut_landmarks.jpg").is_file() and (out / f"{orl.stem}_landmarks.jpg").is_file()
+    again = runner.invoke(main, ["predict", str(artefacts["onnx_int8"]), str(face), "--out", str(out)])
+    assert again.exit_code == 1 and "exists; pass --force" in again.output
+    forced = runner.invoke(main, ["predict", str(artefacts["onnx_int8"]), str(face), "--out", str(out), "--force"])
+    assert forced.exit_code == 0 and "1 face ->" in forced.output
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not a jpeg")
+    res = runner.invoke(main, ["predict", str(artefacts["onnx_int8"]), str(bad)])
+    assert res.exit_code == 1 and "broken.jpg: not an image OpenCV can read" in res.output
+    res = runner.invoke(main, ["predict", str(tmp_path / "nope.onnx"), str(face)])
+    assert res.exit_code == 1 and "nope.onnx: file not found" in res.output
+    crop = runner.invoke(main, ["predict", str(artefacts["tflite"]), str(orl), "--crop", "--json"])
+    assert crop.exit_code == 0 and len(json.loads(crop.output)["images"][0]["faces"]) == 1
+    assert "Example:" in runner.invoke(main, ["predict", "--help"]).output
+
+
+_CORE_SCRIPT = r"""
+import json, sys
+import numpy as np
+from edge_landmarks import LandmarkPredictor
+frame = np.load(sys.argv[1])
+box = json.loads(sys.argv[2])
+out = {}
+for path in sys.argv[3:]:
+    p = LandmarkPredictor(path)
+    out[path] = p.predict(frame, box).tolist()
+out["torch_loaded"] = any(m == "torch" or m.startswith("torch.") for m in sys.modules if sys.modules[m] is not None)
+print(json.dumps(out))
+"""
+
+
+def _expected(artefacts, test_faces, tmp_path):
+    s = test_faces[0]
+    frame = tmp_path / "frame.npy"
+    np.save(frame, s.load_image())
+    box = list(face_box(s.landmarks))
+    paths = [str(artefacts["onnx_int8"]), str(artefacts["tflite"])]
+    want = {p: LandmarkPredictor(p).predict(s.load_image(), box) for p in paths}
+    return frame, box, paths, want
+
+
+def test_no_torch_import(artefacts, test_faces, tmp_path):
+    """Quick check in this environment: the predictor on ONNX and TFLite with ``import torch`` made to fail.
+
+    The real proof, a fresh venv with the core install and no torch at all, is test_core_install_without_torch.
+    """
+    frame, box, paths, want = _expected(artefacts, test_faces, tmp_path)
+    script = "import sys; sys.modules['torch'] = None\n" + _CORE_SCRIPT
+    res = subprocess.run([sys.executable, "-c", script, str(frame), json.dumps(box), *paths], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got.pop("torch_loaded") is False
+    for p in paths:
+        assert np.allclose(got[p], want[p], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_core_install_without_torch(artefacts, test_faces, tmp_path):
+    """A fresh venv (no system site-packages) with ``pip install <repo>`` (the core dependencies only, from PyPI):
+    the predictor gives the same points as here on ONNX and TFLite artefacts, torch is not installed at all, and
+    ``edge-lmk demo --headless`` runs on a video with the converted model."""
+    from edge_landmarks.camera_demo import make_test_video
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    py = venv / "bin" / "python"
+    res = subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(ROOT)],
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    res = subprocess.run([str(py), "-c", "import importlib.util as u; print(u.find_spec('torch') is None)"],
+                         capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "True"
+    frame, box, paths, want = _expected(artefacts, test_faces, tmp_path)
+    res = subprocess.run([str(py), "-c", _CORE_SCRIPT, str(frame), json.dumps(box), *paths], capture_output=True,
+                         text=True, timeout=300, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got.pop("torch_loaded") is False
+    for p in paths:
+        assert np.abs(np.array(got[p]) - want[p]).max() < 1e-3, p  # other runtime builds may round differently
+    video = make_test_video(tmp_path / "clip.mp4", frames=30)
+    res = subprocess.run([str(venv / "bin" / "edge-lmk"), "demo", "--model", str(artefacts["onnx_int8"]),
+                          "--video", str(video), "--headless", "--json"], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    stats = json.loads(res.stdout.strip().splitlines()[-1])
+    assert stats["frames"] == 30 and stats["faces"] >= 27 and stats["fps"] > 0
+
+
+def _core_requirements() -> list[str]:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        pytest.skip("tomllib needs Python 3.11")
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    return [d.split(";")[0].strip() for d in deps]  # markers are for the machine pip runs on, not the target
+
+
+@pytest.mark.slow
+def test_core_install_resolves_for_a_raspberry_pi(tmp_path):
+    """Raspberry Pi OS bookworm (aarch64, CPython 3.11, glibc 2.36): every core dependency, and theirs, from
+    binary wheels alone (nothing to compile on the Pi)."""
+    reqs = _core_requirements()
+    platforms = ["manylinux2014_aarch64"] + [f"manylinux_2_{v}_aarch64" for v in range(17, 37)]
+    cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--only-binary=:all:",
+           "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--dest", str(tmp_path)]
+    for p in platforms:
+        cmd += ["--platform", p]
+    res = subprocess.run(cmd + reqs, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    wheels = sorted(p.name for p in tmp_path.iterdir())
+    assert wheels and all(w.endswith(".whl") for w in wheels)
+    for name in ("numpy", "opencv_python_headless", "onnxruntime", "ai_edge_litert"):
+        match = [w for w in wheels if w.lower().startswith(name + "-")]
+        assert match, (name, wheels)
+        assert "aarch64" in match[0] or "none-any" in match[0], match
