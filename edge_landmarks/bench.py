@@ -21,6 +21,7 @@ crops are made from, timed per face (its own feature extraction from the grey im
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -230,6 +231,42 @@ def _short(exc: BaseException, limit: int = 240) -> str:
     return f"{type(exc).__name__}: {text}"[:limit]
 
 
+@contextlib.contextmanager
+def output_to(log: Path):
+    """Send what converters print (straight to the file descriptors, or through ``sys.stdout``) to ``log``; a
+    progress bar on :func:`terminal_console` keeps drawing on the terminal meanwhile."""
+    log = Path(log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "a") as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield log
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+@contextlib.contextmanager
+def terminal_console(like=None):
+    """A rich Console on a copy of file descriptor 1, so that it still reaches the terminal inside
+    :func:`output_to`."""
+    from rich.console import Console
+
+    stream = os.fdopen(os.dup(1), "w")
+    try:
+        yield Console(file=stream, force_terminal=like.is_terminal if like is not None else None)
+    finally:
+        stream.close()
+
+
 # --- suites -----------------------------------------------------------------------------------------------------
 
 SUITE_KEYS = {"name", "description", "data", "split", "threads", "runs", "warmup", "dlib", "formats", "precisions",
@@ -278,26 +315,29 @@ def suite_targets(suite: dict, force: bool = False, progress: bool = True, conso
     formats = format_names() if formats in ("all", None) else list(formats)
     precisions = list(suite.get("precisions", ["fp32", "int8"]))
     sizes = set(suite.get("sizes") or [])
-    prog, task = _progress(progress, len(suite["models"]) * (1 + len(formats) * len(precisions)), console, "export")
     targets: list[Target] = []
-    with prog or _Null():
-        for entry in suite["models"]:
-            ckpt = Path(entry["checkpoint"])
+    with terminal_console(console) as term:
+        prog, task = _progress(progress, len(suite["models"]) * len(formats) * len(precisions), term, "export")
+        count = iter(range(10 ** 6))
+        with prog or _Null():
+            for entry in suite["models"]:
+                ckpt = Path(entry["checkpoint"])
 
-            def step(label, ckpt=ckpt):
-                if prog:
-                    prog.update(task, description=f"{ckpt.parent.name}: {label}", advance=1)
+                def step(label, ckpt=ckpt):
+                    if prog:
+                        prog.update(task, completed=next(count), description=f"{ckpt.parent.name}: {label}")
 
-            found = prepare_artefacts(ckpt, entry.get("formats", formats), entry.get("precisions", precisions),
-                                      data=entry.get("calib_data"), calib_size=suite.get("calib_size", 300),
-                                      force=force, on_step=step)
-            if found[0].status == "missing":
-                found[0].model = entry.get("model", found[0].model)
-                if entry.get("make"):
-                    found[0].reason += f"; make it with: {entry['make']}"
-            targets += [t for t in found if not sizes or t.size is None or t.size in sizes]
+                with output_to(ckpt.parent / "export" / "export.log") if ckpt.is_file() else _Null():
+                    found = prepare_artefacts(ckpt, entry.get("formats", formats),
+                                              entry.get("precisions", precisions), data=entry.get("calib_data"),
+                                              calib_size=suite.get("calib_size", 300), force=force, on_step=step)
+                if found[0].status == "missing":
+                    found[0].model = entry.get("model", found[0].model)
+                    if entry.get("make"):
+                        found[0].reason += f"; make it with: {entry['make']}"
+                targets += [t for t in found if not sizes or t.size is None or t.size in sizes]
             if prog:
-                prog.advance(task)
+                prog.update(task, completed=prog.tasks[0].total, description="done")
     return sorted(targets, key=lambda t: t.key)
 
 

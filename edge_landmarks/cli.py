@@ -11,11 +11,6 @@ from . import __version__
 from .errors import EdgeLandmarksError
 
 
-def _not_built(what: str, issue: str) -> None:
-    click.echo(f"edge-lmk {what}: not built yet in this version ({issue}).", err=True)
-    sys.exit(2)
-
-
 class _Group(click.Group):
     """Turns the project's own errors into one clear line and exit code 1, instead of a traceback."""
 

@@ -16,9 +16,6 @@ the command again continues where it stopped.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -97,28 +94,6 @@ def seed_run_from(init: str | Path, cfg, out: str | Path) -> Path:
     return out / "last.pt"
 
 
-@contextlib.contextmanager
-def _output_to(log: Path):
-    """Send what converters print (straight to the file descriptors, or through ``sys.stdout``) to ``log`` while
-    the progress bar keeps its own copy of the terminal."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(log, "a") as f:
-        os.dup2(f.fileno(), 1)
-        os.dup2(f.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
 def _train_stage(cfg, out: Path, samples, val_samples, init: Path | None = None) -> dict:
     """Train ``cfg`` into ``out``: skipped when finished, resumed when interrupted, seeded from ``init`` at start."""
     import torch
@@ -148,7 +123,7 @@ def quickstart(plan: QuickstartPlan | None = None, console=None, command: str = 
     what each stage took."""
     from rich.console import Console
 
-    from .bench import environment, prepare_artefacts, run_bench
+    from .bench import environment, output_to, prepare_artefacts, run_bench, terminal_console
     from .bench_results import results_folder, write_results
     from .data import load_dataset
     from .data.demo import build_demo_set
@@ -191,22 +166,21 @@ def quickstart(plan: QuickstartPlan | None = None, console=None, command: str = 
     log = plan.out / "export.log"
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    term = Console(file=os.fdopen(os.dup(1), "w"), force_terminal=console.is_terminal)
     targets = []
     count = iter(range(2 * n_art))
-    with Progress(TextColumn("[bold]export[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=term, redirect_stdout=False, redirect_stderr=False) as prog:
+    with terminal_console(console) as term, Progress(
+            TextColumn("[bold]export[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+            TimeElapsedColumn(), console=term, redirect_stdout=False, redirect_stderr=False) as prog:
         task = prog.add_task("", total=2 * n_art)
 
         def step(label: str) -> None:
             prog.update(task, completed=next(count), description=f"mobilenetv2 {label}")
 
         for run in (run56, run224):
-            with _output_to(log):
+            with output_to(log):
                 targets += prepare_artefacts(run["best"], plan.formats, plan.precisions, calib_size=plan.calib_size,
                                              on_step=step)
         prog.update(task, completed=2 * n_art, description="done")
-    term.file.close()
     ready = [t for t in targets if t.format != "pytorch" and t.status == "ok"]
     console.print(f"{len(ready)} of {2 * n_art} artefacts ready"
                   + (" (the others stay in the table with their reason)" if len(ready) < 2 * n_art else "")
