@@ -124,6 +124,26 @@ def data_show(path: str, out: str, split: str | None, num: int, force: bool) -> 
     click.echo(f"wrote {out}")
 
 
+@data_group.command("video")
+@click.option("--out", type=click.Path(dir_okay=False), default="faces.mp4", show_default=True,
+              help="Video file to write (.mp4, .avi or .mkv).")
+@click.option("--frames", type=click.IntRange(min=2), default=300, show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+def data_video(out: str, frames: int, force: bool) -> None:
+    """Write a test video for the demo: package-shipped face photos (scikit-image's astronaut, matplotlib's Grace
+    Hopper) drifting and zooming, with a cut between them where the tracker must find the face again.
+
+    \b
+    Example:
+      edge-lmk data video --out faces.mp4
+      edge-lmk demo --model mobilenetv2_56_int8.onnx --video faces.mp4 --headless --json
+    """
+    from .camera_demo import make_test_video
+
+    path = make_test_video(out, frames=frames, force=force)
+    click.echo(f"wrote {path} ({frames} frames, 640x480)")
+
+
 @main.command("train")
 @click.argument("recipe")
 @click.option("--data", "data_path", default=None, help="Dataset path or name (default: the recipe's, e.g. demo68).")

@@ -78,8 +78,10 @@ class LandmarkPredictor:
         cfg = self.config
         self._size = int(cfg.input_size)
         self._margin = float(cfg.crop_margin)
-        self._mean = np.asarray(cfg.mean, dtype=np.float32)
-        self._istd = 1.0 / np.asarray(cfg.std, dtype=np.float32)
+        # (x / 255 - mean) / std as one multiply-add per channel, on the (C, S, S) layout the models take
+        istd = 1.0 / np.asarray(cfg.std, dtype=np.float64)
+        self._scale = (istd / 255.0).astype(np.float32).reshape(-1, 1, 1)
+        self._offset = (-np.asarray(cfg.mean, dtype=np.float64) * istd).astype(np.float32).reshape(-1, 1, 1)
         self._out_scale = float(cfg.output_scale)
 
     def __repr__(self) -> str:
@@ -116,18 +118,23 @@ class LandmarkPredictor:
         if self.config.in_chans == 1:
             if crop.ndim == 3:
                 crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY if self.color == "bgr" else cv2.COLOR_RGB2GRAY)
-            x = crop[:, :, None]
+            chw = crop[None]
         elif crop.ndim == 2:
-            x = cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
+            chw = np.broadcast_to(crop, (3, *crop.shape))
         else:
-            x = crop[:, :, ::-1] if self.color == "bgr" else crop
-        x = (x.astype(np.float32) * np.float32(1.0 / 255.0) - self._mean) * self._istd
-        return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), m
+            chw = crop.transpose(2, 0, 1)[::-1] if self.color == "bgr" else crop.transpose(2, 0, 1)
+        x = np.empty((1, *chw.shape), dtype=np.float32)
+        np.multiply(chw, self._scale, out=x[0])
+        x[0] += self._offset
+        return x, m
 
     def postprocess(self, out: np.ndarray, m: np.ndarray) -> np.ndarray:
         """Model output (2K,) -> (K, 2) frame pixels, through the inverse of the crop matrix."""
-        u = np.asarray(out, dtype=np.float64).reshape(-1, 2) / self._out_scale
-        return T.to_image(u, m, self._size)
+        u = np.asarray(out, dtype=np.float64).reshape(-1, 2) * (self._size / self._out_scale) - 0.5
+        a, t = m[:, :2], m[:, 2]  # crop = a @ frame + t  ->  frame = a^-1 @ (crop - t)
+        det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
+        inv = np.array([[a[1, 1], -a[0, 1]], [-a[1, 0], a[0, 0]]]) / det
+        return (u - t) @ inv.T
 
     def predict(self, image: np.ndarray, box=None) -> np.ndarray:
         """Landmarks (K, 2) in the pixels of ``image`` for the face in ``box`` (x0, y0, x1, y1), or for the whole

@@ -15,7 +15,7 @@ def test_help_teaches_with_an_example(command):
     if command != "data":
         assert "Example" in res.output and f"edge-lmk {command}" in res.output
     else:
-        assert all(sub in res.output for sub in ("demo", "check", "show"))
+        assert all(sub in res.output for sub in ("demo", "check", "show", "video"))
 
 
 @pytest.mark.parametrize("command, args, needle", [

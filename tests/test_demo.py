@@ -157,3 +157,14 @@ def _has_gui() -> bool:
         return True
     except cv2.error:
         return False
+
+
+def test_data_video_command(tmp_path):
+    out = tmp_path / "clip.avi"
+    res = CliRunner().invoke(main, ["data", "video", "--out", str(out), "--frames", "6"])
+    assert res.exit_code == 0, res.output
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+    cap.release()
+    again = CliRunner().invoke(main, ["data", "video", "--out", str(out), "--frames", "6"])
+    assert again.exit_code == 1 and "--force" in again.output
