@@ -76,6 +76,10 @@ class _PiCameraSource:
             raise MissingExtraError(
                 "picamera2 is not importable: on Raspberry Pi OS run 'sudo apt install python3-picamera2' and make "
                 "the venv with 'python3 -m venv --system-site-packages' (see docs/raspberry-pi.md)") from None
+        except ValueError as exc:  # Debian's simplejpeg built for numpy 1 under the venv's numpy 2
+            raise EdgeLandmarksError(
+                f"picamera2 failed to import ({exc}): Debian's simplejpeg does not match the venv's numpy 2; run "
+                "'pip install --force-reinstall simplejpeg' in the venv (see docs/raspberry-pi.md)") from None
         self.name = "picamera2"
         self.cam = Picamera2()
         config = self.cam.create_video_configuration(main={"size": (int(width), int(height)), "format": "RGB888"})
@@ -205,9 +209,9 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
     predictor = LandmarkPredictor(model, threads=threads)
     tracker = FaceTracker(predictor, create_detector(detector, threads=threads), smoothing=smoothing,
                           verify_every=verify_every)
-    source = open_source(camera, picamera, video, width, height)
     if not headless:
         _check_gui()
+    source = open_source(camera, picamera, video, width, height)
     draw = draw or not headless or save_path is not None
     totals = Counter()
     counts = Counter()

