@@ -477,7 +477,7 @@ def _run_child(job: dict, folder: Path, name: str, timeout: float) -> dict:
         proc = subprocess.run([sys.executable, "-m", "edge_landmarks.bench", str(job_path)], capture_output=True,
                               text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
-        return {"status": "timeout", "reason": f"no result within {timeout:.0f} s"}
+        return {"status": "timeout", "reason": f"no result within {timeout:g} s"}
     if result_path.is_file():
         return json.loads(result_path.read_text())
     if proc.returncode < 0:
