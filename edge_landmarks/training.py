@@ -274,9 +274,11 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    if data is not None:  # recorded in the checkpoint: quantize and eval calibrate / check on the same data
+        cfg.data = str(Path(data).resolve()) if Path(data).exists() else str(data)
 
     if samples is None:
-        data = data or cfg.data
+        data = cfg.data
         samples = load_dataset(data, split=cfg.train_split)
         val_samples = load_dataset(data, split=cfg.val_split)
     if not len(samples):

@@ -42,10 +42,12 @@ def test_every_recipe_trains_an_epoch(recipe, few, tmp_path):
     cfg = load_recipe(recipe, epochs=1, batch_size=3, threads=2)
     if cfg.model in ("resnet18_256", "mobilenetv3_large"):  # WFLW models: 98 points; the demo set has 68
         cfg.model_args = {**cfg.model_args, "scheme": "ibug68"}
-    summary = train(cfg, out=tmp_path / recipe, progress=False, samples=few[0], val_samples=few[1], max_batches=1)
+    summary = train(cfg, data="demo68", out=tmp_path / recipe, progress=False, samples=few[0], val_samples=few[1],
+                    max_batches=1)
     assert summary["epochs"] == 1 and summary["best_val_nme"] == summary["best_val_nme"]  # finite, not NaN
     model, ckpt = load_checkpoint(tmp_path / recipe / "best.pt")
     assert ckpt["train_config"]["name"] == recipe and model.config.name == cfg.model
+    assert ckpt["train_config"]["data"] == "demo68"  # the data it trained on, where quantize calibrates by default
     assert (tmp_path / recipe / "metrics.csv").read_text().startswith("epoch,train_loss,val_nme")
 
 
