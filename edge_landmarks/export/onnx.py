@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -53,6 +54,7 @@ def run_onnx(path: str | Path, x: np.ndarray, threads: int = 1) -> np.ndarray:
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3  # errors only (see runtime.backends)
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     return sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32)})[0]
 
@@ -69,6 +71,12 @@ def weighted_nodes(path: str | Path) -> list[str]:
     """Names of the Conv / Gemm / MatMul nodes in graph order (ONNX graphs are topologically sorted)."""
     onnx = require("onnx", "convert")
     return [n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("Conv", "Gemm", "MatMul")]
+
+
+def _no_preprocess_hint(record: logging.LogRecord) -> bool:
+    """onnxruntime logs 'Please consider to run pre-processing' twice per file; the graph is already simplified by
+    onnxsim (shape inference and folding, which is what its pre-processing does), so the hint is noise."""
+    return "pre-process" not in record.getMessage()
 
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
@@ -105,6 +113,8 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
 
     fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
     os.close(fd)
+    root = logging.getLogger()
+    root.addFilter(_no_preprocess_hint)
     try:
         quantize_static(str(fp32), tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
@@ -113,6 +123,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
             _add_metadata(tmp, metadata)
         os.replace(tmp, path)
     finally:
+        root.removeFilter(_no_preprocess_hint)
         for f in (tmp, fp32):
             if os.path.exists(f):
                 os.unlink(f)

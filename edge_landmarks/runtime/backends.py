@@ -38,6 +38,7 @@ def _onnx(path: Path, threads: int):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3  # errors only: INT8 graphs log "Removing initializer" warnings on every load
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     return lambda x: sess.run(None, {name: np.ascontiguousarray(x, dtype=np.float32)})[0]
