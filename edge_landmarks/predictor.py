@@ -131,11 +131,7 @@ class LandmarkPredictor:
 
     def postprocess(self, out: np.ndarray, m: np.ndarray) -> np.ndarray:
         """Model output (2K,) -> (K, 2) frame pixels, through the inverse of the crop matrix."""
-        u = np.asarray(out, dtype=np.float64).reshape(-1, 2) * (self._size / self._out_scale) - 0.5
-        a, t = m[:, :2], m[:, 2]  # crop = a @ frame + t  ->  frame = a^-1 @ (crop - t)
-        det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
-        inv = np.array([[a[1, 1], -a[0, 1]], [-a[1, 0], a[0, 0]]]) / det
-        return (u - t) @ inv.T
+        return T.to_image(np.asarray(out, dtype=np.float64).reshape(-1, 2) / self._out_scale, m, self._size)
 
     def predict(self, image: np.ndarray, box=None) -> np.ndarray:
         """Landmarks (K, 2) in the pixels of ``image`` for the face in ``box`` (x0, y0, x1, y1), or for the whole
