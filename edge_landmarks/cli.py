@@ -144,43 +144,98 @@ def data_video(out: str, frames: int, force: bool) -> None:
     click.echo(f"wrote {path} ({frames} frames, 640x480)")
 
 
+def _workers(value: str):
+    if value == "auto":
+        return value
+    if not value.isdigit():
+        raise click.BadParameter(f"{value!r} is not 'auto' or a count >= 0", param_hint="--workers")
+    return int(value)
+
+
+def _options_again(ctx: click.Context, skip: str) -> list[str]:
+    """The command line of ``ctx``'s options as given (all but ``skip``), to hand the same command to another
+    process."""
+    args: list[str] = []
+    for opt in ctx.command.params:
+        value = ctx.params.get(opt.name)
+        if not isinstance(opt, click.Option) or opt.name == skip or value in (None, False, ()):
+            continue
+        flag = opt.opts[-1] if opt.opts[-1].startswith("--") else opt.opts[0]
+        if opt.is_flag:
+            args.append(flag)
+        else:
+            for v in value if opt.multiple else (value,):
+                args += [flag, str(v)]
+    return args
+
+
 @main.command("train")
 @click.argument("recipe")
 @click.option("--data", "data_path", default=None, help="Dataset path or name (default: the recipe's, e.g. demo68).")
 @click.option("--epochs", type=int, default=None, help="Override the recipe's epoch count.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default runs/<recipe>).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint (any world size).")
 @click.option("--threads", type=int, default=None, help="torch threads (default: all cores).")
+@click.option("--device", default=None, metavar="auto|cpu|cuda|cuda:N|mps",
+              help="Where to train (default: the recipe's, else auto = CUDA, then MPS, then the CPU).")
+@click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default=None,
+              help="Mixed precision (default auto: bf16 on CUDA devices that support it, off on the CPU).")
+@click.option("--workers", default=None, metavar="N|auto",
+              help="DataLoader worker processes for decode, crop and augmentation (default auto: up to 8 on a GPU, "
+                   "none on the CPU, where the main process already uses every core).")
+@click.option("--nproc", type=click.IntRange(min=1), default=None,
+              help="Train on N processes with torch.distributed (DDP): starts torchrun for you (one per GPU; gloo "
+                   "on CPUs). The recipe's batch_size is the global batch.")
+@click.option("--sync-bn", is_flag=True, default=None, help="Under DDP, BatchNorm statistics over the global batch.")
+@click.option("--pretrained", type=click.Choice(["none", "imagenet"]), default=None,
+              help="Start the trunk from torchvision's ImageNet weights (ResNet, MobileNetV2/V3 families; read from "
+                   "torchvision's cache, $TORCH_HOME).")
+@click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
+              help="Start from an edge-landmarks checkpoint: every tensor whose shape fits is loaded, the rest listed.")
 @click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
               help="Override a model setting, e.g. --model-arg input_size=224 or --model-arg scheme=ibug68.")
-def train_cmd(recipe, data_path, epochs, out, resume, threads, model_args) -> None:
+def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, workers, nproc, sync_bn, pretrained,
+              init, model_args) -> None:
     """Train a model from a recipe: a YAML file, or a name under train/ (demo, xception_ffhq, ...).
 
-    Writes best.pt (best validation NME), last.pt (resume point) and metrics.csv into the run folder. Ctrl-C stops
-    cleanly; --resume continues with the same results as an uninterrupted run.
+    Writes best.pt (best validation NME), last.pt (resume point) and metrics.csv into the run folder; checkpoints
+    hold CPU tensors wherever the run trained. Ctrl-C stops cleanly; --resume continues with the same results as an
+    uninterrupted run.
 
     \b
     Example:
       edge-lmk train demo --data demo68
       edge-lmk train mobilenetv3_wflw --data ~/WFLW/list_98pt_rect_attr_train.txt --epochs 60
-      edge-lmk train resnet18_256_wflw --data demo68 --model-arg scheme=ibug68
+      edge-lmk train resnet18_300w_224 --data ~/300W --device cuda --amp bf16 --pretrained imagenet
+      edge-lmk train resnet18_300w_224 --data ~/300W --nproc 4 --sync-bn
+      torchrun --nproc-per-node 8 -m edge_landmarks train resnet18_300w_224 --data ~/300W
+      edge-lmk train demo --model-arg input_size=224 --init runs/demo/best.pt --out runs/demo_224
     """
     import yaml
 
     from .training import load_recipe, train
 
-    cfg = load_recipe(recipe, epochs=epochs, threads=threads)
+    cfg = load_recipe(recipe, epochs=epochs, threads=threads, device=device, amp=amp,
+                      workers=_workers(workers) if workers is not None else None, sync_bn=sync_bn,
+                      pretrained=pretrained, init=init)
     for item in model_args:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--model-arg")
         cfg.model_args = {**cfg.model_args, key: yaml.safe_load(value)}
+    if nproc and nproc > 1:
+        from .training.launch import run_torchrun
+
+        sys.exit(run_torchrun(nproc, ["train", recipe, *_options_again(click.get_current_context(), skip="nproc")]))
     summary = train(cfg, data=data_path, out=out, resume=resume)
+    if summary["rank"] != 0:
+        return
     if summary.get("stopped_by"):
         click.echo(summary["message"], err=True)
         sys.exit(130)
     click.echo(f"best validation NME {summary['best_val_nme']:.4f} after {summary['epochs']} epochs "
-               f"({summary['seconds']:.0f} s); checkpoint: {summary['best']}")
+               f"({summary['seconds']:.0f} s on {summary['device']}, amp {summary['amp']}, "
+               f"{summary['world_size']} process(es)); checkpoint: {summary['best']}")
 
 
 @main.command("eval")

@@ -2,8 +2,8 @@
 
 1. build demo68 (about 5 s; a complete set is reused);
 2. train the demo recipe (MobileNetV2 + GDConv at 56 px, 100 epochs, about 5 minutes on 2 cores);
-3. fine-tune the same model at 224 px, starting from the 56 px weights (the trunk is fully convolutional, so every
-   tensor but the GDConv kernel carries over; that kernel is resized from 2x2 to 7x7). From scratch, 224 px costs
+3. fine-tune the same model at 224 px, starting from the 56 px weights (``init``: the trunk is fully convolutional, so
+   every tensor but the GDConv kernel carries over; that kernel is resized from 2x2 to 7x7). From scratch, 224 px costs
    about 16x per epoch and would need ~100 epochs; from the 56 px weights a few epochs suffice (see
    ``benchmarks/README.md`` for what it reaches);
 4. export both to ONNX, OpenVINO and TFLite, FP32 and post-training INT8, each validated against PyTorch FP32;
@@ -17,12 +17,11 @@ the command again continues where it stopped.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 
-from .errors import EdgeLandmarksError, require
+from .errors import EdgeLandmarksError
 
-__all__ = ["QuickstartPlan", "quickstart", "seed_run_from"]
+__all__ = ["QuickstartPlan", "quickstart"]
 
 
 class QuickstartPlan:
@@ -45,55 +44,6 @@ class QuickstartPlan:
         self.train_threads = train_threads
 
 
-def seed_run_from(init: str | Path, cfg, out: str | Path) -> Path:
-    """Start the run ``cfg`` in ``out`` from another checkpoint's weights, possibly at another input size.
-
-    Tensors whose shapes match are copied. A 4-D tensor whose spatial kernel differs (the GDConv kernel, whose size
-    follows the final feature map: 2x2 at 56 px, 7x7 at 224 px) is resized bilinearly and rescaled so that its sum
-    is kept: it then averages the same face regions over the larger map. The result is written as the run's
-    epoch-0 resume point (``last.pt``), so the one trainer runs the whole schedule unchanged with ``resume=True``.
-    """
-    torch = require("torch", "train")
-    from .models import create_model
-    from .training import save_checkpoint
-
-    out = Path(out)
-    if (out / "last.pt").exists():
-        raise EdgeLandmarksError(f"{out} already holds a run")
-    src = torch.load(init, map_location="cpu", weights_only=True)["state_dict"]
-    model = create_model(cfg.model, **cfg.model_args)
-    dst = model.state_dict()
-    for key, value in src.items():
-        if key not in dst:
-            continue
-        target = dst[key]
-        if target.shape == value.shape:
-            dst[key] = value
-        elif value.ndim == 4 and target.shape[:2] == value.shape[:2]:
-            resized = torch.nn.functional.interpolate(value, size=tuple(target.shape[2:]), mode="bilinear",
-                                                      align_corners=False)
-            dst[key] = resized * (value.shape[2] * value.shape[3]) / (target.shape[2] * target.shape[3])
-    model.load_state_dict(dst)
-    params = [p for p in model.parameters() if p.requires_grad]
-    makers = {
-        "adam": lambda: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
-        "adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
-        "nadam": lambda: torch.optim.NAdam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
-        "sgd": lambda: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
-                                       weight_decay=cfg.weight_decay),
-    }
-    torch.manual_seed(cfg.seed)
-    out.mkdir(parents=True, exist_ok=True)
-    state = {
-        "format": "edge-landmarks-checkpoint/1", "model_config": model.config.to_dict(),
-        "state_dict": model.state_dict(), "optimizer": makers[cfg.optimizer]().state_dict(), "scheduler": {},
-        "rng": torch.get_rng_state(), "epoch": 0, "best_nme": float("inf"), "stale": 0, "history": [],
-        "train_config": asdict(cfg), "crop_margin": model.config.crop_margin, "init_from": str(init),
-    }
-    save_checkpoint(out / "last.pt", state)
-    return out / "last.pt"
-
-
 def _train_stage(cfg, out: Path, samples, val_samples, init: Path | None = None) -> dict:
     """Train ``cfg`` into ``out``: skipped when finished, resumed when interrupted, seeded from ``init`` at start."""
     import torch
@@ -108,8 +58,8 @@ def _train_stage(cfg, out: Path, samples, val_samples, init: Path | None = None)
         if ckpt["epoch"] >= cfg.epochs:
             return {"best": str(out / "best.pt"), "skipped": True, "best_val_nme": ckpt["best_nme"],
                     "epochs": ckpt["epoch"], "seconds": 0.0}
-    elif init is not None:
-        seed_run_from(init, cfg, out)
+    elif init is not None:  # the trainer's warm start: every tensor that fits, the GDConv kernel resized
+        cfg.init = str(init)
     from .training import train
 
     summary = train(cfg, out=out, resume=last.is_file(), progress=True, samples=samples, val_samples=val_samples)

@@ -63,10 +63,12 @@ def test_losses_are_zero_at_the_target_and_ignore_masked_points(loss):
     assert landmark_loss(loss, y + 0.1, y, m, 96, 1.0).item() > 0
 
 
-def test_resume_matches_an_uninterrupted_run(few, tmp_path):
-    cfg = load_recipe("demo", epochs=4, batch_size=3, threads=1)
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resume_matches_an_uninterrupted_run(few, tmp_path, workers):
+    cfg = load_recipe("demo", epochs=4, batch_size=3, threads=1, workers=workers)
     kw = dict(progress=False, samples=few[0], val_samples=few[1])
-    train(cfg, out=tmp_path / "straight", **kw)
+    summary = train(cfg, out=tmp_path / "straight", **kw)
+    assert summary["workers"] == workers and summary["device"] == "cpu" and summary["amp"] == "off"
     train(cfg, out=tmp_path / "split", stop_after=2, **kw)
     assert len((tmp_path / "split" / "metrics.csv").read_text().splitlines()) == 3
     train(cfg, out=tmp_path / "split", resume=True, **kw)
@@ -78,6 +80,10 @@ def test_resume_matches_an_uninterrupted_run(few, tmp_path):
     assert strip(a) == strip(b) and len(a) == 5
     with pytest.raises(EdgeLandmarksError, match="--resume"):
         train(cfg, out=tmp_path / "straight", **kw)
+    if workers:  # workers decode and augment exactly what the main process would: the same metrics
+        cfg0 = load_recipe("demo", epochs=4, batch_size=3, threads=1, workers=0)
+        train(cfg0, out=tmp_path / "main_process", **kw)
+        assert strip((tmp_path / "main_process" / "metrics.csv").read_text().splitlines()) == strip(a)
 
 
 @pytest.mark.slow
@@ -132,3 +138,102 @@ def test_eval_cli_json(few, tmp_path, cache_env):
     out = json.loads(res.output)
     assert out["nme"] > 0 and out["splits"]["test"]["faces"] == 40 and "fr_08" in out["splits"]["test"]
     assert (tmp_path / "ev" / "ced.png").stat().st_size > 1000 and len(out["worst"]) == 8
+
+
+def _fake_imagenet_file(weights, builder, monkeypatch, tmp_path) -> dict:
+    """A state dict of the torchvision architecture (seeded random values, not ImageNet's) at the cache path that
+    torchvision's weights API reads: the real loading code runs, with no network."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    torch.manual_seed(123)
+    state = builder(weights=None).state_dict()
+    path = Path(torch.hub.get_dir()) / "checkpoints" / weights.url.rsplit("/", 1)[-1]
+    path.parent.mkdir(parents=True)
+    torch.save(state, path)
+    return state
+
+
+def test_pretrained_imagenet_loads_exactly_torchvisions_cached_weights(few, tmp_path, monkeypatch):
+    from torchvision.models import MobileNet_V2_Weights, ResNet18_Weights, mobilenet_v2, resnet18
+
+    from edge_landmarks.models import create_model
+    from edge_landmarks.training.pretrained import load_imagenet
+
+    ref = _fake_imagenet_file(ResNet18_Weights.IMAGENET1K_V1, resnet18, monkeypatch, tmp_path)
+    grey = create_model("resnet18_gray")
+    fc_before = grey.fc.weight.detach().clone()
+    report = load_imagenet(grey)
+    got = grey.state_dict()
+    assert torch.equal(got["trunk.0.weight"], ref["conv1.weight"].sum(1, keepdim=True))  # grey conv1: RGB summed
+    assert torch.equal(got["trunk.7.1.conv2.weight"], ref["layer4.1.conv2.weight"])
+    assert torch.equal(got["trunk.1.running_var"], ref["bn1.running_var"])
+    assert torch.equal(grey.fc.weight, fc_before)  # the ImageNet classifier is never used
+    assert len(report["loaded"]) == len(ref) - 2  # every tensor but fc.weight / fc.bias
+
+    ref = _fake_imagenet_file(MobileNet_V2_Weights.IMAGENET1K_V1, mobilenet_v2, monkeypatch, tmp_path / "b")
+    cfg = load_recipe("demo", epochs=1, batch_size=3, threads=1, pretrained="imagenet", lr=1e-12)
+    train(cfg, out=tmp_path / "run", progress=False, samples=few[0], val_samples=few[1], max_batches=0)
+    model, _ = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert torch.equal(model.state_dict()["features.3.conv.1.0.weight"], ref["features.3.conv.1.0.weight"])
+
+
+def test_pretrained_without_a_cached_file_says_where_to_put_it(tmp_path, monkeypatch):
+    from edge_landmarks.models import create_model
+    from edge_landmarks.training.pretrained import load_imagenet
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    with pytest.raises(EdgeLandmarksError, match=r"Put the file at .*empty/hub/checkpoints/mobilenet_v2-b0353104\.pth"):
+        load_imagenet(create_model("mobilenetv2", input_size=56))
+    with pytest.raises(EdgeLandmarksError, match="no ImageNet weights for xception"):
+        load_imagenet(create_model("xception"))
+
+
+def test_init_loads_every_tensor_that_fits_and_lists_the_rest(few, tmp_path):
+    from edge_landmarks.models import create_model
+    from edge_landmarks.training import init_from
+
+    cfg = load_recipe("demo", epochs=1, batch_size=3, threads=1)
+    train(cfg, out=tmp_path / "r56", progress=False, samples=few[0], val_samples=few[1], max_batches=1)
+    src, _ = load_checkpoint(tmp_path / "r56" / "best.pt")
+    big = create_model("mobilenetv2", input_size=224, scheme="wflw98")  # 56 -> 224 px and 68 -> 98 points
+    report = init_from(big, tmp_path / "r56" / "best.pt")
+    assert report["resized"] == ["gdconv.0.weight"]  # 2x2 -> 7x7, sum kept
+    k_src, k_big = src.state_dict()["gdconv.0.weight"], big.state_dict()["gdconv.0.weight"]
+    assert torch.allclose(k_src.sum((2, 3)), k_big.sum((2, 3)), rtol=1e-4, atol=1e-5)
+    assert {s.split(" ")[0] for s in report["skipped"]} == {"head.0.weight", "head.1.weight", "head.1.bias",
+                                                           "head.1.running_mean", "head.1.running_var"}
+    assert torch.equal(big.state_dict()["features.5.conv.0.0.weight"], src.state_dict()["features.5.conv.0.0.weight"])
+
+
+def test_amp_and_device_settings(few, tmp_path):
+    cfg = load_recipe("demo", epochs=1, batch_size=3, threads=1, amp="bf16")
+    summary = train(cfg, out=tmp_path / "bf16", progress=False, samples=few[0], val_samples=few[1])
+    assert summary["amp"] == "bf16" and 0 < summary["best_val_nme"] < 10
+    _, ckpt = load_checkpoint(tmp_path / "bf16" / "best.pt")
+    assert all(v.dtype != torch.bfloat16 for v in ckpt["state_dict"].values())  # weights stay float32
+    with pytest.raises(EdgeLandmarksError, match="fp16 needs a CUDA or MPS"):
+        train(load_recipe("demo", amp="fp16", device="cpu"), out=tmp_path / "fp16", progress=False,
+              samples=few[0], val_samples=few[1])
+    if not torch.cuda.is_available():
+        with pytest.raises(EdgeLandmarksError, match="no CUDA device"):
+            train(load_recipe("demo", device="cuda"), out=tmp_path / "cuda", progress=False, samples=few[0],
+                  val_samples=few[1])
+    with pytest.raises(EdgeLandmarksError, match="device 'tpu'"):
+        load_recipe("demo", device="tpu")
+    with pytest.raises(EdgeLandmarksError, match="workers -1"):
+        load_recipe("demo", workers=-1)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (CI and this project's machines have "
+                    "none; run on a GPU machine)")
+@pytest.mark.parametrize("amp", ["bf16", "fp16", "off"])
+def test_cuda_run_leaves_a_checkpoint_that_runs_on_the_cpu(few, tmp_path, amp):
+    cfg = load_recipe("demo", epochs=2, batch_size=3, device="cuda", amp=amp, workers=2)
+    summary = train(cfg, out=tmp_path / amp, progress=False, samples=few[0], val_samples=few[1])
+    assert summary["device"].startswith("cuda") and summary["amp"] == amp
+    model, ckpt = load_checkpoint(tmp_path / amp / "best.pt")
+    assert all(v.device.type == "cpu" for v in ckpt["state_dict"].values())
+    assert model(torch.zeros(1, 3, 56, 56)).shape == (1, 136)
+    resumed = train(load_recipe("demo", epochs=3, batch_size=3, device="cuda", amp=amp), out=tmp_path / amp,
+                    resume=True, progress=False, samples=few[0], val_samples=few[1])
+    assert resumed["epochs"] == 3

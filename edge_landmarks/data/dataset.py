@@ -66,16 +66,20 @@ class LandmarkCrops:
             self._cache[i] = img
         return img
 
-    def crop(self, i: int, augment: bool = True) -> dict:
+    def crop(self, i: int, augment: bool = True, epoch: int | None = None) -> dict:
         cfg = self.config
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if (augment and self.augment) else None
+        epoch = self.epoch if epoch is None else epoch
+        rng = np.random.default_rng([self.seed, epoch, i]) if (augment and self.augment) else None
         return make_crop(self.samples[i], self.image(i), cfg.input_size, cfg.crop_margin, cfg.scheme, rng,
                          self.augment if augment else None)
 
-    def __getitem__(self, i: int):
+    def __getitem__(self, key):
+        """``ds[i]`` (the epoch set by :meth:`set_epoch`) or ``ds[(epoch, i)]``: the trainer's DataLoader asks for
+        the latter, so workers that outlive an epoch still augment each face as that epoch's seed says."""
         import torch
 
-        c = self.crop(i)
+        epoch, i = key if isinstance(key, tuple) else (None, key)
+        c = self.crop(i, epoch=epoch)
         cfg = self.config
         x = T.to_input(c["image"], cfg.mean, cfg.std)
         u = T.to_normalized(c["points"], cfg.input_size)

@@ -50,42 +50,44 @@ def freeze_batchnorm(model) -> None:
 
 def finetune(model, samples, calib: np.ndarray, train_config: dict, epochs: int = 5, lr: float = 1e-4,
              val_samples=None, progress: bool = False, seed: int = 0):
-    """QAT: returns ``(fake-quantised model, plain model with the fine-tuned weights, history)``."""
+    """QAT: returns ``(fake-quantised model, plain model with the fine-tuned weights, history)``.
+
+    The fine-tune is the trainer's own epoch (:func:`train_one_epoch`) with the run's recipe (loss, Wing settings,
+    augmentation, batch) and AdamW at ``lr``, on the CPU, BatchNorm frozen.
+    """
+    from dataclasses import fields
+
     torch = require("torch", "train")
     from ..data.dataset import LandmarkCrops
     from ..data.transforms import Augment
-    from ..training import evaluate, landmark_loss, torch_predictor
+    from ..training import TrainConfig, build_optimizer, evaluate, torch_predictor, train_one_epoch
+    from ..training.loop import EpochBatches, epoch_batches, make_loader
 
     if not len(samples):
         raise EdgeLandmarksError("QAT needs training faces; none found")
     cfg = model.config
+    known = {f.name for f in fields(TrainConfig)}
+    recipe = TrainConfig(**{**{k: v for k, v in train_config.items() if k in known},
+                            "name": train_config.get("name", "qat"), "model": cfg.name, "optimizer": "adamw",
+                            "lr": lr, "weight_decay": 0.0, "epochs": epochs, "seed": seed})
     torch.manual_seed(seed)
     qmodel = quantize_torch(model, calib)
-    augment = train_config.get("augment") or {}
-    ds = LandmarkCrops(samples, cfg, augment=None if augment.get("off") else Augment(**augment), seed=seed)
-    batch = int(train_config.get("batch_size", 16))
-    loss_name = train_config.get("loss", "l1")
-    params = [p for p in qmodel.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    ds = LandmarkCrops(samples, cfg, augment=None if recipe.augment.get("off") else Augment(**recipe.augment),
+                       seed=seed)
+    opt = build_optimizer(recipe, (p for p in qmodel.parameters() if p.requires_grad))
+    cpu = torch.device("cpu")
+    sampler = EpochBatches()
+    loader = make_loader(ds, sampler, 0, cpu)
     history = []
     for epoch in range(epochs):
         t0 = time.time()
         qmodel.train()
         freeze_batchnorm(qmodel)
-        ds.set_epoch(10_000 + epoch)
-        order = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed + epoch)).tolist()
-        total = 0.0
-        for start in range(0, len(order), batch):
-            idx = order[start:start + batch]
-            items = [ds[i] for i in idx]
-            x, y, m = (torch.stack([it[k] for it in items]) for k in range(3))
-            loss = landmark_loss(loss_name, qmodel(x), y, m, cfg.input_size, cfg.output_scale)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
+        sampler.set(10_000 + epoch, epoch_batches(len(ds), recipe.batch_size, seed, 10_000 + epoch))
+        res = train_one_epoch(qmodel, loader, opt, recipe, cfg, cpu)
         qmodel.eval()
-        row = {"epoch": epoch + 1, "train_loss": round(total / len(ds), 6), "seconds": round(time.time() - t0, 1)}
+        row = {"epoch": epoch + 1, "train_loss": round(res["loss_sum"] / max(res["count"], 1), 6),
+               "seconds": round(time.time() - t0, 1)}
         if val_samples is not None and len(val_samples):
             row["val_nme_fake_quant"] = round(evaluate(torch_predictor(qmodel), val_samples, cfg)[0]["nme"], 6)
         history.append(row)

@@ -1,0 +1,103 @@
+"""Checkpoints: written atomically, always with CPU tensors, loaded with ``weights_only=True``; warm starts."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+from ..errors import EdgeLandmarksError, require
+from ..io import atomic_write
+
+__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "file_sha256", "to_cpu", "init_from"]
+
+FORMAT = "edge-landmarks-checkpoint/1"
+
+
+def to_cpu(obj):
+    """A copy of a (nested) state with every tensor on the CPU, so a GPU run's checkpoint loads anywhere."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(v) for v in obj)
+    return obj
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    torch = require("torch", "train")
+    buf = io.BytesIO()
+    torch.save(to_cpu(state), buf)
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """The checkpoint dict (CPU tensors), with clear errors for a missing, corrupt or foreign file."""
+    torch = require("torch", "train")
+    p = Path(path)
+    if not p.is_file():
+        raise EdgeLandmarksError(f"{p}: checkpoint not found")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt file
+        raise EdgeLandmarksError(f"{p}: not a readable checkpoint ({type(exc).__name__}: {str(exc)[:120]})") from None
+    if not isinstance(ckpt, dict) or "model_config" not in ckpt or "state_dict" not in ckpt:
+        raise EdgeLandmarksError(f"{p}: not an edge-landmarks checkpoint (no model_config/state_dict)")
+    return ckpt
+
+
+def load_checkpoint(path: str | Path) -> tuple:
+    """(model in eval mode, checkpoint dict)."""
+    from ..models import ModelConfig, create_model
+
+    ckpt = read_checkpoint(path)
+    cfg = ModelConfig.from_dict(ckpt["model_config"])
+    overrides = {k: v for k, v in cfg.to_dict().items() if k not in ("name", "extra")}
+    model = create_model(cfg.name, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()})
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval(), ckpt
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def init_from(model, path: str | Path) -> dict:
+    """Load every tensor of another edge-landmarks checkpoint whose shape fits ``model`` (a warm start: 56 -> 224
+    px, 68 -> 98 points, another model of the same family). Returns ``{"loaded": [...], "resized": [...],
+    "skipped": [...]}`` by parameter name.
+
+    A 4-D kernel whose spatial size differs (the GDConv kernel follows the final feature map: 2x2 at 56 px, 7x7 at
+    224 px) is resized bilinearly and rescaled to keep its sum, so it averages the same face regions over the larger
+    map.
+    """
+    import torch
+
+    src = read_checkpoint(path)["state_dict"]
+    dst = model.state_dict()
+    report: dict[str, list[str]] = {"loaded": [], "resized": [], "skipped": []}
+    for key, target in dst.items():
+        value = src.get(key)
+        if value is None:
+            report["skipped"].append(f"{key} (not in {Path(path).name})")
+        elif value.shape == target.shape:
+            dst[key] = value
+            report["loaded"].append(key)
+        elif value.ndim == 4 and target.ndim == 4 and target.shape[:2] == value.shape[:2]:
+            resized = torch.nn.functional.interpolate(value.float(), size=tuple(target.shape[2:]), mode="bilinear",
+                                                      align_corners=False)
+            dst[key] = resized * (value.shape[2] * value.shape[3]) / (target.shape[2] * target.shape[3])
+            report["resized"].append(key)
+        else:
+            report["skipped"].append(f"{key} ({tuple(value.shape)} -> {tuple(target.shape)})")
+    if not report["loaded"]:
+        raise EdgeLandmarksError(f"{path}: no tensor fits {model.config.name}; is it a checkpoint of another family?")
+    model.load_state_dict(dst)
+    return report

@@ -1,0 +1,124 @@
+"""Recipes: a :class:`TrainConfig` read from YAML, every key checked before anything is written."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import EdgeLandmarksError
+
+__all__ = ["TrainConfig", "load_recipe", "find_recipe", "LOSSES", "OPTIMIZERS", "SCHEDULERS", "AMP_MODES",
+           "PRETRAINED"]
+
+LOSSES = ("mse", "l1", "log_l2", "rmse", "wing")
+OPTIMIZERS = ("adam", "adamw", "nadam", "sgd")
+SCHEDULERS = ("none", "step", "cosine", "plateau")
+AMP_MODES = ("auto", "off", "bf16", "fp16")
+PRETRAINED = ("none", "imagenet")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass
+class TrainConfig:
+    """A recipe: the model, its settings, and how to train it."""
+
+    name: str
+    model: str
+    model_args: dict = field(default_factory=dict)
+    """Overrides of the model's config, e.g. {input_size: 56} or {scheme: eyes12}."""
+    data: str = "demo68"
+    train_split: str = "train"
+    val_split: str = "val"
+    loss: str = "mse"
+    wing_w: float = 10.0
+    wing_eps: float = 2.0
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    batch_size: int = 32
+    """The global batch: under DDP each of the N processes takes 1/N of every batch."""
+    epochs: int = 30
+    scheduler: str = "cosine"
+    step_size: int = 30
+    gamma: float = 0.1
+    plateau_patience: int = 5
+    plateau_factor: float = 0.5
+    early_stopping: int = 0
+    """Stop after this many epochs without a better validation NME (0: never)."""
+    augment: dict = field(default_factory=dict)
+    """Overrides of :class:`Augment`; ``augment: false`` in YAML turns augmentation off."""
+    seed: int = 0
+    threads: int = 0
+    """torch intra-op threads (0: torch's default)."""
+    device: str = "auto"
+    """auto (CUDA if present, else MPS, else CPU), cpu, cuda, cuda:N or mps."""
+    amp: str = "auto"
+    """Mixed precision: auto (bf16 on CUDA devices that support it, else off), off, bf16 or fp16."""
+    workers: int | str = "auto"
+    """DataLoader worker processes (auto: see :func:`edge_landmarks.training.device.resolve_workers`)."""
+    pretrained: str = "none"
+    """none, or imagenet: torchvision's ImageNet weights for the trunk (ResNet, MobileNetV2/V3 families)."""
+    init: str = ""
+    """Start from this edge-landmarks checkpoint: every tensor whose shape fits is loaded."""
+    sync_bn: bool = False
+    """Under DDP, BatchNorm statistics over the global batch (SyncBatchNorm)."""
+    seed_reference: dict = field(default_factory=dict)
+    """What the source project reports for this model (for the README table), not used in training."""
+
+    def __post_init__(self) -> None:
+        checks = (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS),
+                  ("scheduler", self.scheduler, SCHEDULERS), ("amp", self.amp, AMP_MODES),
+                  ("pretrained", self.pretrained, PRETRAINED))
+        for key, value, allowed in checks:
+            if value not in allowed:
+                raise EdgeLandmarksError(f"recipe {self.name}: {key} {value!r} is not one of {', '.join(allowed)}")
+        if self.batch_size < 1 or self.epochs < 1 or not self.lr > 0:
+            raise EdgeLandmarksError(f"recipe {self.name}: batch_size, epochs and lr must be positive")
+        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
+            raise EdgeLandmarksError(f"recipe {self.name}: device {self.device!r} is not auto, cpu, cuda, cuda:N "
+                                     "or mps")
+        if self.workers != "auto" and not (isinstance(self.workers, int) and self.workers >= 0):
+            raise EdgeLandmarksError(f"recipe {self.name}: workers {self.workers!r} is not 'auto' or a count >= 0")
+
+
+def _recipe_folders() -> list[Path]:
+    return [Path.cwd() / "train", Path(__file__).resolve().parents[2] / "train"]
+
+
+def find_recipe(recipe: str) -> Path:
+    """A YAML path, or a recipe name looked up in ./train/ and the source checkout's train/."""
+    p = Path(recipe)
+    if p.is_file():
+        return p
+    for folder in _recipe_folders():
+        cand = folder / f"{recipe}.yaml"
+        if cand.is_file():
+            return cand
+    known = sorted({f.stem for folder in _recipe_folders() if folder.is_dir() for f in folder.glob("*.yaml")})
+    raise EdgeLandmarksError(f"no recipe {recipe!r} (not a file; known names: {', '.join(known) or 'none'})")
+
+
+def load_recipe(recipe: str, **overrides) -> TrainConfig:
+    import yaml
+
+    path = find_recipe(recipe)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise EdgeLandmarksError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise EdgeLandmarksError(f"{path}: a recipe is a YAML mapping")
+    raw.setdefault("name", path.stem)
+    if raw.get("augment") is False:
+        raw["augment"] = {"off": True}
+    unknown = set(raw) - set(TrainConfig.__dataclass_fields__)
+    if unknown:
+        raise EdgeLandmarksError(f"{path}: unknown recipe key(s): {', '.join(sorted(unknown))}")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    if "model" not in raw:
+        raise EdgeLandmarksError(f"{path}: a recipe needs 'model'")
+    return TrainConfig(**raw)
