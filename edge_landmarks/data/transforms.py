@@ -120,6 +120,16 @@ class Augment:
     noise_std: float = 6.0
     blur_p: float = 0.1
     gray_p: float = 0.1
+    tint_p: float = 0.0
+    """Colour a grey face: per-channel gains in 1 +- ``tint`` (grey <-> colour, with ``gray_p``)."""
+    tint: float = 0.2
+    jpeg_p: float = 0.0
+    """JPEG artefacts at a quality drawn from ``jpeg_quality``."""
+    jpeg_quality: tuple[int, int] = (30, 90)
+    occlude_p: float = 0.0
+    """A random grey or noise rectangle over part of the face (hands, hair, glasses); points stay the truth."""
+    occlude_size: tuple[float, float] = (0.1, 0.35)
+    """Its sides as fractions of the crop side."""
 
 
 def augment_matrix(rng: np.random.Generator, aug: Augment, size: int) -> tuple[np.ndarray, bool]:
@@ -140,10 +150,13 @@ def flip_points_order(points: np.ndarray, scheme: str) -> np.ndarray:
 
 
 def photometric(rng: np.random.Generator, aug: Augment, image: np.ndarray) -> np.ndarray:
-    """Colour jitter, brightness/contrast, Gaussian noise, blur and grey; points are untouched."""
+    """Tint, colour jitter, brightness/contrast, Gaussian noise, blur, grey, occluding patches and JPEG artefacts;
+    points are untouched. The steps off by default draw no random numbers, so older recipes augment as before."""
     import cv2
 
     img = image.astype(np.float32)
+    if img.ndim == 3 and aug.tint_p and rng.random() < aug.tint_p:
+        img = img * (1.0 + rng.uniform(-aug.tint, aug.tint, size=3)).astype(np.float32)
     if rng.random() < aug.color_p:
         img = img * (1.0 + rng.uniform(-aug.contrast, aug.contrast)) + 255.0 * rng.uniform(-aug.brightness,
                                                                                             aug.brightness) * 0.5
@@ -158,7 +171,20 @@ def photometric(rng: np.random.Generator, aug: Augment, image: np.ndarray) -> np
         img = cv2.GaussianBlur(img, (k, k), 0)
     if img.ndim == 3 and rng.random() < aug.gray_p:
         img = np.repeat(img.mean(axis=2, keepdims=True), 3, axis=2)
-    return img.astype(np.uint8)
+    img = img.astype(np.uint8)
+    if aug.occlude_p and rng.random() < aug.occlude_p:
+        h, w = img.shape[:2]
+        rh, rw = (int(round(rng.uniform(*aug.occlude_size) * n)) for n in (h, w))
+        y, x = int(rng.integers(0, h - rh + 1)), int(rng.integers(0, w - rw + 1))
+        patch = rng.integers(0, 256, size=(rh, rw) + img.shape[2:]) if rng.random() < 0.5 else \
+            np.full((rh, rw) + img.shape[2:], rng.integers(0, 256))
+        img[y:y + rh, x:x + rw] = patch.astype(np.uint8)
+    if aug.jpeg_p and rng.random() < aug.jpeg_p:
+        q = int(rng.integers(aug.jpeg_quality[0], aug.jpeg_quality[1] + 1))
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
+        if ok:
+            img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).reshape(img.shape)
+    return img
 
 
 def to_channels(image: np.ndarray, in_chans: int) -> np.ndarray:

@@ -118,18 +118,28 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 class BlazeFaceDetector:
     """MediaPipe BlazeFace short range: the frame is letterboxed to 128x128, decoded with the SSD anchors, and
-    overlapping boxes are merged by score-weighted averaging (MediaPipe's weighted NMS)."""
+    overlapping boxes are merged by score-weighted averaging (MediaPipe's weighted NMS).
+
+    The short-range model finds faces that fill a fair part of its input, so a face of 100 px in a 1920 px photo
+    (a group photo) is lost in one 128 px letterbox. ``pyramid``: the frame is also cut into overlapping square
+    tiles of side max(h, w) / n for n = 2, 3, 4 (while a tile keeps at least ``min_tile`` pixels), each letterboxed
+    and detected alike; boxes cut by a tile's inner edge are dropped and every other detection is merged together.
+    A frame under 2 x ``min_tile`` pixels (the tracker's region checks) takes the one pass; a 640x480 webcam frame
+    takes 1 + 6 + 12 passes of about 0.3 ms each, only when the tracker has lost the face.
+    """
 
     name = "blazeface"
     size = 128
 
-    def __init__(self, threads: int = 1, min_score: float = 0.5, iou: float = 0.3, path: str | Path | None = None):
+    def __init__(self, threads: int = 1, min_score: float = 0.5, iou: float = 0.3, path: str | Path | None = None,
+                 pyramid: bool = True, min_tile: int = 192):
         path = Path(path) if path else BLAZEFACE_PATH
         if not path.is_file():
             raise EdgeLandmarksError(f"{path}: the BlazeFace model is missing from this install (reinstall "
                                      "edge-landmarks; the wheel ships it)")
         self.min_score = min_score
         self.iou = iou
+        self.pyramid, self.min_tile = pyramid, int(min_tile)
         self._interp = _tflite_interpreter(path, threads)
         inp = self._interp.get_input_details()[0]
         outs = {d["name"]: d["index"] for d in self._interp.get_output_details()}
@@ -140,12 +150,52 @@ class BlazeFaceDetector:
 
     def __call__(self, frame: np.ndarray, color: str = "bgr") -> list[Detection]:
         """Faces in a BGR (or RGB with ``color='rgb'``, or grey) uint8 frame, best score first."""
+        h, w = frame.shape[:2]
+        regions = [(0.0, 0.0, float(w), float(h))]
+        for tiles in (self.tiles(w, h) if self.pyramid else []):
+            regions += tiles
+        return self._regions(frame, color, regions, w, h)
+
+    def tiles(self, w: int, h: int) -> list[list[tuple[float, float, float, float]]]:
+        """The pyramid's levels: overlapping square tiles (x0, y0, side, side), a quarter overlap, for a w x h
+        frame, coarse to fine."""
+        levels = []
+        for n in (2, 3, 4):
+            side = max(w, h) / n
+            if side < self.min_tile:
+                break
+            step = 0.75 * side
+            xs = np.unique(np.minimum(np.arange(0.0, max(w - side, 0.0) + step, step), max(w - side, 0.0)))
+            ys = np.unique(np.minimum(np.arange(0.0, max(h - side, 0.0) + step, step), max(h - side, 0.0)))
+            levels.append([(float(x), float(y), side, side) for y in ys for x in xs])
+        return levels
+
+    def _regions(self, frame, color, regions, w: int, h: int) -> list[Detection]:
+        """Detections of every region, merged; in a tile, a box cut by the tile's inner edge (a face only partly
+        inside) is dropped: the whole frame or a neighbouring tile sees that face whole."""
+        parts = []
+        for x0, y0, rw, rh in regions:
+            got = self._detect(frame, color, x0, y0, rw, rh)
+            if got is None:
+                continue
+            if (rw, rh) != (w, h):
+                b, m = got[0], 0.02 * rw
+                inside = (((b[:, 0] >= x0 + m) | (x0 <= 0)) & ((b[:, 1] >= y0 + m) | (y0 <= 0))
+                          & ((b[:, 2] <= x0 + rw - m) | (x0 + rw >= w)) & ((b[:, 3] <= y0 + rh - m) | (y0 + rh >= h)))
+                got = tuple(a[inside] for a in got)
+            if len(got[1]):
+                parts.append(got)
+        if not parts:
+            return []
+        return self._merge(*(np.concatenate(p) for p in zip(*parts, strict=True)))
+
+    def _detect(self, frame: np.ndarray, color: str, x0: float, y0: float, w: float, h: float):
+        """(boxes, scores, keypoints) in frame pixels for the region (x0, y0, w, h), or None."""
         import cv2
 
-        h, w = frame.shape[:2]
         s = self.size / max(h, w)
-        # letterbox: scale the longer side to 128, centre the shorter one; one affine warp does both
-        tx, ty = (self.size - s * w) / 2, (self.size - s * h) / 2
+        # letterbox: scale the region's longer side to 128, centre the shorter one; one affine warp does both
+        tx, ty = (self.size - s * w) / 2 - s * x0, (self.size - s * h) / 2 - s * y0
         m = np.array([[s, 0.0, tx + 0.5 * s - 0.5], [0.0, s, ty + 0.5 * s - 0.5]])
         img = cv2.warpAffine(frame, m, (self.size, self.size), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT)
@@ -160,7 +210,7 @@ class BlazeFaceDetector:
         scores = 1.0 / (1.0 + np.exp(-np.clip(self._interp.get_tensor(self._cls)[0, :, 0], -80, 80)))
         keep = scores >= self.min_score
         if not keep.any():
-            return []
+            return None
         raw, scores, anchors = raw[keep], scores[keep], self._anchors[keep]
         centre = raw[:, 0] + anchors
         half = raw[:, 1] / 2
@@ -169,7 +219,7 @@ class BlazeFaceDetector:
         # back to frame pixels (continuous coordinates, then pixel-index coordinates)
         boxes = (boxes - np.array([tx, ty, tx, ty])) / s - 0.5
         kps = (kps - np.array([tx, ty])) / s - 0.5
-        return self._merge(boxes, scores, kps)
+        return boxes, scores, kps
 
     def _merge(self, boxes: np.ndarray, scores: np.ndarray, kps: np.ndarray) -> list[Detection]:
         order = np.argsort(-scores)

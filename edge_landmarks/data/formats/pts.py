@@ -11,7 +11,7 @@ A ``.pts`` file (coordinates 1-based, as iBUG publishes them):
 
 300-W splits by subset: train = afw + helen/trainset + lfpw/trainset; common test = helen/testset + lfpw/testset;
 challenge = ibug; full = common + challenge; the private 300-W test (01_Indoor, 02_Outdoor) is ``test300w``. A folder
-with train/ val/ test/ sub-folders (the demo set) uses those as splits.
+with train/ val/ test/ (and test_wild/) sub-folders (the demo set) uses those as splits.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def _split_of(rel: Path) -> tuple[str, str]:
         return "all", ""
     top = parts[0]
     sub = parts[1] if len(parts) > 1 else ""
-    if top in ("train", "val", "test"):
+    if top in ("train", "val", "test", "test_wild"):
         return top, top
     if top == "afw":
         return "train", "afw"

@@ -1,0 +1,82 @@
+"""The default model shipped in the package: it runs with no training, finds and marks real colour faces through
+the shipped detector, in both formats and both channel orders, against the teacher's labels; eval's two box
+protocols on demo68's in-the-wild people."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edge_landmarks import LandmarkPredictor
+from edge_landmarks.cli import main
+from edge_landmarks.data import load_dataset
+from edge_landmarks.data.transforms import face_box
+from edge_landmarks.metrics import nme
+from edge_landmarks.predictor import DEFAULT_MODEL_DIR, default_model
+
+NME_WILD_POINTS = 0.105  # measured 0.0954 (ONNX), 0.0955 (TFLite) when the files were made; the mean shape: 0.225
+NME_WILD_DETECTOR = 0.105  # through the shipped detector: 0.0967 (ONNX), 0.0968 (TFLite); the mean shape: 0.243
+
+
+@pytest.fixture(scope="module")
+def wild(demo68):
+    """demo68's test_wild: colour photos of people in none of the model's training data, labelled by dlib."""
+    return list(load_dataset(demo68).split("test_wild"))
+
+
+def _iou(a, b) -> float:
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return iw * ih / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih)
+
+
+def test_the_default_model_ships_with_its_sidecars_and_notice():
+    for fmt in ("onnx", "tflite"):
+        path = default_model(fmt)
+        meta = json.loads(path.with_name(path.name + ".json").read_text())
+        assert meta["precision"] == "int8" and meta["input_size"] == 56 and meta["scheme"] == "ibug68"
+        assert meta["validation"]["delta_nme_rel"] < 0.02  # the INT8 file was checked against PyTorch FP32
+    assert "non-commercial" in (DEFAULT_MODEL_DIR / "NOTICE").read_text().lower()
+    assert LandmarkPredictor().path == default_model("onnx")
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "tflite"])
+def test_default_model_finds_and_marks_real_colour_faces(wild, fmt):
+    """Whole photos through the shipped detector and the shipped model: each labelled face is found and its points
+    are close to the teacher's; RGB frames with color="rgb" give exactly the BGR answer, and a frame passed in the
+    wrong channel order moves the points (so the colour path is really taken)."""
+    bgr_pred = LandmarkPredictor(default_model(fmt), color="bgr")
+    rgb_pred = LandmarkPredictor(default_model(fmt), color="rgb")
+    errors, moved = [], []
+    for image_path in sorted({s.image_path for s in wild}):
+        bgr = cv2.imread(image_path)
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        faces = bgr_pred.faces(bgr)
+        for s in (s for s in wild if s.image_path == image_path):
+            truth = face_box(s.landmarks)
+            best = max(faces, key=lambda f: _iou(f.box, truth), default=None)
+            assert best is not None and _iou(best.box, truth) >= 0.3, f"no face found at {truth} in {image_path}"
+            errors.append(nme(best.points[None], s.landmarks[None], "ibug68")[0])
+            assert np.abs(rgb_pred.predict(rgb, best.box) - best.points).max() < 1e-3
+            moved.append(np.abs(rgb_pred.predict(bgr, best.box) - best.points).mean())
+    assert np.mean(errors) < NME_WILD_DETECTOR
+    assert np.mean(moved) > 0.3  # pixels: a swapped channel order is not invisible to the model
+
+
+@pytest.mark.slow
+def test_eval_box_protocols_on_the_wild_split(demo68, tmp_path):
+    out = {}
+    for boxes in ("points", "detector"):
+        res = CliRunner().invoke(main, ["eval", str(default_model("onnx")), "--data", str(demo68), "--split",
+                                        "test_wild", "--boxes", boxes, "--json", "--out", str(tmp_path / boxes)])
+        assert res.exit_code == 0, res.output
+        out[boxes] = json.loads(res.output)
+    assert out["points"]["boxes"] == "points" and out["points"]["nme"] < NME_WILD_POINTS
+    det = out["detector"]["splits"]["test_wild"]
+    assert det["detection_rate"] >= 0.8
+    assert det["faces"] + det["missed"] == out["points"]["splits"]["test_wild"]["faces"]
+    assert det["nme"] < NME_WILD_DETECTOR
