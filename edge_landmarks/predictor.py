@@ -174,7 +174,7 @@ class LandmarkPredictor:
         detect`). ``refine``: extra passes, each from the bounding box of the previous pass's points (skipped
         when that box is over 1.4 times larger or smaller than the one before: an undertrained model's points
         would collapse). Off by default: with the shipped model and detector one pass is better (inter-ocular NME
-        on demo68's test_wild 0.0967 with none, 0.1057 with one; on test 0.0499 / 0.0517).
+        on demo68's test_wild 0.0954 with none, 0.1030 with one; on test 0.0499 / 0.0517).
         """
         from .runtime.detect import create_detector, landmark_box
 

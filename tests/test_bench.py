@@ -194,8 +194,12 @@ def test_quickstart_tiny(cache_env, tmp_path):
             "--format", "onnx", "--threads", "1", "--runs", "5", "--warmup", "1", "--calib-size", "20", "--no-dlib"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    for step in ("quickstart 1/5", "quickstart 5/5", "results:"):
+    for step in ("quickstart 1/5", "quickstart 5/5", "results:", "real faces"):
         assert step in res.output
+    env = json.loads(next((out / "results").glob("*/environment.json")).read_text())
+    real = env["settings"]["real_faces_56px"]  # test_wild, scored with both box protocols
+    assert real["points"]["faces"] == 15 and real["detector"]["detection_rate"] == 1.0
+    assert 0 < real["points"]["nme"] < 1 and 0 < real["detector"]["nme"] < 1
     rows = json.loads(next((out / "results").glob("*/bench.json")).read_text())
     assert sorted((r["size"], r["format"], r["precision"]) for r in rows) == sorted(
         (s, f, p) for s in (56, 224) for f, p in (("pytorch", "fp32"), ("onnx", "fp32"), ("onnx", "int8")))

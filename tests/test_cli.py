@@ -20,8 +20,8 @@ def test_help_teaches_with_an_example(command):
 
 @pytest.mark.parametrize("command, args, needle", [
     ("bench", [], "name artefacts"),
-    ("predict", ["m.onnx"], "Missing argument"),
-    ("demo", [], "Missing option '--model'"),
+    ("predict", [], "Missing argument '[MODEL] IMAGES...'"),
+    ("predict", ["m.onnx"], "give one or more images after the model"),
 ])
 def test_commands_without_their_inputs_say_what_is_missing(command, args, needle):
     res = CliRunner().invoke(main, [command, *args])

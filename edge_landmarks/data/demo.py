@@ -34,7 +34,9 @@ __all__ = ["build_demo_set", "demo_root", "is_built", "teacher", "Teacher", "BUI
 
 BUILDER_VERSION = 4
 LICENCE_NOTE = ("Labels come from dlib's shape_predictor_68_face_landmarks.dat, trained on iBUG 300-W, whose "
-                "licence excludes commercial use; the ORL faces are AT&T Laboratories Cambridge's, for research.")
+                "licence excludes commercial use: the labels, and models trained on them, are non-commercial. The "
+                "ORL faces are AT&T Laboratories Cambridge's, for research; every other photo keeps its package's "
+                "terms (see 'sources').")
 
 
 def demo_root() -> Path:

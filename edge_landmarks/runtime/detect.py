@@ -123,7 +123,8 @@ class BlazeFaceDetector:
     The short-range model finds faces that fill a fair part of its input, so a face of 100 px in a 1920 px photo
     (a group photo) is lost in one 128 px letterbox. ``pyramid``: the frame is also cut into overlapping square
     tiles of side max(h, w) / n for n = 2, 3, 4 (while a tile keeps at least ``min_tile`` pixels), each letterboxed
-    and detected alike; boxes cut by a tile's inner edge are dropped and every other detection is merged together.
+    and detected alike; boxes cut by a tile's inner edge are dropped, a tile's detection needs ``tile_score`` (the
+    many extra passes would otherwise add false faces: a suit's folds score 0.52), and the rest is merged together.
     A frame under 2 x ``min_tile`` pixels (the tracker's region checks) takes the one pass; a 640x480 webcam frame
     takes 1 + 6 + 12 passes of about 0.3 ms each, only when the tracker has lost the face.
     """
@@ -132,14 +133,14 @@ class BlazeFaceDetector:
     size = 128
 
     def __init__(self, threads: int = 1, min_score: float = 0.5, iou: float = 0.3, path: str | Path | None = None,
-                 pyramid: bool = True, min_tile: int = 192):
+                 pyramid: bool = True, min_tile: int = 192, tile_score: float = 0.75):
         path = Path(path) if path else BLAZEFACE_PATH
         if not path.is_file():
             raise EdgeLandmarksError(f"{path}: the BlazeFace model is missing from this install (reinstall "
                                      "edge-landmarks; the wheel ships it)")
         self.min_score = min_score
         self.iou = iou
-        self.pyramid, self.min_tile = pyramid, int(min_tile)
+        self.pyramid, self.min_tile, self.tile_score = pyramid, int(min_tile), float(tile_score)
         self._interp = _tflite_interpreter(path, threads)
         inp = self._interp.get_input_details()[0]
         outs = {d["name"]: d["index"] for d in self._interp.get_output_details()}
@@ -182,7 +183,7 @@ class BlazeFaceDetector:
                 b, m = got[0], 0.02 * rw
                 inside = (((b[:, 0] >= x0 + m) | (x0 <= 0)) & ((b[:, 1] >= y0 + m) | (y0 <= 0))
                           & ((b[:, 2] <= x0 + rw - m) | (x0 + rw >= w)) & ((b[:, 3] <= y0 + rh - m) | (y0 + rh >= h)))
-                got = tuple(a[inside] for a in got)
+                got = tuple(a[inside & (got[1] >= self.tile_score)] for a in got)
             if len(got[1]):
                 parts.append(got)
         if not parts:
