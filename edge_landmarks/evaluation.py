@@ -91,28 +91,20 @@ def _save_worst(samples, pred, gt, nmes, scheme, out: Path, k: int = 8) -> list[
     return written
 
 
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def detector_boxes(samples, detector: str = "blazeface", min_iou: float = 0.3) -> tuple[list, int]:
     """The samples with the detector's mapped box as their box (those it finds), and how many it missed."""
     from dataclasses import replace
 
     from .data.transforms import face_box
-    from .runtime.detect import create_detector, landmark_box
+    from .runtime.detect import box_iou, create_detector, landmark_box
 
     det = create_detector(detector)
     found, missed = [], 0
     for s in samples:
         truth = face_box(s.landmarks, None, s.mask)
         boxes = [landmark_box(d) for d in det(s.load_image(), color="bgr")]
-        best = max(boxes, key=lambda b: _iou(b, truth), default=None)
-        if best is None or _iou(best, truth) < min_iou:
+        best = max(boxes, key=lambda b: box_iou(b, truth), default=None)
+        if best is None or box_iou(best, truth) < min_iou:
             missed += 1
             continue
         found.append(replace(s, box=tuple(float(v) for v in best)))

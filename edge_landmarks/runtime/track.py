@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .detect import box_iou
+
 __all__ = ["OneEuroFilter", "FaceTracker", "TrackResult"]
 
 
@@ -98,14 +100,6 @@ class TrackResult:
     """Why a track was dropped on this frame, if it was."""
     timings: dict = field(default_factory=dict)
     """Seconds spent per stage on this frame: 'detect' (detector and checks), 'landmarks'."""
-
-
-def _iou(a, b) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _side(box) -> float:
@@ -210,8 +204,8 @@ class FaceTracker:
                  for d in self.detector(frame[y0:y1, x0:x1], color=self.predictor.color)]
         if not boxes:
             return "lost", None
-        best = max(boxes, key=lambda b: _iou(b, box))
-        if _iou(best, box) >= self.min_check_iou:
+        best = max(boxes, key=lambda b: box_iou(b, box))
+        if box_iou(best, box) >= self.min_check_iou:
             return "keep", best
         inside = [b for b in boxes if box[0] <= _centre(b)[0] <= box[2] and box[1] <= _centre(b)[1] <= box[3]]
         if inside:
