@@ -316,8 +316,8 @@ def test_core_install_without_torch(artefacts, test_faces, tmp_path):
     stats = json.loads(res.stdout.strip().splitlines()[-1])
     assert stats["frames"] == 30 and stats["faces"] >= 27 and stats["fps"] > 0
     # the default model ships in the wheel: predict and the demo work with no model and no training
-    res = subprocess.run([str(venv / "bin" / "edge-lmk"), "predict", str(frame), "--json"], capture_output=True,
-                         text=True, timeout=300, cwd=tmp_path)
+    res = subprocess.run([str(venv / "bin" / "edge-lmk"), "predict", test_faces[0].image_path, "--json"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["format"] == "onnx" and "site-packages" in out["model"] and len(out["images"][0]["faces"]) == 1
