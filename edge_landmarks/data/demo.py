@@ -32,7 +32,7 @@ from ..io import atomic_write_json
 
 __all__ = ["build_demo_set", "demo_root", "is_built", "teacher", "Teacher", "BUILDER_VERSION"]
 
-BUILDER_VERSION = 4
+BUILDER_VERSION = 5
 LICENCE_NOTE = ("Labels come from dlib's shape_predictor_68_face_landmarks.dat, trained on iBUG 300-W, whose "
                 "licence excludes commercial use: the labels, and models trained on them, are non-commercial. The "
                 "ORL faces are AT&T Laboratories Cambridge's, for research; every other photo keeps its package's "
@@ -79,9 +79,11 @@ class Teacher:
         self.predictor = dlib.shape_predictor(str(model))
         self._dlib = dlib
 
-    def detect(self, grey: np.ndarray, upsample: int = 1) -> list[tuple[float, float, float, float]]:
-        rects = self.detector(grey, upsample)
-        return [(r.left(), r.top(), r.right(), r.bottom()) for r in rects]
+    def detect(self, grey: np.ndarray, upsample: int = 1, min_score: float = 0.0) -> list[tuple[float, ...]]:
+        """Face boxes (x0, y0, x1, y1) whose detection score is above ``min_score`` (0: dlib's own threshold)."""
+        rects, scores, _ = self.detector.run(grey, upsample, 0.0)
+        return [(r.left(), r.top(), r.right(), r.bottom()) for r, s in zip(rects, scores, strict=True)
+                if s > min_score]
 
     def landmarks(self, grey: np.ndarray, box) -> np.ndarray:
         """68 points, 0-based pixels, for a face box (x0, y0, x1, y1)."""
@@ -161,7 +163,8 @@ def build_demo_set(out: str | Path | None = None, force: bool = False, progress:
         names = _stage(files, tmp / "stage")
         labels = label_sources(tmp / "stage", tmp / "set", workers=workers or min(2, os.cpu_count() or 1),
                                stride=10, dedup=4.0, min_face=40, licence="per source: see 'sources'",
-                               progress=progress, split_of=split_of)
+                               progress=progress, split_of=split_of,
+                               min_score_of={f["group"]: f["min_score"] for f in files if f["min_score"]})
         by_group = {f["group"]: f for f in files}
         per_source: dict[str, int] = {}
         for rec in labels["per_source"]:

