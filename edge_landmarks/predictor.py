@@ -173,8 +173,8 @@ class LandmarkPredictor:
         ``detector``: a callable ``frame -> [Detection]`` (default: BlazeFace, see :mod:`edge_landmarks.runtime.
         detect`). ``refine``: extra passes, each from the bounding box of the previous pass's points (skipped
         when that box is over 1.4 times larger or smaller than the one before: an undertrained model's points
-        would collapse). Off by default: with the shipped model and detector one pass is better (inter-ocular NME
-        on demo68's test_wild 0.0954 with none, 0.1030 with one; on test 0.0499 / 0.0517).
+        would collapse). Off by default: it is no clear gain with the shipped model and detector (inter-ocular NME
+        on demo68's test_wild 0.0930 with none, 0.0884 with one; on test 0.0539 / 0.0565).
         """
         from .runtime.detect import create_detector, landmark_box
 

@@ -19,8 +19,11 @@ from edge_landmarks.metrics import nme
 from edge_landmarks.predictor import DEFAULT_MODEL_DIR, default_model
 from edge_landmarks.runtime.detect import box_iou as _iou
 
-NME_WILD_POINTS = 0.105  # measured 0.0954 (ONNX), 0.0955 (TFLite) when the files were made; the mean shape: 0.225
-NME_WILD_DETECTOR = 0.105  # through the shipped detector: 0.0954 (ONNX), 0.0952 (TFLite); the mean shape: 0.243
+# demo68 builder 5 (26 faces). Measured when the files were made: 0.0788 (ONNX), 0.0789 (TFLite) with the labels'
+# boxes, 0.0929 (both) through the shipped detector. The mean shape: 0.235 / 0.258; the previous default model
+# (builder 4, no face profiling): 0.095 / 0.112, which these limits would refuse.
+NME_WILD_POINTS = 0.085
+NME_WILD_DETECTOR = 0.10
 
 
 @pytest.fixture(scope="module")
