@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from edge_landmarks import LandmarkPredictor
-from edge_landmarks.camera_demo import _face_photos
+from edge_landmarks.runtime.camera_demo import _face_photos
 from edge_landmarks.runtime.detect import create_detector
 
 

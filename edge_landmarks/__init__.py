@@ -8,7 +8,7 @@ __all__ = ["LandmarkPredictor", "__version__"]
 def __getattr__(name: str):
     # Lazy, so that ``import edge_landmarks`` stays light (no OpenCV, no runtimes, never torch).
     if name == "LandmarkPredictor":
-        from .predictor import LandmarkPredictor
+        from .runtime.predictor import LandmarkPredictor
 
         return LandmarkPredictor
     raise AttributeError(f"module 'edge_landmarks' has no attribute {name!r}")

@@ -9,6 +9,7 @@ import click
 
 from . import __version__
 from .errors import EdgeLandmarksError
+from .formats import export_formats
 
 
 class _Group(click.Group):
@@ -190,7 +191,7 @@ def data_video(out: str, frames: int, force: bool) -> None:
       edge-lmk data video --out faces.mp4
       edge-lmk demo --model mobilenetv2_56_int8.onnx --video faces.mp4 --headless --json
     """
-    from .camera_demo import make_test_video
+    from .runtime.camera_demo import make_test_video
 
     path = make_test_video(out, frames=frames, force=force)
     click.echo(f"wrote {path} ({frames} frames, 640x480)")
@@ -342,12 +343,10 @@ def _print_artefacts(entries: list[dict]) -> None:
 
 
 def _formats(fmt: str) -> list[str]:
-    from .export.formats import format_names
-
-    return format_names() if fmt == "all" else [fmt]
+    return export_formats() if fmt == "all" else [fmt]
 
 
-_FORMAT_CHOICE = click.Choice(["onnx", "openvino", "tflite", "all"])
+_FORMAT_CHOICE = click.Choice([*export_formats(), "all"])
 
 
 @main.command("export")
@@ -486,7 +485,7 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
       edge-lmk bench --suite quick            # -> benchmarks/results/<machine>-<date>/
     """
     from .bench import collect_targets, load_suite, run_bench, suite_targets
-    from .io import atomic_write_json, refuse_overwrite
+    from .files import atomic_write_json, refuse_overwrite
 
     if json_path:
         refuse_overwrite(json_path, force)
@@ -513,7 +512,7 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
         click.echo(f"rows: {json_path}")
     root = out or ("benchmarks/results" if spec else None)
     if root:
-        from .bench_results import results_folder, write_results
+        from .bench.results import results_folder, write_results
 
         folder = results_folder(root, result["environment"], machine, force)
         title = f"edge-lmk bench: {spec['name']} suite" if spec else "edge-lmk bench"
@@ -579,7 +578,7 @@ def _command_line() -> str:
 
 
 def _print_bench(rows: list[dict]) -> None:
-    from .bench_results import highlights, table
+    from .bench.results import highlights, table
     from .report import format_table
 
     headers, cells, notes = table(rows)
@@ -612,7 +611,7 @@ def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
     """
     import json
 
-    from .predictor import default_model, predict_files
+    from .runtime.predictor import default_model, predict_files
 
     model_suffixes = (".onnx", ".tflite", ".xml", ".pt")
     if Path(inputs[0]).suffix.lower() in model_suffixes:
@@ -667,14 +666,14 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
     """
     import json
 
-    from .camera_demo import run_demo
+    from .runtime.camera_demo import run_demo
 
     try:
         width, height = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"expected WxH such as 640x480, got {size!r}", param_hint="--size") from None
     if model is None:
-        from .predictor import default_model
+        from .runtime.predictor import default_model
 
         model = default_model()
     stats = run_demo(model, camera=camera, picamera=picamera, video=video, headless=headless, frames=frames,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import load_dataset
-from .io import atomic_write, atomic_write_json
+from .files import atomic_write, atomic_write_json
 
 __all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot", "detector_boxes", "BOX_PROTOCOLS"]
 

@@ -47,7 +47,8 @@ _ROWS = (
     ModelFormat("openvino", (".xml", ".bin"), True, "convert", "openvino",
                 "edge_landmarks.runtime.backends:load_openvino",
                 "CPU plugin, INFERENCE_NUM_THREADS=N, INFERENCE_PRECISION_HINT=f32 (no silent bf16)", "openvino_ir"),
-    ModelFormat("tflite", (".tflite",), True, "convert", "ai-edge-litert", "edge_landmarks.runtime.backends:load_tflite",
+    ModelFormat("tflite", (".tflite",), True, "convert", "ai-edge-litert",
+                "edge_landmarks.runtime.backends:load_tflite",
                 "ai-edge-litert Interpreter(num_threads=N), its default delegates", "tflite"),
 )
 

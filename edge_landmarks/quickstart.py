@@ -33,11 +33,11 @@ class QuickstartPlan:
                  threads=(1, 2), runs: int = 200, warmup: int = 20, calib_size: int = 300,
                  train_faces: int | None = None, dlib: bool = True, results: str | Path | None = None,
                  train_threads: int = 0):
-        from .export.formats import format_names
+        from .formats import export_formats
 
         self.out = Path(out)
         self.epochs_56, self.epochs_224, self.lr_224 = epochs_56, epochs_224, lr_224
-        self.formats = tuple(formats) if formats else tuple(format_names())
+        self.formats = tuple(formats) if formats else tuple(export_formats())
         self.precisions = tuple(precisions)
         self.threads, self.runs, self.warmup = tuple(threads), runs, warmup
         self.calib_size, self.train_faces, self.dlib = calib_size, train_faces, dlib
@@ -75,7 +75,7 @@ def quickstart(plan: QuickstartPlan | None = None, console=None, command: str = 
     from rich.console import Console
 
     from .bench import environment, output_to, prepare_artefacts, run_bench, terminal_console
-    from .bench_results import results_folder, write_results
+    from .bench.results import results_folder, write_results
     from .data import load_dataset
     from .data.demo import build_demo_set
     from .training import load_recipe

@@ -18,10 +18,10 @@ from edge_landmarks.bench import (
     run_bench,
     suite_targets,
 )
-from edge_landmarks.bench_results import results_folder, write_results
+from edge_landmarks.bench.results import results_folder, write_results
 from edge_landmarks.cli import main
 from edge_landmarks.data import load_dataset
-from edge_landmarks.export.formats import FORMATS
+from edge_landmarks.formats import export_formats
 from edge_landmarks.training import load_recipe, train
 
 JSON_KEYS = {"model", "format", "precision", "size", "threads", "status", "nme", "delta_nme_rel", "latency_ms_median",
@@ -37,7 +37,7 @@ def run_dir(demo68, tmp_path_factory):
     train(cfg, out=out, progress=False, samples=list(data.split("train"))[:48], val_samples=list(data.split("val")))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "only 30 calibration faces": known, and small on purpose
-        targets = prepare_artefacts(out / "best.pt", list(FORMATS), ["fp32", "int8"], data=str(demo68),
+        targets = prepare_artefacts(out / "best.pt", export_formats(), ["fp32", "int8"], data=str(demo68),
                                     calib_size=30)
     assert [t.status for t in targets] == ["ok"] * 7, [(t.path, t.reason) for t in targets]
     return out
@@ -59,7 +59,7 @@ def test_a_row_for_every_format_and_precision(bench_cli):
     rows, _, output = bench_cli
     models = [r for r in rows if r["format"] != "dlib"]
     assert sorted((r["format"], r["precision"]) for r in models) == sorted(
-        [("pytorch", "fp32")] + [(f, p) for f in FORMATS for p in ("fp32", "int8")])
+        [("pytorch", "fp32")] + [(f, p) for f in export_formats() for p in ("fp32", "int8")])
     for r in models:
         assert r["status"] == "ok", r
         assert (r["model"], r["size"], r["threads"], r["runs"], r["faces"]) == ("mobilenetv2", 56, 1, 20, 40)

@@ -16,8 +16,8 @@ from edge_landmarks.cli import main
 from edge_landmarks.data import load_dataset
 from edge_landmarks.data.transforms import face_box
 from edge_landmarks.metrics import nme
-from edge_landmarks.predictor import DEFAULT_MODEL_DIR, default_model
 from edge_landmarks.runtime.detect import box_iou as _iou
+from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR, default_model
 
 # demo68 builder 5 (26 faces). Measured when the files were made: 0.0788 (ONNX), 0.0789 (TFLite) with the labels'
 # boxes, 0.0929 (both) through the shipped detector. The mean shape: 0.235 / 0.258; the previous default model

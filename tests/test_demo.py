@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from predictor_artefacts import build
 
 from edge_landmarks import LandmarkPredictor
-from edge_landmarks.camera_demo import make_test_video, open_source, run_demo
 from edge_landmarks.cli import main
 from edge_landmarks.errors import EdgeLandmarksError
+from edge_landmarks.runtime.camera_demo import make_test_video, open_source, run_demo
 from edge_landmarks.runtime.detect import create_detector
 from edge_landmarks.runtime.track import FaceTracker
 

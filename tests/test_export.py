@@ -12,7 +12,7 @@ from edge_landmarks.cli import main
 from edge_landmarks.data import load_dataset
 from edge_landmarks.errors import EdgeLandmarksError
 from edge_landmarks.export import export_artefact
-from edge_landmarks.export.formats import FORMATS, format_for_path
+from edge_landmarks.formats import FORMATS, export_formats, format_for_path
 from edge_landmarks.runtime import load_backend
 from edge_landmarks.training import load_recipe, train
 
@@ -29,12 +29,14 @@ def checkpoint(demo68, tmp_path_factory):
 
 
 def test_format_table():
-    assert set(FORMATS) == {"onnx", "openvino", "tflite"} and all(f.int8 for f in FORMATS.values())
-    assert format_for_path("a/b.xml").name == "openvino" and format_for_path("x.pt") is None
+    assert list(FORMATS) == ["pytorch", "onnx", "openvino", "tflite"]  # PyTorch first: the bench's row order
+    assert export_formats() == ["onnx", "openvino", "tflite"] and all(FORMATS[f].int8 for f in export_formats())
+    assert format_for_path("a/b.xml").name == "openvino" and format_for_path("x.pt").name == "pytorch"
+    assert format_for_path("x.bin") is None and FORMATS["openvino"].suffixes == (".xml", ".bin")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", sorted(export_formats()))
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_export_validates_and_records(checkpoint, demo68, tmp_path, fmt, precision):
     out = tmp_path / "export"
@@ -133,7 +135,7 @@ def test_budget_tries_every_remedy_then_fails_with_the_numbers(checkpoint, demo6
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", sorted(export_formats()))
 def test_qat_export(checkpoint, demo68, tmp_path, fmt):
     """QAT (NNCF, 1 epoch) then each format: the file runs in its runtime and its NME stays near FP32 (QAT also
     trains, so on this barely trained checkpoint the points move by a few pixels)."""

@@ -14,7 +14,7 @@ import pytest
 
 from edge_landmarks.data import load_dataset
 from edge_landmarks.export import export_artefact
-from edge_landmarks.export.formats import FORMATS
+from edge_landmarks.formats import export_formats
 from edge_landmarks.models import list_models
 from edge_landmarks.training import load_recipe, train
 
@@ -48,7 +48,7 @@ def checkpoints(demo68, tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", sorted(export_formats()))
 @pytest.mark.parametrize("model", list_models())
 def test_every_model_exports_to_every_format(checkpoints, demo68, tmp_path, model, fmt):
     ckpt = checkpoints(model)

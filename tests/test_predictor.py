@@ -204,7 +204,7 @@ def test_one_euro_filter():
 def test_predict_cli(artefacts, demo68, tmp_path):
     import skimage.data
 
-    from edge_landmarks.predictor import write_image
+    from edge_landmarks.runtime.predictor import write_image
 
     face = write_image(tmp_path / "astronaut.png", skimage.data.astronaut()[:, :, ::-1].copy())
     orl = next((demo68 / "test").rglob("*.png"))
@@ -283,7 +283,7 @@ def test_core_install_without_torch(artefacts, test_faces, tmp_path):
     """A fresh venv (no system site-packages) with ``pip install <repo>`` (the core dependencies only, from PyPI):
     the predictor gives the same points as here on ONNX and TFLite artefacts, torch is not installed at all, and
     ``edge-lmk demo --headless`` runs on a video with the converted model."""
-    from edge_landmarks.camera_demo import make_test_video
+    from edge_landmarks.runtime.camera_demo import make_test_video
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
@@ -349,3 +349,29 @@ def test_core_install_resolves_for_a_raspberry_pi(tmp_path):
         match = [w for w in wheels if w.lower().startswith(name + "-")]
         assert match, (name, wheels)
         assert "aarch64" in match[0] or "none-any" in match[0], match
+
+
+def test_runtime_package_imports_without_torch_or_the_trainer():
+    """Every module under edge_landmarks.runtime imports with ``import torch`` made to fail, loads no trainer module,
+    and none of their sources names torch or the trainer (checkpoints load through the format table's loader)."""
+    script = (
+        "import importlib, json, pkgutil, sys\n"
+        "sys.modules['torch'] = None\n"
+        "import edge_landmarks.runtime as r\n"
+        "names = sorted(m.name for m in pkgutil.walk_packages(r.__path__, 'edge_landmarks.runtime.'))\n"
+        "for n in names:\n"
+        "    importlib.import_module(n)\n"
+        "r.LandmarkPredictor\n"
+        "print(json.dumps([names, sorted(k for k in sys.modules if k.startswith('edge_landmarks.'))]))\n")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    names, loaded = json.loads(res.stdout.strip().splitlines()[-1])
+    assert {f"edge_landmarks.runtime.{m}" for m in ("backends", "predictor", "detect", "track", "camera_demo")} \
+        <= set(names)
+    assert not [m for m in loaded if m.startswith(("edge_landmarks.training", "edge_landmarks.export"))]
+    import re
+
+    banned = re.compile(r"^\s*(import torch|from torch|from \.\.(training|export)"
+                        r"|from edge_landmarks\.(training|export))", re.M)
+    for path in (ROOT / "edge_landmarks" / "runtime").glob("*.py"):
+        assert not banned.search(path.read_text()), path.name

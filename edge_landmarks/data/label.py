@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError
-from ..io import atomic_write_json
+from ..files import atomic_write_json
 from .samples import IMAGE_SUFFIXES
 
 __all__ = ["label_sources", "find_sources", "split_groups", "VIDEO_SUFFIXES", "MANIFEST_KIND"]

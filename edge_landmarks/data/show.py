@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write, refuse_overwrite
+from ..files import atomic_write, refuse_overwrite
 
 __all__ = ["draw_points", "save_grid", "REGION_COLOURS"]
 

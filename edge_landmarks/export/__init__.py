@@ -1,8 +1,9 @@
 """Conversion: checkpoint -> ONNX / OpenVINO IR / TFLite, FP32 or INT8, each file validated right after writing.
 
-One module per format (see :mod:`.formats` for the table); this module does what they share: calibration crops made
-by the training preprocessing, the metadata every artefact carries (in the file where the format allows it, and in a
-sidecar ``<file>.json``), the landmark check against PyTorch FP32 on held-out faces, and the folder's manifest.
+One module per format (the table is :mod:`edge_landmarks.formats`); this module does what they share: calibration
+crops made by the training preprocessing, the metadata every artefact carries (in the file where the format allows
+it, and in a sidecar ``<file>.json``), the landmark check against PyTorch FP32 on held-out faces, and the folder's
+manifest.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError
-from ..io import atomic_write_json, refuse_overwrite
-from .formats import FORMATS, ExportFormat
+from ..files import atomic_write_json, refuse_overwrite
+from ..formats import FORMATS, ModelFormat, export_formats, file_bytes
 
 __all__ = ["export_artefact", "quantize_within_budget", "calibration_crops", "validate", "FORMATS", "REMEDIES",
            "BudgetError"]
@@ -97,11 +98,11 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     from ..data import load_dataset
     from ..training import file_sha256, load_checkpoint
 
-    if fmt not in FORMATS:
-        raise EdgeLandmarksError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    if fmt not in export_formats():
+        raise EdgeLandmarksError(f"unknown export format {fmt!r}; known: {', '.join(export_formats())}")
     if precision not in ("fp32", "int8"):
         raise EdgeLandmarksError(f"precision must be fp32 or int8, not {precision!r}")
-    spec: ExportFormat = FORMATS[fmt]
+    spec: ModelFormat = FORMATS[fmt]
     model, ckpt = load_checkpoint(checkpoint)
     cfg = model.config
     train_cfg = ckpt.get("train_config", {})
@@ -110,7 +111,7 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{cfg.name}_{cfg.input_size}_{precision}{spec.suffix}"
     refuse_overwrite(path, force)
-    module = importlib.import_module(f".{spec.module}", __name__)
+    module = importlib.import_module(f".{spec.exporter}", __name__)
     metadata = {
         "format": fmt, "precision": precision, "model_config": cfg.to_dict(), "model": cfg.name,
         "scheme": cfg.scheme, "input_size": cfg.input_size, "channels": cfg.in_chans, "mean": list(cfg.mean),
@@ -139,7 +140,7 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     atomic_write_json(sidecar_path(path), metadata)  # the runtime reads it during validation
     metadata["validation"] = validate(model, path, cfg, held_out, threads)
     atomic_write_json(sidecar_path(path), metadata)
-    entry = {"path": str(path), "format": fmt, "precision": precision, "bytes": _size(path),
+    entry = {"path": str(path), "format": fmt, "precision": precision, "bytes": file_bytes(path),
              "convert_seconds": round(seconds, 1), "settings": settings, "validation": metadata["validation"]}
     _update_manifest(out / "manifest.json", entry)
     return entry
@@ -209,11 +210,6 @@ def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: f
                           f"({tried}); the last file is kept at {entry['path']}, marked within_budget: false",
                           attempts)
     return entry
-
-
-def _size(path: Path) -> int:
-    extra = path.with_suffix(".bin")
-    return path.stat().st_size + (extra.stat().st_size if path.suffix == ".xml" and extra.exists() else 0)
 
 
 def _update_manifest(path: Path, entry: dict) -> None:

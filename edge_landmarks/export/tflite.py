@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import require
-from ..io import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 __all__ = ["export_fp32", "export_int8"]
 

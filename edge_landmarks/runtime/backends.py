@@ -1,4 +1,5 @@
-"""Backends: torch (.pt), onnxruntime (.onnx), OpenVINO (.xml), LiteRT (.tflite). Each is imported lazily.
+"""Backends: onnxruntime (.onnx), OpenVINO (.xml), LiteRT (.tflite), each imported lazily; checkpoints (.pt) load
+through the trainer's loader named in the format table (:mod:`edge_landmarks.formats`), so nothing here imports torch.
 
 ``load_backend(path, threads)`` returns ``(predict_batch, ModelConfig, metadata)``; ``predict_batch`` takes float32
 (B, C, S, S) normalised crops and returns float32 (B, 2K) in the model's output frame, whatever the file's precision.
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
 
-__all__ = ["load_backend", "read_metadata", "sidecar_path"]
+__all__ = ["load_backend", "read_metadata", "sidecar_path", "load_onnx", "load_openvino", "load_tflite"]
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -30,7 +31,22 @@ def read_metadata(path: str | Path) -> dict:
         raise EdgeLandmarksError(f"{side}: not valid JSON ({exc})") from None
 
 
-def _onnx(path: Path, threads: int):
+def _with_sidecar(make_run):
+    """An artefact loader: the runtime's ``predict_batch`` plus the model config and metadata of the sidecar."""
+
+    def load(path, threads: int = 1):
+        from ..models._config import ModelConfig
+
+        meta = read_metadata(path)
+        return make_run(Path(path), threads), ModelConfig.from_dict(meta["model_config"]), meta
+
+    load.__doc__ = make_run.__doc__
+    return load
+
+
+@_with_sidecar
+def load_onnx(path: Path, threads: int):
+    """onnxruntime on the CPU."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -44,7 +60,9 @@ def _onnx(path: Path, threads: int):
     return lambda x: sess.run(None, {name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
 
-def _openvino(path: Path, threads: int):
+@_with_sidecar
+def load_openvino(path: Path, threads: int):
+    """OpenVINO's CPU plugin, in f32 (no silent bf16 on CPUs that have it)."""
     try:
         import openvino as ov
     except ImportError:
@@ -62,7 +80,9 @@ def _openvino(path: Path, threads: int):
     return run
 
 
-def _tflite(path: Path, threads: int):
+@_with_sidecar
+def load_tflite(path: Path, threads: int):
+    """LiteRT (ai-edge-litert; tflite-runtime where it is absent)."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
@@ -96,22 +116,12 @@ def _tflite(path: Path, threads: int):
 
 def load_backend(path: str | Path, threads: int = 1):
     """(predict_batch, ModelConfig, metadata) for a checkpoint or an exported artefact."""
-    from ..models._config import ModelConfig
+    from ..formats import format_for_path, known_suffixes, load_function
 
     p = Path(path)
     if not p.is_file():
         raise EdgeLandmarksError(f"{p}: file not found")
-    if p.suffix == ".pt":
-        import torch
-
-        from ..training import load_checkpoint, torch_predictor
-
-        torch.set_num_threads(threads)
-        model, ckpt = load_checkpoint(p)
-        return torch_predictor(model), model.config, {"format": "torch", "precision": "fp32"}
-    meta = read_metadata(p)
-    cfg = ModelConfig.from_dict(meta["model_config"])
-    makers = {".onnx": _onnx, ".xml": _openvino, ".tflite": _tflite}
-    if p.suffix not in makers:
-        raise EdgeLandmarksError(f"{p}: unknown artefact type {p.suffix!r} (.pt, .onnx, .xml, .tflite)")
-    return makers[p.suffix](p, threads), cfg, meta
+    spec = format_for_path(p)
+    if spec is None:
+        raise EdgeLandmarksError(f"{p}: unknown model file type {p.suffix!r} ({known_suffixes()})")
+    return load_function(spec)(p, threads)

@@ -149,7 +149,7 @@ class FaceTracker:
         then the points box relative to the crop box is remembered, so that a model with a steady bias on this
         face (points a little too wide, too narrow, too low) does not make the box drift frame after frame.
         """
-        from ..predictor import points_box
+        from .predictor import points_box
 
         raw = self.predictor.predict(frame, box)
         pb = points_box(raw)
@@ -165,7 +165,7 @@ class FaceTracker:
 
     def next_box(self, points: np.ndarray) -> tuple[float, float, float, float]:
         """The crop box for the next frame, from these points: their bounding box, corrected by the reference."""
-        from ..predictor import points_box
+        from .predictor import points_box
 
         pb = points_box(points)
         ratio, dx, dy = self._ref

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from ..errors import EdgeLandmarksError, require
-from ..io import atomic_write
+from ..files import atomic_write
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "file_sha256", "to_cpu", "init_from"]
 

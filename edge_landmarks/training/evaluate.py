@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["predict_crops", "torch_predictor", "evaluate"]
+__all__ = ["predict_crops", "torch_predictor", "evaluate", "load_torch"]
 
 
 def predict_crops(predict_batch, samples, config, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +43,17 @@ def torch_predictor(model, device=None):
             return model(t).float().cpu().numpy()
 
     return run
+
+
+def load_torch(path, threads: int = 1):
+    """The format table's loader for checkpoints: (predict_batch, ModelConfig, metadata) on the CPU."""
+    import torch
+
+    from .checkpoint import load_checkpoint
+
+    torch.set_num_threads(threads)
+    model, _ = load_checkpoint(path)
+    return torch_predictor(model), model.config, {"format": "torch", "precision": "fp32"}
 
 
 def evaluate(predict_batch, samples, config) -> tuple[dict, np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from ..data import load_dataset
 from ..data.transforms import Augment
 from ..errors import EdgeLandmarksError, require
-from ..io import atomic_write_text
+from ..files import atomic_write_text
 from .checkpoint import FORMAT, init_from, save_checkpoint
 from .config import TrainConfig
 from .device import Dist, autocast, convert_sync_bn, init_distributed, resolve_amp, resolve_workers

@@ -82,7 +82,7 @@ def read_pts(path: str | Path) -> np.ndarray:
 
 def write_pts(path: str | Path, points: np.ndarray) -> None:
     """Write (K, 2) 0-based points as a 1-based ``.pts`` file (atomically)."""
-    from ...io import atomic_write_text
+    from ...files import atomic_write_text
 
     lines = ["version: 1", f"n_points:  {len(points)}", "{"]
     lines += [f"{x + 1:.3f} {y + 1:.3f}" for x, y in np.asarray(points, dtype=np.float64)]

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import EdgeLandmarksError, MissingExtraError
-from .io import atomic_write, refuse_overwrite
+from ..errors import EdgeLandmarksError, MissingExtraError
+from ..files import atomic_write, refuse_overwrite
 
 __all__ = ["open_source", "run_demo", "make_test_video", "annotate", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
 
@@ -113,7 +113,7 @@ def annotate(frame: np.ndarray, result, scheme: str | None, fps: float | None, s
     """Points, crop box, FPS and the time per stage drawn on a copy of the frame."""
     import cv2
 
-    from .data.show import draw_points
+    from ..data.show import draw_points
 
     radius = 1 if frame.shape[0] < 400 else 2
     out = draw_points(frame, result.points, scheme, radius=radius) if result.points is not None else (
@@ -199,9 +199,9 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
     """
     import cv2
 
+    from .detect import create_detector
     from .predictor import LandmarkPredictor, write_image
-    from .runtime.detect import create_detector
-    from .runtime.track import FaceTracker
+    from .track import FaceTracker
 
     if frames is not None and frames < 1:
         raise EdgeLandmarksError(f"--frames must be at least 1, got {frames}")

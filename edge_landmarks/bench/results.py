@@ -13,7 +13,7 @@ import re
 import time
 from pathlib import Path
 
-from .io import atomic_write, atomic_write_json, atomic_write_text
+from ..files import atomic_write, atomic_write_json, atomic_write_text
 
 __all__ = ["table", "highlights", "results_folder", "machine_slug", "write_results", "HEADERS"]
 
@@ -114,7 +114,7 @@ def results_folder(root: str | Path, env: dict, machine: str | None = None, forc
 
 
 def _csv(rows: list[dict]) -> str:
-    from .bench import ROW_KEYS
+    from .runner import ROW_KEYS
 
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=ROW_KEYS, extrasaction="ignore")
@@ -124,7 +124,7 @@ def _csv(rows: list[dict]) -> str:
 
 
 def _markdown(result: dict, command: str, title: str, plots: dict[str, str]) -> str:
-    from .report import markdown_table
+    from ..report import markdown_table
 
     env, settings = result["environment"], result["settings"]
     headers, cells, notes = table(result["rows"])

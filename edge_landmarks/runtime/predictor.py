@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import transforms as T
-from .errors import EdgeLandmarksError
+from ..data import transforms as T
+from ..errors import EdgeLandmarksError
 
 __all__ = ["LandmarkPredictor", "Face", "points_box", "predict_files", "read_image", "write_image", "default_model",
            "DEFAULT_MODEL_DIR"]
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "runtime" / "models" / "landmarks"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "landmarks"
 """The default model shipped in the package: the demo recipe's MobileNetV2 at 56 px, INT8 ONNX and TFLite (see the
 NOTICE there: trained on dlib labels, so non-commercial; ``train/release.sh`` rebuilds the files)."""
 
@@ -84,7 +84,7 @@ class LandmarkPredictor:
     """
 
     def __init__(self, path: str | Path | None = None, threads: int = 1, color: str = "bgr"):
-        from .runtime.backends import load_backend
+        from .backends import load_backend
 
         if path is None:  # the model shipped in the package
             path = default_model()
@@ -177,7 +177,7 @@ class LandmarkPredictor:
         detector one pass gives inter-ocular NME 0.0870 instead of 0.0929 on demo68's test_wild (26 faces, so
         near the noise) and 0.0495 instead of 0.0491 on test, for a second model call per face.
         """
-        from .runtime.detect import create_detector, landmark_box
+        from .detect import create_detector, landmark_box
 
         image = _check_image(image)
         if detector is None:
@@ -234,7 +234,7 @@ def write_image(path: str | Path, image: np.ndarray) -> Path:
     """Write an image atomically (the format from the suffix), or raise an error naming the file."""
     import cv2
 
-    from .io import atomic_write
+    from ..files import atomic_write
 
     path = Path(path)
 
@@ -255,9 +255,9 @@ def predict_files(artefact: str | Path, images, out: str | Path | None = None, f
     """
     import cv2
 
-    from .data.show import draw_points
-    from .io import refuse_overwrite
-    from .runtime.detect import create_detector
+    from ..data.show import draw_points
+    from ..files import refuse_overwrite
+    from .detect import create_detector
 
     images = [Path(p) for p in images]
     if not images:

@@ -1,0 +1,104 @@
+"""The per-row subprocess: ``python -m edge_landmarks.bench.child JOB.json`` loads one model (or dlib), times it on
+one pre-made crop, measures its memory, runs every crop once for accuracy and writes its result JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .targets import short_reason
+
+__all__ = ["child_main"]
+
+
+def _rss_mb() -> tuple[float, float]:
+    """(current, peak) resident set size of this process in MB.
+
+    Linux: VmRSS / VmHWM from /proc, which start afresh at exec. ``ru_maxrss`` cannot be used in the child: Linux
+    carries the parent's high-water mark across fork and exec, so every row would report the parent's size.
+    Elsewhere ``ru_maxrss`` is the best there is (both values)."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError):
+        import resource
+
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        mb = kb / (1024 * 1024) if sys.platform == "darwin" else kb / 1024  # bytes on macOS, KiB elsewhere
+        return mb, mb
+
+
+def _time(fn, runs: int, warmup: int) -> dict:
+    for _ in range(warmup):
+        fn()
+    times = np.empty(runs)
+    clock = time.perf_counter
+    for i in range(runs):
+        t0 = clock()
+        fn()
+        times[i] = clock() - t0
+    ms = times * 1e3
+    median = float(np.median(ms))
+    return {"latency_ms_median": round(median, 4), "latency_ms_p90": round(float(np.percentile(ms, 90)), 4),
+            "latency_ms_min": round(float(ms.min()), 4), "latency_ms_mean": round(float(ms.mean()), 4),
+            "fps": round(1e3 / median, 1) if median > 0 else None, "runs": runs, "warmup": warmup}
+
+
+def _child_model(job: dict) -> dict:
+    x_all = np.load(job["inputs"])
+    x = np.ascontiguousarray(x_all[:1])
+    base, _ = _rss_mb()
+    t0 = time.perf_counter()
+    from ..runtime import load_backend
+
+    run, _, _ = load_backend(job["path"], job["threads"])
+    result = {"load_seconds": round(time.perf_counter() - t0, 3)}
+    result.update(_time(lambda: run(x), job["runs"], job["warmup"]))
+    _, peak = _rss_mb()
+    result.update(peak_rss_mb=round(peak, 1), model_rss_mb=round(peak - base, 1))
+    if job["accuracy"]:
+        np.save(job["outputs"], np.concatenate([run(x_all[i:i + 1]) for i in range(len(x_all))]))
+    return result
+
+
+def _child_dlib(job: dict) -> dict:
+    with np.load(job["faces"]) as faces:
+        greys = [faces[f"face_{i}"] for i in range(len(job["boxes"]))]
+    base, _ = _rss_mb()
+    t0 = time.perf_counter()
+    from ..data.demo import Teacher
+
+    teacher = Teacher()
+    result = {"load_seconds": round(time.perf_counter() - t0, 3), "file": str(teacher.model_path),
+              "file_bytes": teacher.model_path.stat().st_size}
+    first, box = greys[0], job["boxes"][0]
+    result.update(_time(lambda: teacher.landmarks(first, box), job["runs"], job["warmup"]))
+    _, peak = _rss_mb()
+    result.update(peak_rss_mb=round(peak, 1), model_rss_mb=round(peak - base, 1))
+    pred = np.stack([teacher.landmarks(g, b) for g, b in zip(greys, job["boxes"], strict=True)])
+    np.save(job["outputs"], pred)
+    return result
+
+
+def child_main(job_path: str) -> int:
+    from ..files import atomic_write_json
+
+    job = json.loads(Path(job_path).read_text())
+    try:
+        result = {"status": "ok", **(_child_dlib(job) if job["kind"] == "dlib" else _child_model(job))}
+    except Exception as exc:  # the row records why; the benchmark goes on
+        result = {"status": "error", "reason": short_reason(exc)}
+    for k, v in result.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            result[k] = None
+    atomic_write_json(job["result"], result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(child_main(sys.argv[1]))

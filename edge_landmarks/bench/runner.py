@@ -1,0 +1,261 @@
+"""The benchmark runner: one subprocess per row (see :mod:`edge_landmarks.bench`), the crops made once per
+preprocessing, accuracy from the first run of each file, and the references filled in at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import EdgeLandmarksError
+from ..formats import FORMATS, file_bytes
+from .environment import environment, runtime_name
+from .targets import Target, short_reason
+
+__all__ = ["ROW_KEYS", "RUNTIME_SETTINGS", "run_bench"]
+
+ROW_KEYS = [
+    "model", "format", "precision", "size", "threads", "status", "reason", "file", "file_bytes", "file_mb",
+    "faces", "nme", "fr_08", "fr_10", "auc_08", "auc_10", "delta_nme", "delta_nme_rel",
+    "latency_ms_median", "latency_ms_p90", "latency_ms_min", "latency_ms_mean", "runs", "warmup", "speedup",
+    "speedup_vs_fp32", "speedup_vs_dlib", "fps", "peak_rss_mb", "model_rss_mb", "load_seconds", "runtime",
+]
+"""Every row has exactly these keys (None where a value does not apply), in this order."""
+
+RUNTIME_SETTINGS = {**{f.name: f.settings for f in FORMATS.values()}, "dlib": "single-threaded"}
+"""How each runtime is set up (the format table's settings), N being the row's thread count."""
+
+
+def _eval_samples(data: str, split: str | None):
+    from ..data import load_dataset
+
+    dataset = load_dataset(data)
+    names = dataset.splits()
+    name = split or next((s for s in ("test", "val") if s in names), "all")
+    samples = dataset.split(name)
+    if not len(samples):
+        raise EdgeLandmarksError(f"{data}: no faces in split {name!r} (splits: {', '.join(names) or 'none'})")
+    return list(samples), name
+
+
+class _EvalInputs:
+    """Crops made once per preprocessing (size, channels, mean/std, margin, scheme) with the exact code that
+    ``edge-lmk eval`` uses, stored for the subprocesses; the outputs are turned back into image pixels the same way."""
+
+    def __init__(self, samples, folder: Path):
+        self.samples, self.folder, self._made = samples, folder, {}
+
+    @staticmethod
+    def _key(cfg) -> tuple:
+        return (cfg.input_size, cfg.in_chans, tuple(cfg.mean), tuple(cfg.std), cfg.crop_margin, cfg.scheme)
+
+    def inputs(self, cfg) -> Path:
+        from ..training import predict_crops
+
+        key = self._key(cfg)
+        if key not in self._made:
+            batches = []
+
+            def capture(x):
+                batches.append(np.array(x, dtype=np.float32))
+                return np.zeros((len(x), 2 * cfg.num_points), np.float32)
+
+            _, gt = predict_crops(capture, self.samples, cfg)
+            path = self.folder / f"inputs_{len(self._made)}.npy"
+            np.save(path, np.concatenate(batches))
+            self._made[key] = (path, gt)
+        return self._made[key][0]
+
+    def metrics(self, cfg, outputs: np.ndarray) -> dict:
+        from ..metrics import summarize
+        from ..training import predict_crops
+
+        done = [0]
+
+        def replay(x):
+            out = outputs[done[0]:done[0] + len(x)]
+            done[0] += len(x)
+            return out
+
+        pred, gt = predict_crops(replay, self.samples, cfg)
+        return summarize(pred, gt, cfg.scheme)
+
+
+def _empty_row(t: Target, threads: int) -> dict:
+    row = dict.fromkeys(ROW_KEYS)
+    row.update(model=t.model, format=t.format, precision=t.precision, size=t.size, threads=threads, status=t.status,
+               reason=t.reason or None, file=str(t.path) if t.path else None, runtime=runtime_name(t.format))
+    if t.path is not None and t.path.is_file():
+        size = file_bytes(t.path)
+        row.update(file_bytes=size, file_mb=round(size / 1e6, 2))
+    return row
+
+
+def _run_child(job: dict, folder: Path, name: str, timeout: float) -> dict:
+    job_path, result_path = folder / f"{name}.job.json", folder / f"{name}.result.json"
+    job["result"] = str(result_path)
+    job_path.write_text(json.dumps(job))
+    env = {**os.environ, "OMP_NUM_THREADS": str(job["threads"]), "PYTHONWARNINGS": "ignore",
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    try:
+        proc = subprocess.run([sys.executable, "-m", "edge_landmarks.bench.child", str(job_path)], capture_output=True,
+                              text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout", "reason": f"no result within {timeout:g} s"}
+    if result_path.is_file():
+        return json.loads(result_path.read_text())
+    if proc.returncode < 0:
+        import signal
+
+        try:
+            how = signal.Signals(-proc.returncode).name
+        except ValueError:
+            how = f"signal {-proc.returncode}"
+        return {"status": "crashed", "reason": f"the runtime process was killed by {how}"}
+    tail = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1:] or ["no output"]
+    return {"status": "crashed", "reason": f"exit status {proc.returncode}: {tail[0][:200]}"}
+
+
+def _dlib_job(samples, runs: int, warmup: int, folder: Path) -> dict:
+    """The dlib predictor gets the grey images and the same face boxes the crops are made from (before margin)."""
+    import cv2
+
+    from ..data.transforms import face_box
+    from ..schemes import convert
+
+    boxes, greys = [], {}
+    for i, s in enumerate(samples):
+        pts = convert(s.landmarks, s.scheme, "ibug68") if s.scheme != "ibug68" else s.landmarks
+        boxes.append(list(face_box(pts, s.box, np.isfinite(pts).all(axis=1))))
+        img = s.load_image()
+        greys[f"face_{i}"] = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
+    np.savez(folder / "dlib_faces.npz", **greys)
+    return {"kind": "dlib", "faces": str(folder / "dlib_faces.npz"), "boxes": boxes, "threads": 1, "runs": runs,
+            "warmup": warmup, "accuracy": True}
+
+
+def run_bench(targets: list[Target], data: str = "demo68", split: str | None = None, threads=(1,), runs: int = 200,
+              warmup: int = 20, dlib: bool = True, progress: bool = True, timeout: float = 600.0,
+              console=None) -> dict:
+    """Benchmark every target at every thread count (plus the dlib row); returns
+    ``{"rows": [...], "environment": {...}, "settings": {...}}``, rows keyed as in :data:`ROW_KEYS`."""
+    from ..models import ModelConfig
+
+    if runs < 1 or warmup < 0:
+        raise EdgeLandmarksError("runs must be at least 1 and warmup at least 0")
+    threads = sorted({int(n) for n in threads})
+    if not threads or threads[0] < 1:
+        raise EdgeLandmarksError("thread counts must be positive integers")
+    samples, split_name = _eval_samples(data, split)
+    env_start = environment()
+    jobs = [(t, n) for t in targets for n in (threads if t.status == "ok" else threads[:1])]
+    rows: list[dict] = []
+    t_start = time.time()
+    with tempfile.TemporaryDirectory(prefix="edge-lmk-bench-") as tmp:
+        folder = Path(tmp)
+        evals = _EvalInputs(samples, folder)
+        prog, task = progress(progress, len(jobs) + int(dlib), console)
+        with prog or contextlib.nullcontext():
+            accuracy: dict[str, dict] = {}
+            for i, (t, n) in enumerate(jobs):
+                row = _empty_row(t, n)
+                label = f"{t.model} {t.size} px {t.format} {t.precision}, {n} thread{'s' if n > 1 else ''}"
+                if prog:
+                    prog.update(task, description=label)
+                if t.status == "ok":
+                    first = str(t.path) not in accuracy
+                    try:
+                        cfg = ModelConfig.from_dict(t.config)
+                        job = {"kind": "model", "path": str(t.path.resolve()), "threads": n, "runs": runs,
+                               "warmup": warmup, "inputs": str(evals.inputs(cfg)), "accuracy": first,
+                               "outputs": str(folder / f"out_{i}.npy")}
+                        res = _run_child(job, folder, f"job_{i}", timeout)
+                    except Exception as exc:  # e.g. a sidecar whose model config cannot make crops
+                        res = {"status": "error", "reason": f"preparing the inputs: {short_reason(exc)}"}
+                    row.update({k: v for k, v in res.items() if k in row and k != "runtime"})
+                    if res.get("status") == "ok" and first:
+                        try:
+                            m = evals.metrics(cfg, np.load(job["outputs"]))
+                            accuracy[str(t.path)] = {"faces": m["faces"], "nme": m["nme"], "fr_08": m["fr_08"],
+                                                     "fr_10": m["fr_1"], "auc_08": m["auc_08"], "auc_10": m["auc_1"]}
+                        except Exception as exc:
+                            row.update(status="error", reason=f"accuracy: {short_reason(exc)}")
+                    row.update(accuracy.get(str(t.path), {}))
+                rows.append(row)
+                if prog:
+                    prog.advance(task)
+            if dlib:
+                if prog:
+                    prog.update(task, description="dlib 68-point shape predictor, 1 thread")
+                rows.append(_dlib_row(samples, runs, warmup, folder, timeout))
+                if prog:
+                    prog.advance(task)
+    _fill_references(rows)
+    settings = {"data": str(data), "split": split_name, "faces": len(samples), "threads": threads, "runs": runs,
+                "warmup": warmup, "batch": 1, "timer": "time.perf_counter", "runtime_settings": RUNTIME_SETTINGS,
+                "seconds": round(time.time() - t_start, 1)}
+    env = {**env_start, "load_average_end": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg")
+           else None}
+    return {"rows": rows, "environment": env, "settings": settings}
+
+
+def _dlib_row(samples, runs, warmup, folder: Path, timeout: float) -> dict:
+    row = dict.fromkeys(ROW_KEYS)
+    row.update(model="dlib shape predictor 68", format="dlib", precision="float", size=None, threads=1,
+               runtime=runtime_name("dlib"))
+    try:
+        job = _dlib_job(samples, runs, warmup, folder)
+    except Exception as exc:  # e.g. a dataset whose points do not convert to dlib's 68
+        row.update(status="error", reason=short_reason(exc))
+        return row
+    job["outputs"] = str(folder / "out_dlib.npy")
+    res = _run_child(job, folder, "job_dlib", timeout)
+    row.update({k: v for k, v in res.items() if k in row and k != "runtime"})
+    row["status"] = res.get("status", "error")
+    if row["status"] == "ok":
+        from ..metrics import summarize
+        from ..schemes import convert
+
+        pred = np.load(job["outputs"])
+        gt = np.stack([convert(s.landmarks, s.scheme, "ibug68") if s.scheme != "ibug68" else s.landmarks
+                       for s in samples])
+        m = summarize(pred, gt, "ibug68")
+        row.update(faces=m["faces"], nme=m["nme"], fr_08=m["fr_08"], fr_10=m["fr_1"], auc_08=m["auc_08"],
+                   auc_10=m["auc_1"], file=res.get("file"), file_bytes=res.get("file_bytes"))
+        if row["file_bytes"]:
+            row["file_mb"] = round(row["file_bytes"] / 1e6, 2)
+    return row
+
+
+def _fill_references(rows: list[dict]) -> None:
+    """NME change and speed-up against the PyTorch FP32 row of the same model, size and thread count; for INT8 rows
+    the speed-up against the same format's FP32 row; for every row the speed-up against the dlib row. Rows without
+    a reference keep None."""
+    ok = [r for r in rows if r["status"] == "ok" and r["format"] != "dlib"]
+    refs = {(r["model"], r["size"], r["threads"]): r for r in ok if r["format"] == "pytorch"}
+    fp32 = {(r["model"], r["size"], r["format"], r["threads"]): r for r in ok if r["precision"] == "fp32"}
+    dlib = next((r for r in rows if r["format"] == "dlib" and r["status"] == "ok"), None)
+
+    def ratio(slow: dict | None, fast: dict) -> float | None:
+        if slow and slow["latency_ms_median"] and fast["latency_ms_median"]:
+            return round(slow["latency_ms_median"] / fast["latency_ms_median"], 3)
+        return None
+
+    for r in ok:
+        ref = refs.get((r["model"], r["size"], r["threads"]))
+        ref_nme = ref["nme"] if ref else next((x["nme"] for (m, s, _), x in refs.items()
+                                               if m == r["model"] and s == r["size"]), None)
+        r["speedup"] = ratio(ref, r)
+        if r["precision"] != "fp32":
+            r["speedup_vs_fp32"] = ratio(fp32.get((r["model"], r["size"], r["format"], r["threads"])), r)
+        if ref_nme is not None and r["nme"] is not None:
+            r["delta_nme"] = r["nme"] - ref_nme
+            r["delta_nme_rel"] = r["delta_nme"] / ref_nme if ref_nme else None
+        r["speedup_vs_dlib"] = ratio(dlib, r)

@@ -1,0 +1,83 @@
+"""Benchmark suites: a YAML file naming checkpoints, formats, precisions, sizes and thread counts
+(``benchmarks/*.yaml``), and the targets they make."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from ..errors import EdgeLandmarksError
+from ..formats import export_formats
+from .console import output_to, terminal_console
+from .targets import Target, prepare_artefacts
+
+__all__ = ["SUITE_KEYS", "find_suite", "load_suite", "suite_targets"]
+
+SUITE_KEYS = {"name", "description", "data", "split", "threads", "runs", "warmup", "dlib", "formats", "precisions",
+              "sizes", "calib_size", "models"}
+
+
+def find_suite(suite: str) -> Path:
+    """A YAML path, or a suite name looked up in ./benchmarks/ and the source checkout's benchmarks/."""
+    p = Path(suite)
+    if p.is_file():
+        return p
+    here = Path(__file__).resolve().parents[2] / "benchmarks"
+    for folder in (Path.cwd() / "benchmarks", here):
+        if (folder / f"{suite}.yaml").is_file():
+            return folder / f"{suite}.yaml"
+    raise EdgeLandmarksError(f"no benchmark suite {suite!r} (not a file, not benchmarks/{suite}.yaml)")
+
+
+def load_suite(suite: str) -> dict:
+    import yaml
+
+    path = find_suite(suite)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise EdgeLandmarksError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("models"), list) or not raw["models"]:
+        raise EdgeLandmarksError(f"{path}: a suite is a mapping with a non-empty 'models' list")
+    unknown = set(raw) - SUITE_KEYS
+    if unknown:
+        raise EdgeLandmarksError(f"{path}: unknown suite key(s): {', '.join(sorted(unknown))}")
+    for i, m in enumerate(raw["models"]):
+        if not isinstance(m, dict) or "checkpoint" not in m:
+            raise EdgeLandmarksError(f"{path}: models[{i}] needs a 'checkpoint'")
+    raw.setdefault("name", path.stem)
+    raw["path"] = str(path)
+    return raw
+
+
+def suite_targets(suite: dict, force: bool = False, progress: bool = True, console=None) -> list[Target]:
+    """Every checkpoint of a suite with its artefacts (exported when missing, see :func:`prepare_artefacts`); a
+    missing checkpoint is a row that says how to make it."""
+    formats = suite.get("formats", "all")
+    formats = export_formats() if formats in ("all", None) else list(formats)
+    precisions = list(suite.get("precisions", ["fp32", "int8"]))
+    sizes = set(suite.get("sizes") or [])
+    targets: list[Target] = []
+    with terminal_console(console) as term:
+        prog, task = progress(progress, len(suite["models"]) * len(formats) * len(precisions), term, "export")
+        count = iter(range(10 ** 6))
+        with prog or contextlib.nullcontext():
+            for entry in suite["models"]:
+                ckpt = Path(entry["checkpoint"])
+
+                def step(label, ckpt=ckpt):
+                    if prog:
+                        prog.update(task, completed=next(count), description=f"{ckpt.parent.name}: {label}")
+
+                with output_to(ckpt.parent / "export" / "export.log") if ckpt.is_file() else contextlib.nullcontext():
+                    found = prepare_artefacts(ckpt, entry.get("formats", formats),
+                                              entry.get("precisions", precisions), data=entry.get("calib_data"),
+                                              calib_size=suite.get("calib_size", 300), force=force, on_step=step)
+                if found[0].status == "missing":
+                    found[0].model = entry.get("model", found[0].model)
+                    if entry.get("make"):
+                        found[0].reason += f"; make it with: {entry['make']}"
+                targets += [t for t in found if not sizes or t.size is None or t.size in sizes]
+            if prog:
+                prog.update(task, completed=prog.tasks[0].total, description="done")
+    return sorted(targets, key=lambda t: t.key)
