@@ -295,8 +295,8 @@ def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, work
 @click.argument("model")
 @click.option("--data", "data_path", default="demo68", show_default=True, help="Dataset path or name.")
 @click.option("--split", default=None, help="Split (default: 300-W common/challenge/full, else test, else all).")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to write plots (default: beside"
-              " the model).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to write plots (default: "
+              "eval-<model> beside the model; in this folder for the package's shipped model).")
 @click.option("--boxes", type=click.Choice(["points", "detector"]), default="points", show_default=True,
               help="Face boxes: the true landmarks' bounding box, or the shipped detector's box on the whole image "
                    "(real use; faces it misses are counted in detection_rate).")

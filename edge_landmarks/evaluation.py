@@ -111,6 +111,15 @@ def detector_boxes(samples, detector: str = "blazeface", min_iou: float = 0.3) -
     return found, missed
 
 
+def _default_out(model: Path) -> Path:
+    """``eval-<stem>`` beside the model; in the working folder for the models shipped inside the package (never
+    write into an installed package)."""
+    from .runtime.predictor import DEFAULT_MODEL_DIR
+
+    shipped = model.resolve().parent == DEFAULT_MODEL_DIR.resolve()
+    return (Path.cwd() if shipped else model.parent) / f"eval-{model.stem}"
+
+
 def run_eval(model_path: str, data: str, split: str | None = None, out: str | Path | None = None,
              worst: int = 8, boxes: str = "points") -> dict:
     """Evaluate ``model_path`` on ``data``; writes eval.json, ced.png and worst_*.png into ``out``."""
@@ -123,7 +132,7 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
 
     predict, cfg = load_predictor_for_eval(model_path)
     dataset = load_dataset(data)
-    out = Path(out) if out else Path(model_path).parent / f"eval-{Path(model_path).stem}"
+    out = Path(out) if out else _default_out(Path(model_path))
     out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(model_path), "data": str(data), "model_name": cfg.name, "input_size": cfg.input_size,
               "boxes": boxes, "splits": {}}

@@ -78,3 +78,13 @@ def test_eval_box_protocols_on_the_wild_split(demo68, tmp_path):
     assert det["detection_rate"] >= 0.8
     assert det["faces"] + det["missed"] == out["points"]["splits"]["test_wild"]["faces"]
     assert det["nme"] < NME_WILD_DETECTOR
+
+
+def test_eval_of_the_shipped_model_writes_into_the_working_folder(demo68, tmp_path, monkeypatch):
+    """Never into the installed package: its eval output goes to ./eval-<stem>."""
+    monkeypatch.chdir(tmp_path)
+    model = default_model("onnx")
+    res = CliRunner().invoke(main, ["eval", str(model), "--data", str(demo68), "--split", "test_wild"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / f"eval-{model.stem}" / "eval.json").is_file()
+    assert not list(DEFAULT_MODEL_DIR.glob("eval-*"))

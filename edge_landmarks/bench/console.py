@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["output_to", "terminal_console", "progress"]
+__all__ = ["output_to", "terminal_console", "progress_bar"]
 
 
 @contextlib.contextmanager
@@ -46,7 +46,7 @@ def terminal_console(like=None):
         stream.close()
 
 
-def progress(enabled: bool, total: int, console=None, name: str = "bench"):
+def progress_bar(enabled: bool, total: int, console=None, name: str = "bench"):
     if not enabled:
         return None, None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import EdgeLandmarksError
 from ..formats import FORMATS, file_bytes
+from .console import progress_bar
 from .environment import environment, runtime_name
 from .targets import Target, short_reason
 
@@ -161,7 +162,7 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
     with tempfile.TemporaryDirectory(prefix="edge-lmk-bench-") as tmp:
         folder = Path(tmp)
         evals = _EvalInputs(samples, folder)
-        prog, task = progress(progress, len(jobs) + int(dlib), console)
+        prog, task = progress_bar(progress, len(jobs) + int(dlib), console)
         with prog or contextlib.nullcontext():
             accuracy: dict[str, dict] = {}
             for i, (t, n) in enumerate(jobs):

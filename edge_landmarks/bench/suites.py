@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import EdgeLandmarksError
 from ..formats import export_formats
-from .console import output_to, terminal_console
+from .console import output_to, progress_bar, terminal_console
 from .targets import Target, prepare_artefacts
 
 __all__ = ["SUITE_KEYS", "find_suite", "load_suite", "suite_targets"]
@@ -59,7 +59,7 @@ def suite_targets(suite: dict, force: bool = False, progress: bool = True, conso
     sizes = set(suite.get("sizes") or [])
     targets: list[Target] = []
     with terminal_console(console) as term:
-        prog, task = progress(progress, len(suite["models"]) * len(formats) * len(precisions), term, "export")
+        prog, task = progress_bar(progress, len(suite["models"]) * len(formats) * len(precisions), term, "export")
         count = iter(range(10 ** 6))
         with prog or contextlib.nullcontext():
             for entry in suite["models"]:
