@@ -25,7 +25,7 @@ from edge_landmarks.data.transforms import Augment
 from edge_landmarks.models import create_model
 from edge_landmarks.training import build_optimizer, load_recipe, train_one_epoch
 from edge_landmarks.training.device import resolve_amp, resolve_device
-from edge_landmarks.training.loop import EpochBatches, epoch_batches, make_loader
+from edge_landmarks.training.loader import EpochBatches, epoch_batches, make_loader
 
 SETUPS = [("mobilenetv2", 56, 16), ("mobilenetv2", 224, 32), ("resnet18", 224, 32)]
 

@@ -19,8 +19,6 @@ __all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot", "detector_box
 
 BOX_PROTOCOLS = ("points", "detector")
 
-_300W_SPLITS = ("common", "challenge", "full")
-
 
 def load_predictor_for_eval(path: str | Path, threads: int = 2):
     """(predict_batch, model config) for a checkpoint (.pt) or an exported artefact (.onnx, .xml, .tflite)."""
@@ -28,18 +26,6 @@ def load_predictor_for_eval(path: str | Path, threads: int = 2):
 
     run, cfg, _ = load_backend(path, threads)
     return run, cfg
-
-
-def _splits_to_run(data, split: str | None) -> list[str]:
-    if split:
-        return [split]
-    names = data.splits()
-    if all(s in names for s in _300W_SPLITS):
-        return list(_300W_SPLITS)
-    for name in ("test", "val"):
-        if name in names:
-            return [name]
-    return ["all"]
 
 
 def save_ced_plot(curves: dict[str, np.ndarray], path: Path, threshold: float = 0.1) -> Path:
@@ -139,7 +125,7 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
     curves = {}
     from .metrics import summarize
 
-    names = _splits_to_run(dataset, split)
+    names = dataset.held_out_splits(split, "score")
     for name in names:
         samples = dataset.split(name)
         missed = 0

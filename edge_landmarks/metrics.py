@@ -98,7 +98,11 @@ def summarize(pred, gt, scheme: str, mask=None, thresholds=(0.05, 0.08, 0.1)) ->
         "rmse_px": rmse(pred, gt, mask),
     }
     for t in thresholds:
-        key = f"{t:g}".replace("0.", "")
-        out[f"fr_{key}"] = failure_rate(per_face, t)
-        out[f"auc_{key}"] = auc(per_face, t)
+        out[f"fr_{metric_suffix(t)}"] = failure_rate(per_face, t)
+        out[f"auc_{metric_suffix(t)}"] = auc(per_face, t)
     return out
+
+
+def metric_suffix(threshold: float) -> str:
+    """The one key scheme of FR and AUC: the threshold in hundredths, two digits (0.05 -> ``05``, 0.1 -> ``10``)."""
+    return f"{round(threshold * 100):02d}"

@@ -47,11 +47,11 @@ class QuickstartPlan:
 
 def _train_stage(cfg, out: Path, samples, val_samples, init: Path | None = None) -> dict:
     """Train ``cfg`` into ``out``: skipped when finished, resumed when interrupted, seeded from ``init`` at start."""
-    import torch
+    from .training import read_checkpoint
 
     last = out / "last.pt"
     if last.is_file():
-        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        ckpt = read_checkpoint(last)
         planned = ckpt.get("train_config", {}).get("epochs")
         if planned != cfg.epochs:
             raise EdgeLandmarksError(f"{out} holds a run planned for {planned} epochs, not {cfg.epochs}; choose "

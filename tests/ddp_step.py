@@ -14,7 +14,7 @@ def main(out: str, data: str, sync_bn: bool) -> None:
     from edge_landmarks.models import create_model
     from edge_landmarks.training import TrainConfig, build_optimizer, train_one_epoch
     from edge_landmarks.training.device import convert_sync_bn, init_distributed
-    from edge_landmarks.training.loop import EpochBatches, make_loader
+    from edge_landmarks.training.loader import EpochBatches, make_loader
 
     dist = init_distributed("cpu")
     torch.set_num_threads(1)

@@ -208,3 +208,24 @@ def test_quickstart_tiny(cache_env, tmp_path):
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert res.output.count("already trained") == 2 and len(list((out / "results").iterdir())) == 2
+
+
+def test_bench_reads_each_image_once_and_scores_as_eval(run_dir, demo68, monkeypatch):
+    """Inputs are made once per preprocessing from images read once (the dlib row included), and the NME is the one
+    ``edge-lmk eval`` gives for the same file and split."""
+    from edge_landmarks.data import samples as samples_module
+    from edge_landmarks.evaluation import run_eval
+
+    reads = []
+    real = samples_module.read_image
+    monkeypatch.setattr(samples_module, "read_image", lambda path, *a: reads.append(str(path)) or real(path, *a))
+    targets = collect_targets([run_dir / "export" / "mobilenetv2_56_fp32.onnx"], references=True)
+    assert [t.format for t in targets] == ["pytorch", "onnx"]
+    out = run_bench(targets, data=str(demo68), threads=(1,), runs=3, warmup=1, dlib=True, progress=False)
+    faces = len(load_dataset(demo68).split("test"))
+    assert out["settings"]["split"] == "test" and len(reads) == len(set(reads)) == faces
+    monkeypatch.undo()
+    for row in out["rows"][:2]:
+        ev = run_eval(row["file"], str(demo68), split="test", out=run_dir / "eval_check", worst=0)
+        assert row["nme"] == pytest.approx(ev["nme"], abs=1e-6)
+        assert row["fr_10"] == pytest.approx(ev["splits"]["test"]["fr_10"], abs=1e-9)

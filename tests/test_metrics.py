@@ -66,4 +66,4 @@ def test_simpson_is_exact_for_cubics():
 def test_summarize_keys():
     gt = _face()[None].repeat(3, 0)
     out = summarize(gt + 0.1, gt, "ibug68")
-    assert {"nme", "nme_interpupil", "nme_box", "rmse_px", "fr_05", "fr_08", "fr_1", "auc_08", "faces"} <= set(out)
+    assert {"nme", "nme_interpupil", "nme_box", "rmse_px", "fr_05", "fr_08", "fr_10", "auc_08", "faces"} <= set(out)

@@ -30,63 +30,62 @@ ROW_KEYS = [
 ]
 """Every row has exactly these keys (None where a value does not apply), in this order."""
 
+_ACCURACY_KEYS = ("faces", "nme", "fr_08", "fr_10", "auc_08", "auc_10")
+"""What a row takes from :func:`edge_landmarks.metrics.summarize` (the same keys there and in the row)."""
+
 RUNTIME_SETTINGS = {**{f.name: f.settings for f in FORMATS.values()}, "dlib": "single-threaded"}
 """How each runtime is set up (the format table's settings), N being the row's thread count."""
 
 
 def _eval_samples(data: str, split: str | None):
+    """The faces every row is scored on: the held-out rule's ``score`` choice (300W: ``full``)."""
     from ..data import load_dataset
 
     dataset = load_dataset(data)
-    names = dataset.splits()
-    name = split or next((s for s in ("test", "val") if s in names), "all")
+    name = dataset.held_out_splits(split, "score")[-1]
     samples = dataset.split(name)
     if not len(samples):
-        raise EdgeLandmarksError(f"{data}: no faces in split {name!r} (splits: {', '.join(names) or 'none'})")
+        known = ", ".join(dataset.splits()) or "none"
+        raise EdgeLandmarksError(f"{data}: no faces in split {name!r} (splits: {known})")
     return list(samples), name
 
 
 class _EvalInputs:
-    """Crops made once per preprocessing (size, channels, mean/std, margin, scheme) with the exact code that
-    ``edge-lmk eval`` uses, stored for the subprocesses; the outputs are turned back into image pixels the same way."""
+    """The held-out faces read once; their inputs made once per preprocessing (size, channels, mean/std, margin,
+    scheme) with :func:`~edge_landmarks.data.dataset.make_inputs`, as ``edge-lmk eval`` makes them, and stored for the
+    subprocesses; the outputs go back to image pixels through the same matrices."""
 
     def __init__(self, samples, folder: Path):
         self.samples, self.folder, self._made = samples, folder, {}
+        self._images = None
+
+    @property
+    def images(self) -> list:
+        if self._images is None:
+            self._images = [s.load_image() for s in self.samples]
+        return self._images
 
     @staticmethod
     def _key(cfg) -> tuple:
         return (cfg.input_size, cfg.in_chans, tuple(cfg.mean), tuple(cfg.std), cfg.crop_margin, cfg.scheme)
 
     def inputs(self, cfg) -> Path:
-        from ..training import predict_crops
+        from ..data.dataset import make_inputs, targets
 
         key = self._key(cfg)
         if key not in self._made:
-            batches = []
-
-            def capture(x):
-                batches.append(np.array(x, dtype=np.float32))
-                return np.zeros((len(x), 2 * cfg.num_points), np.float32)
-
-            _, gt = predict_crops(capture, self.samples, cfg)
+            x, mats = make_inputs(self.samples, cfg, self.images)
             path = self.folder / f"inputs_{len(self._made)}.npy"
-            np.save(path, np.concatenate(batches))
-            self._made[key] = (path, gt)
+            np.save(path, x)
+            self._made[key] = (path, mats, targets(self.samples, cfg))
         return self._made[key][0]
 
     def metrics(self, cfg, outputs: np.ndarray) -> dict:
+        from ..data.dataset import decode
         from ..metrics import summarize
-        from ..training import predict_crops
 
-        done = [0]
-
-        def replay(x):
-            out = outputs[done[0]:done[0] + len(x)]
-            done[0] += len(x)
-            return out
-
-        pred, gt = predict_crops(replay, self.samples, cfg)
-        return summarize(pred, gt, cfg.scheme)
+        _, mats, gt = self._made[self._key(cfg)]
+        return summarize(decode(outputs, mats, cfg), gt, cfg.scheme)
 
 
 def _empty_row(t: Target, threads: int) -> dict:
@@ -124,7 +123,7 @@ def _run_child(job: dict, folder: Path, name: str, timeout: float) -> dict:
     return {"status": "crashed", "reason": f"exit status {proc.returncode}: {tail[0][:200]}"}
 
 
-def _dlib_job(samples, runs: int, warmup: int, folder: Path) -> dict:
+def _dlib_job(samples, images, runs: int, warmup: int, folder: Path) -> dict:
     """The dlib predictor gets the grey images and the same face boxes the crops are made from (before margin)."""
     import cv2
 
@@ -135,7 +134,7 @@ def _dlib_job(samples, runs: int, warmup: int, folder: Path) -> dict:
     for i, s in enumerate(samples):
         pts = convert(s.landmarks, s.scheme, "ibug68") if s.scheme != "ibug68" else s.landmarks
         boxes.append(list(face_box(pts, s.box, np.isfinite(pts).all(axis=1))))
-        img = s.load_image()
+        img = images[i]
         greys[f"face_{i}"] = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
     np.savez(folder / "dlib_faces.npz", **greys)
     return {"kind": "dlib", "faces": str(folder / "dlib_faces.npz"), "boxes": boxes, "threads": 1, "runs": runs,
@@ -184,8 +183,7 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
                     if res.get("status") == "ok" and first:
                         try:
                             m = evals.metrics(cfg, np.load(job["outputs"]))
-                            accuracy[str(t.path)] = {"faces": m["faces"], "nme": m["nme"], "fr_08": m["fr_08"],
-                                                     "fr_10": m["fr_1"], "auc_08": m["auc_08"], "auc_10": m["auc_1"]}
+                            accuracy[str(t.path)] = {k: m[k] for k in _ACCURACY_KEYS}
                         except Exception as exc:
                             row.update(status="error", reason=f"accuracy: {short_reason(exc)}")
                     row.update(accuracy.get(str(t.path), {}))
@@ -195,7 +193,7 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
             if dlib:
                 if prog:
                     prog.update(task, description="dlib 68-point shape predictor, 1 thread")
-                rows.append(_dlib_row(samples, runs, warmup, folder, timeout))
+                rows.append(_dlib_row(evals, runs, warmup, folder, timeout))
                 if prog:
                     prog.advance(task)
     _fill_references(rows)
@@ -207,12 +205,13 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
     return {"rows": rows, "environment": env, "settings": settings}
 
 
-def _dlib_row(samples, runs, warmup, folder: Path, timeout: float) -> dict:
+def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float) -> dict:
     row = dict.fromkeys(ROW_KEYS)
     row.update(model="dlib shape predictor 68", format="dlib", precision="float", size=None, threads=1,
                runtime=runtime_name("dlib"))
     try:
-        job = _dlib_job(samples, runs, warmup, folder)
+        samples = evals.samples
+        job = _dlib_job(samples, evals.images, runs, warmup, folder)
     except Exception as exc:  # e.g. a dataset whose points do not convert to dlib's 68
         row.update(status="error", reason=short_reason(exc))
         return row
@@ -228,8 +227,7 @@ def _dlib_row(samples, runs, warmup, folder: Path, timeout: float) -> dict:
         gt = np.stack([convert(s.landmarks, s.scheme, "ibug68") if s.scheme != "ibug68" else s.landmarks
                        for s in samples])
         m = summarize(pred, gt, "ibug68")
-        row.update(faces=m["faces"], nme=m["nme"], fr_08=m["fr_08"], fr_10=m["fr_1"], auc_08=m["auc_08"],
-                   auc_10=m["auc_1"], file=res.get("file"), file_bytes=res.get("file_bytes"))
+        row.update({k: m[k] for k in _ACCURACY_KEYS}, file=res.get("file"), file_bytes=res.get("file_bytes"))
         if row["file_bytes"]:
             row["file_mb"] = round(row["file_bytes"] / 1e6, 2)
     return row

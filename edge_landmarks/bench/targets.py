@@ -45,15 +45,12 @@ def _format_of(path: Path) -> str | None:
 
 
 def _checkpoint_target(path: Path) -> Target:
-    from ..training import file_sha256
+    from ..training import file_sha256, read_checkpoint
 
     try:
-        import torch
-
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        cfg = ckpt["model_config"]
-    except Exception as exc:  # corrupt or foreign file: a row, not a crash
-        return Target("pytorch", path, status="error", reason=f"not a readable checkpoint ({type(exc).__name__})")
+        cfg = read_checkpoint(path)["model_config"]
+    except EdgeLandmarksError as exc:  # corrupt or foreign file (or no torch): a row, not a crash
+        return Target("pytorch", path, status="error", reason=str(exc))
     return Target("pytorch", path, cfg["name"], "fp32", int(cfg["input_size"]), file_sha256(path), cfg)
 
 
@@ -86,7 +83,8 @@ def collect_targets(artefacts=(), runs=(), sizes=None, references: bool = True) 
         if p.is_dir():
             found = _files_in(p)
             if not found:
-                raise EdgeLandmarksError(f"{p}: no .onnx, .xml or .tflite files in this folder")
+                suffixes = ", ".join(f.suffix for f in FORMATS.values() if f.exporter)
+                raise EdgeLandmarksError(f"{p}: no model files ({suffixes}) in this folder")
             paths += found
         else:
             paths.append(p)

@@ -16,10 +16,11 @@ from .formats import dlib_xml, kaggle, pts, wflw
 from .samples import LandmarkSet, Sample, read_image
 
 __all__ = ["load_dataset", "check_dataset", "resolve_dataset_path", "Sample", "LandmarkSet", "DataFormatError",
-           "validate_sample", "FORMATS"]
+           "validate_sample", "READERS"]
 
-# Order matters: the first whose sniff() accepts the path reads it.
-FORMATS = {"dlib-xml": dlib_xml, "wflw": wflw, "kaggle": kaggle, "pts": pts}
+READERS = {"dlib-xml": dlib_xml, "wflw": wflw, "kaggle": kaggle, "pts": pts}
+"""Dataset readers by name (``load_dataset(fmt=...)``); order matters: the first whose sniff() accepts a path reads
+it. Not to be confused with :data:`edge_landmarks.formats.FORMATS`, the model file formats."""
 
 
 def resolve_dataset_path(path: str | Path) -> Path:
@@ -42,11 +43,11 @@ def load_dataset(path: str | Path, split: str | None = None, skip_bad: bool = Fa
     """Read a dataset in any supported format; ``skip_bad`` counts bad entries in ``.skipped`` instead of raising."""
     p = resolve_dataset_path(path)
     if fmt is not None:
-        if fmt not in FORMATS:
-            raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-        reader = FORMATS[fmt]
+        if fmt not in READERS:
+            raise ValueError(f"unknown dataset format {fmt!r}; known: {', '.join(READERS)}")
+        reader = READERS[fmt]
     else:
-        reader = next((m for m in FORMATS.values() if m.sniff(p)), None)
+        reader = next((m for m in READERS.values() if m.sniff(p)), None)
         if reader is None:
             raise DataFormatError(p, "not a dataset this tool can read (iBUG .pts folder, 300-W XML, WFLW list, "
                                      "Kaggle CSV)")

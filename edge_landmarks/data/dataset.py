@@ -8,7 +8,7 @@ from ..schemes import convert, get_scheme
 from . import transforms as T
 from .samples import Sample
 
-__all__ = ["LandmarkCrops", "make_crop"]
+__all__ = ["LandmarkCrops", "make_crop", "make_inputs", "decode", "targets"]
 
 
 def make_crop(sample: Sample, image: np.ndarray, size: int, margin: float, scheme: str,
@@ -65,8 +65,34 @@ def _profiled(image, pts, box, size, yaw):
     return work, moved, T.face_box(moved)
 
 
+def make_inputs(samples, config, images=None) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out faces as the model sees them: float32 inputs (N, C, S, S) and each crop's matrix (N, 2, 3), image ->
+    crop. Each image is read (or taken from ``images``, one per sample) and warped once; no augmentation."""
+    xs, mats = [], []
+    for k, s in enumerate(samples):
+        img = T.to_channels(s.load_image() if images is None else images[k], config.in_chans)
+        c = make_crop(s, img, config.input_size, config.crop_margin, config.scheme)
+        xs.append(T.to_input(c["image"], config.mean, config.std))
+        mats.append(c["matrix"])
+    shape = (0, config.in_chans, config.input_size, config.input_size)
+    return (np.stack(xs) if xs else np.zeros(shape, np.float32)), np.array(mats).reshape(-1, 2, 3)
+
+
+def decode(outputs, matrices: np.ndarray, config) -> np.ndarray:
+    """Model outputs (N, 2K) in its output frame -> points (N, K, 2) in image pixels, through each crop's matrix."""
+    u = np.asarray(outputs, dtype=np.float64).reshape(len(matrices), -1, 2) / config.output_scale
+    return np.stack([T.to_image(u[k], matrices[k], config.input_size) for k in range(len(matrices))]) \
+        if len(matrices) else np.zeros((0, config.num_points, 2))
+
+
+def targets(samples, config) -> np.ndarray:
+    """The labelled points (N, K, 2) in the model's scheme, image pixels; NaN where a dataset leaves one out."""
+    return np.stack([convert(s.landmarks, s.scheme, config.scheme) for s in samples])
+
+
 class LandmarkCrops:
-    """A ``torch.utils.data.Dataset`` over samples for a :class:`ModelConfig`.
+    """The trainer's dataset (a ``torch.utils.data.Dataset`` in all but name: torch is imported only in
+    ``__getitem__``) over samples for a :class:`ModelConfig`.
 
     Items are ``(x, y, mask)``: x (C, S, S) float32 normalised with the config's mean/std, y (2K,) float32 targets in
     the model's output frame (normalised crop coordinates times ``output_scale``; missing points are 0), mask (K,).

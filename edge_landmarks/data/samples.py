@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import DataFormatError
 
-__all__ = ["Sample", "LandmarkSet", "read_image", "IMAGE_SUFFIXES"]
+__all__ = ["Sample", "LandmarkSet", "read_image", "IMAGE_SUFFIXES", "SPLITS_300W", "HELD_OUT_ORDER"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp")
 
@@ -49,21 +49,34 @@ class Sample:
 
 
 def read_image(path: str | Path, referenced_from: str = "") -> np.ndarray:
-    """Read an image as uint8 BGR (or grey for single-channel files); a clear error when it cannot be read."""
+    """Read an image as uint8 BGR (grey files stay grey, 16-bit is scaled, alpha dropped); the one image reader of
+    the package. A missing or unreadable file is an error naming it (and the annotation that refers to it)."""
     import cv2
 
     p = Path(path)
-    where = referenced_from or str(p)
+
+    def fail(what: str):
+        raise DataFormatError(referenced_from, f"{what}: {p}") if referenced_from else DataFormatError(p, what)
+
     if not p.is_file():
-        raise DataFormatError(where, f"image not found: {p}")
+        fail("image file not found")
     img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
-        raise DataFormatError(where, f"unreadable image: {p}")
+        fail("not an image OpenCV can read")
     if img.dtype != np.uint8:
         img = cv2.convertScaleAbs(img, alpha=255.0 / max(1, int(img.max())))
     if img.ndim == 3 and img.shape[2] == 4:
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
     return img
+
+
+SPLITS_300W = ("common", "challenge", "full")
+"""300W's test subsets: scored together, ``full`` last (the headline number)."""
+
+HELD_OUT_ORDER = {"score": ("test", "val"), "check": ("val", "test")}
+"""The one rule for the faces a command holds out when no split is named. Scores (``eval``, ``bench``) take test
+first (300W: its three subsets); checks of an export and INT8 budgets take the validation faces first, so nothing is
+tuned on test. With neither split, every face."""
 
 
 class LandmarkSet(list):
@@ -83,6 +96,15 @@ class LandmarkSet(list):
         if name not in names:
             raise DataFormatError(self.root, f"no split {name!r} here; splits: {', '.join(sorted(names)) or 'none'}")
         return LandmarkSet([s for s in self if name in _split_names(s)], self.format, self.root, self.skipped)
+
+    def held_out_splits(self, split: str | None = None, purpose: str = "score") -> list[str]:
+        """The split names to hold out: ``split`` if given, else :data:`HELD_OUT_ORDER`'s choice for ``purpose``."""
+        if split:
+            return [split]
+        names = self.splits()
+        if purpose == "score" and all(s in names for s in SPLITS_300W):
+            return list(SPLITS_300W)
+        return [next((s for s in HELD_OUT_ORDER[purpose] if s in names), "all")]
 
     @contextmanager
     def entry(self, skip_bad: bool):

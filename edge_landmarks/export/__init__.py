@@ -57,22 +57,23 @@ def calibration_crops(config, data: str, split: str = "train", size: int = 300, 
 
 
 def held_out_faces(dataset, split: str | None = None):
-    """The faces to check an artefact on: the split asked for, else val, else test, else every face."""
-    if split:
-        return dataset.split(split)
-    names = dataset.splits()
-    return dataset.split(next((s for s in ("val", "test") if s in names), "all"))
+    """The faces to check an artefact on: the split asked for, else the held-out rule's ``check`` choice (val, then
+    test, then every face)."""
+    return dataset.split(dataset.held_out_splits(split, "check")[-1])
 
 
 def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
     """Landmarks of the artefact against PyTorch FP32 on held-out faces: pixel error and NME change."""
+    from ..data.dataset import decode, make_inputs, targets
     from ..metrics import nme
     from ..runtime import load_backend
-    from ..training import predict_crops, torch_predictor
+    from ..training.evaluate import run_batches, torch_predictor
 
-    ref_pred, gt = predict_crops(torch_predictor(model), samples, config)
+    x, mats = make_inputs(samples, config)  # one set of crops for both
+    gt = targets(samples, config)
+    ref_pred = decode(run_batches(torch_predictor(model), x), mats, config)
     run, _, _ = load_backend(artefact, threads)
-    pred, _ = predict_crops(run, samples, config)
+    pred = decode(run_batches(run, x), mats, config)
     nme_ref = float(np.nanmean(nme(ref_pred, gt, config.scheme)))
     nme_art = float(np.nanmean(nme(pred, gt, config.scheme)))
     return {

@@ -61,7 +61,7 @@ def finetune(model, samples, calib: np.ndarray, train_config: dict, epochs: int 
     from ..data.dataset import LandmarkCrops
     from ..data.transforms import Augment
     from ..training import TrainConfig, build_optimizer, evaluate, torch_predictor, train_one_epoch
-    from ..training.loop import EpochBatches, epoch_batches, make_loader
+    from ..training.loader import EpochBatches, epoch_batches, make_loader
 
     if not len(samples):
         raise EdgeLandmarksError("QAT needs training faces; none found")

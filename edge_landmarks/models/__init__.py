@@ -1,7 +1,8 @@
 """The model zoo: every documented landmark model behind one registry.
 
-``create_model(name, **overrides)`` builds one (torch needed); ``list_models()`` and ``get_model_config()`` work
-without torch. Families are imported lazily, on the first call that needs a builder.
+``create_model(name, **overrides)`` builds one; ``list_models()`` and ``get_model_config()`` give their configs. All
+three need torch: the families register themselves when their modules (which define the torch modules) are first
+imported. ``ModelConfig`` itself is plain data, read by the torch-free runtime from each artefact's sidecar.
 """
 
 from __future__ import annotations

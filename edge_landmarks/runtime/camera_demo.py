@@ -231,16 +231,7 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
                 break
             result = tracker.update(frame, ts)
             t2 = time.perf_counter()
-            counts["frames"] += 1
-            counts["faces"] += result.points is not None
-            counts["detections"] += result.detected
-            counts["checks"] += result.checked
-            counts["reanchors"] += result.reanchored
-            if result.lost:
-                losses[result.lost] += 1
-            totals["read"] += t1 - t0
-            for k, v in result.timings.items():
-                totals[k] += v
+            _count(result, counts, losses, totals, t1 - t0)
             if draw:
                 dt = t2 - t0 + shown_ms["draw"] / 1e3
                 fps_ema = 1.0 / dt if fps_ema is None else 0.9 * fps_ema + 0.1 / max(dt, 1e-6)
@@ -274,21 +265,38 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
             cv2.destroyAllWindows()
     if save_path is not None and save_path.suffix.lower() in IMAGE_SUFFIXES and best_frame is not None:
         write_image(save_path, best_frame)
-    n = counts["frames"]
-    if n == 0:
+    if counts["frames"] == 0:
         raise EdgeLandmarksError(f"{source.name}: no frame could be read")
+    saved = save_path is not None and (save_path.suffix.lower() in VIDEO_SUFFIXES or best_frame is not None)
+    settings = {"model": str(model), "format": predictor.format, "precision": predictor.precision,
+                "input_size": predictor.config.input_size, "source": source.name, "threads": threads,
+                "detector": detector, "smoothing": smoothing, "verify_every": verify_every, "drawn": draw}
+    return {**settings, **_statistics(counts, losses, totals, elapsed), "saved": str(save_path) if saved else None}
+
+
+def _count(result, counts: Counter, losses: Counter, totals: Counter, read_seconds: float) -> None:
+    """Add one frame's tracker result to the running counts and stage times."""
+    counts["frames"] += 1
+    counts["faces"] += result.points is not None
+    counts["detections"] += result.detected
+    counts["checks"] += result.checked
+    counts["reanchors"] += result.reanchored
+    if result.lost:
+        losses[result.lost] += 1
+    totals["read"] += read_seconds
+    for k, v in result.timings.items():
+        totals[k] += v
+
+
+def _statistics(counts: Counter, losses: Counter, totals: Counter, elapsed: float) -> dict:
+    n = counts["frames"]
     stages = ["read", "detect", "landmarks", "draw", "output"]
     return {
-        "model": str(model), "format": predictor.format, "precision": predictor.precision,
-        "input_size": predictor.config.input_size, "source": source.name, "threads": threads,
-        "detector": detector, "smoothing": smoothing, "verify_every": verify_every, "drawn": draw,
         "frames": n, "faces": counts["faces"], "detections": counts["detections"], "checks": counts["checks"],
         "reanchors": counts["reanchors"], "track_losses": dict(losses), "seconds": round(elapsed, 4),
         "fps": round(n / elapsed, 2),
         "ms_per_frame": {k: round(1e3 * totals[k] / n, 3) for k in stages},
         "detect_ms_per_call": round(1e3 * totals["detect"] / max(1, counts["detections"] + counts["checks"]), 3),
-        "saved": str(save_path) if save_path is not None and (save_path.suffix.lower() in VIDEO_SUFFIXES
-                                                             or best_frame is not None) else None,
     }
 
 

@@ -2,16 +2,16 @@
 
 The backend comes from the file's suffix (``.pt`` torch, ``.onnx`` onnxruntime, ``.xml`` OpenVINO, ``.tflite``
 ai-edge-litert or tflite-runtime; see :mod:`edge_landmarks.runtime.backends`), the preprocessing from the
-artefact's metadata (input size, channels, mean/std, output scale, crop margin). Crops are made exactly as in
-training (:func:`edge_landmarks.data.dataset.make_crop`): the face box -> :func:`~edge_landmarks.data.transforms.
-crop_matrix` with the config's margin -> one bilinear warp -> the model's channels -> normalised input; the outputs
-go back to frame pixels through the inverse of the same matrix. ONNX and TFLite need only the core install (numpy,
-OpenCV, onnxruntime, ai-edge-litert): nothing here imports torch.
+artefact's metadata (input size, channels, mean/std, output scale, crop margin). Crops follow the same geometry as
+evaluation's (:func:`edge_landmarks.data.dataset.make_inputs`; a test holds the two to the same points): the face
+box -> :func:`~edge_landmarks.data.transforms.crop_matrix` with the config's margin -> one bilinear warp -> the
+model's channels -> normalised input; the outputs go back to frame pixels through the inverse of the same matrix.
+ONNX and TFLite need only the core install (numpy, OpenCV, onnxruntime, ai-edge-litert): nothing here imports torch.
 
 The box a model expects is the bounding box of the face's landmarks (that is how the training crops were made).
-A face detector's box is mapped onto it (:func:`edge_landmarks.runtime.detect.landmark_box`), and
-:meth:`LandmarkPredictor.faces` then predicts once more from the bounding box of its own points (``refine``), which
-is what the tracker does from frame to frame anyway.
+A face detector's box is mapped onto it (:func:`edge_landmarks.runtime.detect.landmark_box`);
+:meth:`LandmarkPredictor.faces` can predict once more from the bounding box of its own points (``refine``, off by
+default), which is what the tracker does from frame to frame anyway.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import transforms as T
+from ..data.samples import read_image
 from ..errors import EdgeLandmarksError
 
 __all__ = ["LandmarkPredictor", "Face", "points_box", "predict_files", "read_image", "write_image", "default_model",
@@ -211,23 +212,6 @@ def _check_image(image) -> np.ndarray:
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or min(image.shape[:2]) < 1:
         raise EdgeLandmarksError(f"expected a (H, W) grey or (H, W, 3) colour image, got shape {image.shape}")
     return image
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """A BGR (or grey, kept grey) uint8 image, or an error naming the file."""
-    import cv2
-
-    p = Path(path)
-    if not p.is_file():
-        raise EdgeLandmarksError(f"{p}: image file not found")
-    img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise EdgeLandmarksError(f"{p}: not an image OpenCV can read")
-    if img.dtype != np.uint8:
-        img = cv2.convertScaleAbs(img, alpha=255.0 / max(1.0, float(img.max())))
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    return img
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:

@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["predict_crops", "torch_predictor", "evaluate", "load_torch"]
+__all__ = ["predict_crops", "run_batches", "torch_predictor", "evaluate", "load_torch"]
 
 
 def predict_crops(predict_batch, samples, config, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Run ``predict_batch(x: float32 (B, C, S, S)) -> (B, 2K)`` over samples; returns (pred, gt) in image pixels.
 
-    Every backend is judged the same way.
+    Every backend is judged the same way: :func:`~edge_landmarks.data.dataset.make_inputs`, the model, then
+    :func:`~edge_landmarks.data.dataset.decode`, ``batch_size`` faces at a time.
     """
-    from ..data.dataset import LandmarkCrops
-    from ..data.transforms import to_image, to_input
-    from ..schemes import convert
+    from ..data.dataset import decode, make_inputs, targets
 
-    ds = LandmarkCrops(samples, config, augment=None)
-    preds, gts = [], []
-    for start in range(0, len(ds), batch_size):
-        crops = [ds.crop(i, augment=False) for i in range(start, min(start + batch_size, len(ds)))]
-        x = np.stack([to_input(c["image"], config.mean, config.std) for c in crops])
-        out = np.asarray(predict_batch(x), dtype=np.float64).reshape(len(crops), -1, 2) / config.output_scale
-        for k, c in enumerate(crops):
-            preds.append(to_image(out[k], c["matrix"], config.input_size))
-            s = ds.samples[start + k]
-            gts.append(convert(s.landmarks, s.scheme, config.scheme))
-    return np.stack(preds), np.stack(gts)
+    samples = list(samples)
+    preds = []
+    for start in range(0, len(samples), batch_size):
+        x, mats = make_inputs(samples[start:start + batch_size], config)
+        preds.append(decode(predict_batch(x), mats, config))
+    pred = np.concatenate(preds) if preds else np.zeros((0, config.num_points, 2))
+    return pred, targets(samples, config)
+
+
+def run_batches(predict_batch, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """``predict_batch`` over made inputs, ``batch_size`` at a time."""
+    return np.concatenate([np.asarray(predict_batch(x[i:i + batch_size])) for i in range(0, len(x), batch_size)])
 
 
 def torch_predictor(model, device=None):

@@ -24,14 +24,15 @@ from ..data import load_dataset
 from ..data.transforms import Augment
 from ..errors import EdgeLandmarksError, require
 from ..files import atomic_write_text
-from .checkpoint import FORMAT, init_from, save_checkpoint
+from .checkpoint import FORMAT, init_from, read_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .device import Dist, autocast, convert_sync_bn, init_distributed, resolve_amp, resolve_workers
 from .evaluate import evaluate, torch_predictor
+from .loader import EpochBatches, epoch_batches, make_loader
 from .losses import landmark_loss
 from .optim import build_optimizer, build_scheduler
 
-__all__ = ["train", "train_one_epoch", "EpochBatches", "epoch_batches", "make_loader"]
+__all__ = ["train", "train_one_epoch"]
 
 
 @contextlib.contextmanager
@@ -60,60 +61,6 @@ def _write_metrics_csv(path: Path, rows: list[dict]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, buf.getvalue())
-
-
-# --- the seeded order and the loader ----------------------------------------------------------------------------
-
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, world: int = 1) -> list[list[int]]:
-    """The global batches of one epoch: a permutation seeded with (seed, epoch), cut into ``batch_size`` pieces; a
-    last piece too small for BatchNorm (under 2 faces per process) joins the one before it."""
-    import torch
-
-    gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
-    order = torch.randperm(n, generator=gen).tolist()
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    if len(batches) > 1 and len(batches[-1]) < 2 * world:
-        batches[-2] += batches.pop()
-    return batches
-
-
-class EpochBatches:
-    """A batch sampler for the DataLoader: this rank's shard of each global batch, as ``(epoch, index)`` keys."""
-
-    def __init__(self, rank: int = 0, world: int = 1):
-        self.rank, self.world = rank, world
-        self.epoch, self.batches = 0, []
-
-    def set(self, epoch: int, batches: list[list[int]]) -> None:
-        self.epoch, self.batches = epoch, batches
-
-    def __iter__(self):
-        for b in self.batches:
-            yield [(self.epoch, i) for i in b[self.rank::self.world]]
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-
-def _worker_init(_worker_id: int) -> None:
-    import cv2
-    import torch
-
-    torch.set_num_threads(1)  # a worker decodes and warps one face at a time; the main process owns the cores
-    cv2.setNumThreads(1)
-
-
-def make_loader(ds, sampler: EpochBatches, workers: int, device):
-    """A DataLoader over ``ds`` in ``sampler``'s order: decode, crop and augmentation in ``workers`` processes
-    (kept alive across epochs; started with spawn, as a forked child can hang in OpenCV's thread pool), pinned
-    memory on CUDA. It gets its own generator, so it draws nothing from the
-    global torch RNG that dropout uses: the same seed gives the same run with any worker count."""
-    import torch
-    from torch.utils.data import DataLoader
-
-    return DataLoader(ds, batch_sampler=sampler, num_workers=workers, pin_memory=device.type == "cuda",
-                      persistent_workers=workers > 0, worker_init_fn=_worker_init if workers else None,
-                      multiprocessing_context="spawn" if workers else None, generator=torch.Generator())
 
 
 # --- one epoch --------------------------------------------------------------------------------------------------
@@ -214,78 +161,34 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     torch = require("torch", "train")
 
     out = Path(out or Path("runs") / cfg.name)
-    last_path, best_path = out / "last.pt", out / "best.pt"
+    last_path = out / "last.pt"
     if not resume and last_path.exists():
         raise EdgeLandmarksError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     if resume and not last_path.exists():
         raise EdgeLandmarksError(f"{last_path}: nothing to resume")
-    dist = init_distributed(cfg.device)
-    device = dist.device
-    amp = resolve_amp(cfg.amp, device)
-    workers = resolve_workers(cfg.workers, device)
-    main = dist.is_main
-    log = log or (print if progress else (lambda *_: None))
-    if not main:
-        log = lambda *_: None  # noqa: E731
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    if data is not None:  # recorded in the checkpoint: quantize and eval calibrate / check on the same data
-        cfg.data = str(Path(data).resolve()) if Path(data).exists() else str(data)
-
-    if samples is None:
-        samples = load_dataset(cfg.data, split=cfg.train_split)
-        val_samples = load_dataset(cfg.data, split=cfg.val_split)
-    if not len(samples):
-        raise EdgeLandmarksError("no training samples")
-    val_samples = val_samples if val_samples is not None and len(val_samples) else samples
-    if len(samples) < 2 * dist.world:
-        raise EdgeLandmarksError(f"{len(samples)} training faces cannot feed {dist.world} processes (2 each at least)")
+    dist, amp, workers, log = _set_up(cfg, data, progress, log)
+    device, main = dist.device, dist.is_main
+    samples, val_samples = _training_faces(cfg, samples, val_samples, dist.world)
 
     raw = model = _prepare_model(cfg, log, warm=not resume).to(device)
     mcfg = raw.config
     from ..data.dataset import LandmarkCrops
 
-    aug = None if cfg.augment.get("off") else Augment(**cfg.augment)
-    train_ds = LandmarkCrops(samples, mcfg, augment=aug, seed=cfg.seed)
+    train_ds = LandmarkCrops(samples, mcfg, augment=None if cfg.augment.get("off") else Augment(**cfg.augment),
+                             seed=cfg.seed)
     opt = build_optimizer(cfg, (p for p in raw.parameters() if p.requires_grad))
-    sched = build_scheduler(cfg, opt)
-    scaler = torch.amp.GradScaler(device.type) if amp == "fp16" else None
-
-    history: list[dict] = []
-    start_epoch, best, stale = 0, float("inf"), 0
+    run = _Run(cfg, out, raw, opt, build_scheduler(cfg, opt),
+               torch.amp.GradScaler(device.type) if amp == "fp16" else None,
+               {"device": str(device), "amp": amp, "world_size": dist.world, "workers": workers})
     if resume:
-        ckpt = torch.load(last_path, map_location="cpu", weights_only=True)
-        raw.load_state_dict(ckpt["state_dict"])
-        opt.load_state_dict(ckpt["optimizer"])  # moves the state to the parameters' device
-        if sched is not None and ckpt.get("scheduler"):
-            sched.load_state_dict(ckpt["scheduler"])
-        if scaler is not None and ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
-        torch.set_rng_state(ckpt["rng"])
-        start_epoch, best, stale, history = ckpt["epoch"], ckpt["best_nme"], ckpt["stale"], ckpt["history"]
-
+        run.resume(last_path)
+    start_epoch = run.epoch
     if dist.enabled:
-        from torch.nn.parallel import DistributedDataParallel
-
-        if cfg.sync_bn:
-            raw = convert_sync_bn(raw, device)
-            raw.config = mcfg
-        model = DistributedDataParallel(raw, device_ids=[device.index] if device.type == "cuda" else None)
-
-    def state(epoch: int) -> dict:
-        return {
-            "format": FORMAT, "model_config": mcfg.to_dict(), "state_dict": raw.state_dict(),
-            "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else {},
-            "scaler": scaler.state_dict() if scaler is not None else {},
-            "rng": torch.get_rng_state(), "epoch": epoch, "best_nme": best, "stale": stale, "history": history,
-            "train_config": asdict(cfg), "crop_margin": mcfg.crop_margin,
-            "trained_on": {"device": str(device), "amp": amp, "world_size": dist.world, "workers": workers},
-        }
-
+        run.raw, model = _wrap_ddp(raw, cfg, device)  # SyncBatchNorm on GPUs is a new module: checkpoint that one
+        raw = run.raw
     if main and not resume:
         out.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(last_path, state(0))
+        save_checkpoint(last_path, run.state(0))
     _barrier(dist)
 
     sampler = EpochBatches(dist.rank, dist.world)
@@ -293,64 +196,149 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     stop: dict = {}
     t0 = time.time()
     epochs_run, skipped_steps = 0, 0
-    prog = None
-    if progress and main:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        prog = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[info]}"), TimeElapsedColumn())
+    prog = _progress_bar() if progress and main else None
     with _stop_on_signals(stop), (prog or contextlib.nullcontext()):
         task = prog.add_task(cfg.name, total=cfg.epochs, completed=start_epoch, info="") if prog else None
         for epoch in range(start_epoch, cfg.epochs):
-            if (cfg.early_stopping and stale >= cfg.early_stopping) or (stop_after is not None and epoch >= stop_after):
+            if (cfg.early_stopping and run.stale >= cfg.early_stopping) or (stop_after is not None
+                                                                            and epoch >= stop_after):
                 break
             te = time.time()
             model.train()
             train_ds.set_epoch(epoch)
             sampler.set(epoch, epoch_batches(len(train_ds), cfg.batch_size, cfg.seed, epoch, dist.world))
-            res = train_one_epoch(model, loader, opt, cfg, mcfg, device, amp, scaler, stop, dist, max_batches)
+            res = train_one_epoch(model, loader, opt, cfg, mcfg, device, amp, run.scaler, stop, dist, max_batches)
             skipped_steps += res["skipped"]
             if _any_rank(dist, device, bool(stop))[0]:
                 stop.setdefault("stop", "a signal on another rank")
                 break
-            val = float("nan")
-            if main:
-                metrics, _, _ = evaluate(torch_predictor(raw, device), val_samples, mcfg)
-                val = metrics["nme"]
-            val = _broadcast(dist, device, val)
-            lr = opt.param_groups[0]["lr"]
-            if sched is not None:
-                sched.step(val) if cfg.scheduler == "plateau" else sched.step()
-            improved = val < best
-            best, stale = (val, 0) if improved else (best, stale + 1)
-            loss = res["loss_sum"] / max(res["count"], 1)
-            if main:
-                history.append({"epoch": epoch + 1, "train_loss": round(loss, 6),
-                                "val_nme": round(val, 6), "val_fr_08": round(metrics["fr_08"], 4),
-                                "val_auc_08": round(metrics["auc_08"], 4), "lr": lr,
-                                "seconds": round(time.time() - te, 2)})
-                if improved:
-                    save_checkpoint(best_path, {**state(epoch + 1), "optimizer": {}, "scheduler": {}, "scaler": {},
-                                                "metrics": {"val": metrics}})
-                save_checkpoint(last_path, state(epoch + 1))
-                _write_metrics_csv(out / "metrics.csv", history)
+            metrics = evaluate(torch_predictor(raw, device), val_samples, mcfg)[0] if main else {"nme": float("nan")}
+            loss, val = res["loss_sum"] / max(res["count"], 1), _broadcast(dist, device, metrics["nme"])
+            run.end_epoch(epoch + 1, loss, val, metrics, time.time() - te, write=main)
             epochs_run += 1
             if prog:
-                prog.update(task, completed=epoch + 1, info=f"loss {loss:.4f}  val NME {val:.4f}  best {best:.4f}")
+                prog.update(task, completed=epoch + 1, info=f"loss {loss:.4f}  val NME {val:.4f}  best {run.best:.4f}")
     _barrier(dist)
-    summary = {"run": str(out), "best": str(best_path), "last": str(last_path), "best_val_nme": best,
-               "epochs": epoch_count(history, start_epoch, epochs_run), "epochs_this_call": epochs_run,
+    summary = {"run": str(out), "best": str(out / "best.pt"), "last": str(last_path), "best_val_nme": run.best,
+               "epochs": epoch_count(run.history, start_epoch, epochs_run), "epochs_this_call": epochs_run,
                "seconds": round(time.time() - t0, 1), "stopped_by": stop.get("stop"), "model": cfg.model,
                "input_size": mcfg.input_size, "device": str(device), "amp": amp, "workers": workers,
                "world_size": dist.world, "rank": dist.rank, "skipped_steps": skipped_steps}
     if stop:
         summary["message"] = (f"stopped by {stop['stop']}; resume with: edge-lmk train {cfg.name} --resume "
                               f"--out {out}")
+    _finish(dist)
+    return summary
+
+
+class _Run:
+    """A run's state between epochs (optimiser, schedule, scaler, best NME, stale epochs, history) and its
+    checkpoints: ``last.pt`` after every epoch, ``best.pt`` when validation NME improves, metrics.csv beside them."""
+
+    def __init__(self, cfg: TrainConfig, out: Path, raw, opt, sched, scaler, trained_on: dict):
+        self.cfg, self.out, self.raw, self.opt, self.sched, self.scaler = cfg, out, raw, opt, sched, scaler
+        self.trained_on = trained_on
+        self.epoch, self.best, self.stale, self.history = 0, float("inf"), 0, []
+
+    def state(self, epoch: int) -> dict:
+        import torch
+
+        mcfg = self.raw.config
+        return {
+            "format": FORMAT, "model_config": mcfg.to_dict(), "state_dict": self.raw.state_dict(),
+            "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict() if self.sched is not None else {},
+            "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+            "rng": torch.get_rng_state(), "epoch": epoch, "best_nme": self.best, "stale": self.stale,
+            "history": self.history, "train_config": asdict(self.cfg), "crop_margin": mcfg.crop_margin,
+            "trained_on": self.trained_on,
+        }
+
+    def resume(self, last_path: Path) -> None:
+        """Weights, optimiser, schedule, scaler and RNG back from last.pt, with the run's progress."""
+        import torch
+
+        ckpt = read_checkpoint(last_path)
+        self.raw.load_state_dict(ckpt["state_dict"])
+        self.opt.load_state_dict(ckpt["optimizer"])  # moves the state to the parameters' device
+        if self.sched is not None and ckpt.get("scheduler"):
+            self.sched.load_state_dict(ckpt["scheduler"])
+        if self.scaler is not None and ckpt.get("scaler"):
+            self.scaler.load_state_dict(ckpt["scaler"])
+        torch.set_rng_state(ckpt["rng"])
+        self.epoch, self.best, self.stale, self.history = ckpt["epoch"], ckpt["best_nme"], ckpt["stale"], \
+            ckpt["history"]
+
+    def end_epoch(self, epoch: int, loss: float, val: float, metrics: dict, seconds: float, write: bool) -> None:
+        """Step the schedule on ``val``, keep the best, and (``write``: rank 0) record the epoch and checkpoint."""
+        lr = self.opt.param_groups[0]["lr"]
+        if self.sched is not None:
+            self.sched.step(val) if self.cfg.scheduler == "plateau" else self.sched.step()
+        improved = val < self.best
+        self.best, self.stale = (val, 0) if improved else (self.best, self.stale + 1)
+        if not write:
+            return
+        self.history.append({"epoch": epoch, "train_loss": round(loss, 6), "val_nme": round(val, 6),
+                             "val_fr_08": round(metrics["fr_08"], 4), "val_auc_08": round(metrics["auc_08"], 4),
+                             "lr": lr, "seconds": round(seconds, 2)})
+        if improved:
+            save_checkpoint(self.out / "best.pt", {**self.state(epoch), "optimizer": {}, "scheduler": {},
+                                                   "scaler": {}, "metrics": {"val": metrics}})
+        save_checkpoint(self.out / "last.pt", self.state(epoch))
+        _write_metrics_csv(self.out / "metrics.csv", self.history)
+
+def _set_up(cfg: TrainConfig, data, progress: bool, log):
+    """The process group and device, AMP and workers resolved, the log (rank 0 only), threads, seed and data."""
+    import torch
+
+    dist = init_distributed(cfg.device)
+    amp = resolve_amp(cfg.amp, dist.device)
+    workers = resolve_workers(cfg.workers, dist.device)
+    log = log or (print if progress else (lambda *_: None))
+    if not dist.is_main:
+        log = lambda *_: None  # noqa: E731
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    if data is not None:  # recorded in the checkpoint: quantize and eval calibrate / check on the same data
+        cfg.data = str(Path(data).resolve()) if Path(data).exists() else str(data)
+    return dist, amp, workers, log
+
+
+def _wrap_ddp(raw, cfg: TrainConfig, device):
+    from torch.nn.parallel import DistributedDataParallel
+
+    mcfg = raw.config
+    if cfg.sync_bn:
+        raw = convert_sync_bn(raw, device)
+        raw.config = mcfg
+    return raw, DistributedDataParallel(raw, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def _training_faces(cfg: TrainConfig, samples, val_samples, world: int):
+    """The training and validation faces: given, or read from the recipe's data; validation falls back to training."""
+    if samples is None:
+        samples = load_dataset(cfg.data, split=cfg.train_split)
+        val_samples = load_dataset(cfg.data, split=cfg.val_split)
+    if not len(samples):
+        raise EdgeLandmarksError("no training samples")
+    val_samples = val_samples if val_samples is not None and len(val_samples) else samples
+    if len(samples) < 2 * world:
+        raise EdgeLandmarksError(f"{len(samples)} training faces cannot feed {world} processes (2 each at least)")
+    return samples, val_samples
+
+
+def _progress_bar():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeElapsedColumn())
+
+
+def _finish(dist: Dist) -> None:
     if dist.enabled:
         import torch.distributed as tdist
 
         tdist.destroy_process_group()
-    return summary
 
 
 def epoch_count(history: list, start_epoch: int, epochs_run: int) -> int:

@@ -1,0 +1,50 @@
+"""The ``edge-lmk`` command line: each command parses its options, then calls the Python API.
+
+One module per step: :mod:`.data` (data demo / label / check / show / video), :mod:`.train` (models, train, eval),
+:mod:`.convert` (export, quantize), :mod:`.bench` (bench, quickstart), :mod:`.run` (predict, demo).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import EdgeLandmarksError
+from ..formats import export_formats
+
+
+class _Group(click.Group):
+    """Turns the project's own errors into one clear line and exit code 1, instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EdgeLandmarksError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="edge-lmk")
+def main() -> None:
+    """edge-lmk: facial-landmark models from training to quantised files on CPUs and the Raspberry Pi.
+
+    \b
+    Typical flow:
+      edge-lmk data demo                      build the embedded demo set (dlib-labelled faces)
+      edge-lmk train demo --data demo68       train the demo recipe
+      edge-lmk quantize runs/demo/best.pt --int8
+      edge-lmk bench --run runs/demo --target cpu --data demo68
+    """
+
+
+def export_list(fmt: str) -> list[str]:
+    return export_formats() if fmt == "all" else [fmt]
+
+
+FORMAT_CHOICE = click.Choice([*export_formats(), "all"])
+
+
+from . import bench, convert, data, run, train  # noqa: E402,F401  (each registers its commands on main)

@@ -1,0 +1,111 @@
+"""``edge-lmk predict`` and ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import main
+
+
+@main.command("predict")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="[MODEL] IMAGES...")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for the overlays (<image stem>_landmarks.jpg); none written without it.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the points of every face per image.")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Runtime threads.")
+@click.option("--detector", type=click.Choice(["blazeface", "haar"]), default="blazeface", show_default=True,
+              help="Face detector (haar needs OpenCV 4 with its cascade files).")
+@click.option("--crop", "whole", is_flag=True, help="Each image is already a face crop: no detection.")
+@click.option("--force", is_flag=True, help="Overwrite existing overlays.")
+def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
+    """Predict landmarks on images with any artefact (.onnx, .tflite, .xml, .pt); write overlays and JSON.
+
+    With no MODEL (the first argument is an image), the default model shipped in the package is used.
+
+    \b
+    Example:
+      edge-lmk predict face.jpg                                    # the shipped default model
+      edge-lmk predict runs/demo/export/mobilenetv2_56_int8.onnx face.jpg group.png --out preds/ --json
+    """
+    import json
+
+    from ..runtime.predictor import default_model, predict_files
+
+    model_suffixes = (".onnx", ".tflite", ".xml", ".pt")
+    if Path(inputs[0]).suffix.lower() in model_suffixes:
+        artefact, images = inputs[0], inputs[1:]
+        if not images:
+            raise click.UsageError("give one or more images after the model")
+    else:
+        artefact, images = None, inputs
+    artefact = artefact or default_model()
+
+    result = predict_files(artefact, images, out=out, force=force, threads=threads, detector=detector, whole=whole)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for entry in result["images"]:
+        n = len(entry["faces"])
+        to = f" -> {entry['overlay']}" if entry["overlay"] else ""
+        click.echo(f"{entry['image']}: {n} face{'s' if n != 1 else ''}{to}")
+
+
+@main.command("demo")
+@click.option("--model", default=None, type=click.Path(dir_okay=False),
+              help="Artefact (.onnx, .tflite, .xml, .pt); default: the model shipped in the package.")
+@click.option("--camera", type=click.IntRange(0), default=None, help="cv2.VideoCapture camera index (USB webcam).")
+@click.option("--picamera", is_flag=True, help="Raspberry Pi camera through picamera2.")
+@click.option("--video", type=click.Path(dir_okay=False), default=None, help="A video file.")
+@click.option("--headless", is_flag=True,
+              help="No window (needed with opencv-python-headless): frames are still drawn, timed and written "
+                   "to --save if given.")
+@click.option("--frames", type=click.IntRange(1), default=None, help="Stop after this many frames.")
+@click.option("--save", type=click.Path(dir_okay=False), default=None,
+              help="Annotated video (.mp4, .avi, .mkv), or an image (.jpg, .png) of the last frame with a face.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's statistics as JSON (key 'fps').")
+@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Runtime threads.")
+@click.option("--detector", type=click.Choice(["blazeface", "haar"]), default="blazeface", show_default=True)
+@click.option("--no-smooth", is_flag=True, help="Turn the One-Euro smoothing of the points off.")
+@click.option("--verify-every", type=click.IntRange(0), default=10, show_default=True,
+              help="Check the tracked region with the detector every N frames (0: never).")
+@click.option("--size", default="640x480", show_default=True, help="Camera resolution WxH.")
+@click.option("--force", is_flag=True, help="Overwrite --save if it exists.")
+def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, threads, detector, no_smooth,
+             verify_every, size, force) -> None:
+    """Camera demo: detect, track, predict and draw landmarks live (picamera2, webcam or video file).
+
+    \b
+    Example:
+      edge-lmk demo --camera 0                                      # the shipped model, in a window
+      edge-lmk demo --model mobilenetv2_56_int8.onnx --camera 0     # a window (OpenCV with GUI support)
+      edge-lmk demo --model mobilenetv2_56_int8.tflite --picamera --headless --save run.mp4 --frames 300
+      edge-lmk data video --out faces.mp4 && edge-lmk demo --model mobilenetv2_56_int8.onnx --video faces.mp4 \\
+          --headless --json
+    """
+    import json
+
+    from ..runtime.camera_demo import run_demo
+
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"expected WxH such as 640x480, got {size!r}", param_hint="--size") from None
+    if model is None:
+        from ..runtime.predictor import default_model
+
+        model = default_model()
+    stats = run_demo(model, camera=camera, picamera=picamera, video=video, headless=headless, frames=frames,
+                     save=save, force=force, threads=threads, detector=detector, smoothing=not no_smooth,
+                     verify_every=verify_every, width=width, height=height)
+    if as_json:
+        click.echo(json.dumps(stats))
+        return
+    ms = "  ".join(f"{k} {v:.2f}" for k, v in stats["ms_per_frame"].items())
+    click.echo(f"{stats['frames']} frames, {stats['faces']} with a face, {stats['detections']} detections: "
+               f"{stats['fps']:.1f} FPS (ms per frame: {ms})" + (f"; saved {stats['saved']}" if stats["saved"] else ""))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,169 @@
+"""``edge-lmk models``, ``train`` and ``eval``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import main
+
+
+@main.command("models")
+@click.option("--pattern", default="*", show_default=True, help="Shell-style filter on model names.")
+@click.option("--no-macs", is_flag=True, help="Skip counting MACs (faster).")
+@click.option("--wide", is_flag=True, help="Add the column naming each model's source project.")
+def models_cmd(pattern: str, no_macs: bool, wide: bool) -> None:
+    """List the model zoo: name, points, input, parameters (ours and the seed's), MACs.
+
+    \b
+    Example:
+      edge-lmk models
+      edge-lmk models --pattern 'mobilenet*' --wide
+    """
+    from ..models import zoo_rows
+    from ..report import format_table
+
+    headers = ["name", "scheme", "pts", "input", "params", "seed params", "MACs"] + (["source"] if wide else [])
+    rows = []
+    for row in zoo_rows(pattern, macs=not no_macs):
+        rows.append([
+            row["name"], row["scheme"], row["points"], row["input"], f"{row['params']:,}",
+            f"{row['seed_params']:,}" if row["seed_params"] else "-",
+            f"{row['macs'] / 1e6:,.0f} M" if row["macs"] is not None else "-",
+        ] + ([row["source"]] if wide else []))
+    click.echo(format_table(headers, rows))
+    click.echo("Seed params: the count the source project publishes (see docs: the 300W table's counts include an "
+               "unused ImageNet head).")
+
+
+
+def _workers(value: str):
+    if value == "auto":
+        return value
+    if not value.isdigit():
+        raise click.BadParameter(f"{value!r} is not 'auto' or a count >= 0", param_hint="--workers")
+    return int(value)
+
+
+def _options_again(ctx: click.Context, skip: str) -> list[str]:
+    """The command line of ``ctx``'s options as given (all but ``skip``), to hand the same command to another
+    process."""
+    args: list[str] = []
+    for opt in ctx.command.params:
+        value = ctx.params.get(opt.name)
+        if not isinstance(opt, click.Option) or opt.name == skip or value in (None, False, ()):
+            continue
+        flag = opt.opts[-1] if opt.opts[-1].startswith("--") else opt.opts[0]
+        if opt.is_flag:
+            args.append(flag)
+        else:
+            for v in value if opt.multiple else (value,):
+                args += [flag, str(v)]
+    return args
+
+
+@main.command("train")
+@click.argument("recipe")
+@click.option("--data", "data_path", default=None, help="Dataset path or name (default: the recipe's, e.g. demo68).")
+@click.option("--epochs", type=int, default=None, help="Override the recipe's epoch count.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default runs/<recipe>).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint (any world size).")
+@click.option("--threads", type=int, default=None, help="torch threads (default: all cores).")
+@click.option("--device", default=None, metavar="auto|cpu|cuda|cuda:N|mps",
+              help="Where to train (default: the recipe's, else auto = CUDA, then MPS, then the CPU).")
+@click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default=None,
+              help="Mixed precision (default auto: bf16 on CUDA devices that support it, off on the CPU).")
+@click.option("--workers", default=None, metavar="N|auto",
+              help="DataLoader worker processes for decode, crop and augmentation (default auto: up to 8 on a GPU, "
+                   "none on the CPU, where the main process already uses every core).")
+@click.option("--nproc", type=click.IntRange(min=1), default=None,
+              help="Train on N processes with torch.distributed (DDP): starts torchrun for you (one per GPU; gloo "
+                   "on CPUs). The recipe's batch_size is the global batch.")
+@click.option("--sync-bn", is_flag=True, default=None, help="Under DDP, BatchNorm statistics over the global batch.")
+@click.option("--pretrained", type=click.Choice(["none", "imagenet"]), default=None,
+              help="Start the trunk from torchvision's ImageNet weights (ResNet, MobileNetV2/V3 families; read from "
+                   "torchvision's cache, $TORCH_HOME).")
+@click.option("--init", "init", type=click.Path(dir_okay=False), default=None,
+              help="Start from an edge-landmarks checkpoint: every tensor whose shape fits is loaded, the rest listed.")
+@click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
+              help="Override a model setting, e.g. --model-arg input_size=224 or --model-arg scheme=ibug68.")
+def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, workers, nproc, sync_bn, pretrained,
+              init, model_args) -> None:
+    """Train a model from a recipe: a YAML file, or a name under train/ (demo, xception_ffhq, ...).
+
+    Writes best.pt (best validation NME), last.pt (resume point) and metrics.csv into the run folder; checkpoints
+    hold CPU tensors wherever the run trained. Ctrl-C stops cleanly; --resume continues with the same results as an
+    uninterrupted run.
+
+    \b
+    Example:
+      edge-lmk train demo --data demo68
+      edge-lmk train mobilenetv3_wflw --data ~/WFLW/list_98pt_rect_attr_train.txt --epochs 60
+      edge-lmk train resnet18_300w_224 --data ~/300W --device cuda --amp bf16 --pretrained imagenet
+      edge-lmk train resnet18_300w_224 --data ~/300W --nproc 4 --sync-bn
+      torchrun --nproc-per-node 8 -m edge_landmarks train resnet18_300w_224 --data ~/300W
+      edge-lmk train demo --model-arg input_size=224 --init runs/demo/best.pt --out runs/demo_224
+    """
+    import yaml
+
+    from ..training import load_recipe, train
+
+    cfg = load_recipe(recipe, epochs=epochs, threads=threads, device=device, amp=amp,
+                      workers=_workers(workers) if workers is not None else None, sync_bn=sync_bn,
+                      pretrained=pretrained, init=init)
+    for item in model_args:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--model-arg")
+        cfg.model_args = {**cfg.model_args, key: yaml.safe_load(value)}
+    if nproc and nproc > 1:
+        from ..training.launch import run_torchrun
+
+        sys.exit(run_torchrun(nproc, ["train", recipe, *_options_again(click.get_current_context(), skip="nproc")]))
+    summary = train(cfg, data=data_path, out=out, resume=resume)
+    if summary["rank"] != 0:
+        return
+    if summary.get("stopped_by"):
+        click.echo(summary["message"], err=True)
+        sys.exit(130)
+    click.echo(f"best validation NME {summary['best_val_nme']:.4f} after {summary['epochs']} epochs "
+               f"({summary['seconds']:.0f} s on {summary['device']}, amp {summary['amp']}, "
+               f"{summary['world_size']} process(es)); checkpoint: {summary['best']}")
+
+
+@main.command("eval")
+@click.argument("model")
+@click.option("--data", "data_path", default="demo68", show_default=True, help="Dataset path or name.")
+@click.option("--split", default=None, help="Split (default: 300-W common/challenge/full, else test, else all).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to write plots (default: "
+              "eval-<model> beside the model; in this folder for the package's shipped model).")
+@click.option("--boxes", type=click.Choice(["points", "detector"]), default="points", show_default=True,
+              help="Face boxes: the true landmarks' bounding box, or the shipped detector's box on the whole image "
+                   "(real use; faces it misses are counted in detection_rate).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key 'nme': mean inter-ocular NME).")
+def eval_cmd(model, data_path, split, out, boxes, as_json) -> None:
+    """Evaluate a checkpoint: NME / FR / AUC per split, a CED plot and overlays of the worst faces.
+
+    \b
+    Example:
+      edge-lmk eval runs/demo/best.pt --data demo68 --split test --json
+      edge-lmk eval mobilenetv2_56_int8.onnx --data demo68 --split test_wild --boxes detector
+    """
+    import json
+
+    from ..evaluation import run_eval
+    from ..report import format_table
+
+    result = run_eval(model, data_path, split=split, out=out, boxes=boxes)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    rows = [[name, m["faces"], f"{m['nme']:.4f}", f"{m['nme_interpupil']:.4f}", f"{m['fr_08']:.3f}",
+             f"{m['fr_10']:.3f}", f"{m['auc_08']:.3f}", f"{m['auc_10']:.3f}"] for name, m in result["splits"].items()]
+    click.echo(format_table(["split", "faces", "NME io", "NME ip", "FR@.08", "FR@.10", "AUC@.08", "AUC@.10"], rows))
+    for name, m in result["splits"].items():
+        if "detection_rate" in m:
+            click.echo(f"{name}: the detector found {100 * m['detection_rate']:.1f} % of the faces ({m['missed']} "
+                       "missed, left out of the NME)")
+    click.echo(f"CED plot: {result['ced_plot']}")
