@@ -198,7 +198,7 @@ def test_quickstart_tiny(cache_env, tmp_path):
         assert step in res.output
     env = json.loads(next((out / "results").glob("*/environment.json")).read_text())
     real = env["settings"]["real_faces_56px"]  # test_wild, scored with both box protocols
-    assert real["points"]["faces"] == 15 and real["detector"]["detection_rate"] == 1.0
+    assert real["points"]["faces"] == 26 and real["detector"]["detection_rate"] == 1.0
     assert 0 < real["points"]["nme"] < 1 and 0 < real["detector"]["nme"] < 1
     rows = json.loads(next((out / "results").glob("*/bench.json")).read_text())
     assert sorted((r["size"], r["format"], r["precision"]) for r in rows) == sorted(

@@ -100,7 +100,7 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     from ..training import file_sha256, load_checkpoint
 
     if fmt not in export_formats():
-        raise EdgeLandmarksError(f"unknown export format {fmt!r}; known: {', '.join(export_formats())}")
+        raise EdgeLandmarksError(f"unknown format {fmt!r} to export to; known: {', '.join(export_formats())}")
     if precision not in ("fp32", "int8"):
         raise EdgeLandmarksError(f"precision must be fp32 or int8, not {precision!r}")
     spec: ModelFormat = FORMATS[fmt]
