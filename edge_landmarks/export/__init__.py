@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EdgeLandmarksError
+from ..errors import EdgeLandmarksError, MissingExtraError
 from ..files import atomic_write_json, refuse_overwrite
 from ..formats import FORMATS, ModelFormat, export_formats, file_bytes
 
@@ -104,6 +104,13 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     if precision not in ("fp32", "int8"):
         raise EdgeLandmarksError(f"precision must be fp32 or int8, not {precision!r}")
     spec: ModelFormat = FORMATS[fmt]
+    if precision == "int8" and not spec.int8:
+        raise EdgeLandmarksError(f"{fmt} files cannot be made in INT8 here (see edge_landmarks/formats.py)")
+    try:
+        module = importlib.import_module(f".{spec.exporter}", __name__)
+    except ImportError as exc:
+        raise MissingExtraError(f"exporting to {fmt} needs {exc.name or 'its converter'}: "
+                                f"pip install 'edge-landmarks[{spec.extra}]'") from None
     model, ckpt = load_checkpoint(checkpoint)
     cfg = model.config
     train_cfg = ckpt.get("train_config", {})
@@ -112,7 +119,6 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{cfg.name}_{cfg.input_size}_{precision}{spec.suffix}"
     refuse_overwrite(path, force)
-    module = importlib.import_module(f".{spec.exporter}", __name__)
     metadata = {
         "format": fmt, "precision": precision, "model_config": cfg.to_dict(), "model": cfg.name,
         "scheme": cfg.scheme, "input_size": cfg.input_size, "channels": cfg.in_chans, "mean": list(cfg.mean),
