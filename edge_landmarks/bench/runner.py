@@ -77,7 +77,7 @@ class _EvalInputs:
             x, mats = make_inputs(self.samples, cfg, self.images)
             path = self.folder / f"inputs_{len(self._made)}.npy"
             np.save(path, x)
-            self._made[key] = (path, mats, targets(self.samples, cfg))
+            self._made[key] = (path, mats, targets(self.samples, cfg.scheme))
         return self._made[key][0]
 
     def metrics(self, cfg, outputs: np.ndarray) -> dict:
@@ -123,16 +123,15 @@ def _run_child(job: dict, folder: Path, name: str, timeout: float) -> dict:
     return {"status": "crashed", "reason": f"exit status {proc.returncode}: {tail[0][:200]}"}
 
 
-def _dlib_job(samples, images, runs: int, warmup: int, folder: Path) -> dict:
-    """The dlib predictor gets the grey images and the same face boxes the crops are made from (before margin)."""
+def _dlib_job(samples, gt: np.ndarray, images, runs: int, warmup: int, folder: Path) -> dict:
+    """The dlib predictor gets the grey images and the same face boxes the crops are made from (before margin),
+    from ``gt``, the samples' points in dlib's ibug68."""
     import cv2
 
     from ..data.transforms import face_box
-    from ..schemes import convert
 
     boxes, greys = [], {}
-    for i, s in enumerate(samples):
-        pts = convert(s.landmarks, s.scheme, "ibug68") if s.scheme != "ibug68" else s.landmarks
+    for i, (s, pts) in enumerate(zip(samples, gt, strict=True)):
         boxes.append(list(face_box(pts, s.box, np.isfinite(pts).all(axis=1))))
         img = images[i]
         greys[f"face_{i}"] = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
@@ -209,9 +208,11 @@ def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float) ->
     row = dict.fromkeys(ROW_KEYS)
     row.update(model="dlib shape predictor 68", format="dlib", precision="float", size=None, threads=1,
                runtime=runtime_name("dlib"))
+    from ..data.dataset import targets
+
     try:
-        samples = evals.samples
-        job = _dlib_job(samples, evals.images, runs, warmup, folder)
+        gt = targets(evals.samples, "ibug68")
+        job = _dlib_job(evals.samples, gt, evals.images, runs, warmup, folder)
     except Exception as exc:  # e.g. a dataset whose points do not convert to dlib's 68
         row.update(status="error", reason=short_reason(exc))
         return row
@@ -221,12 +222,8 @@ def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float) ->
     row["status"] = res.get("status", "error")
     if row["status"] == "ok":
         from ..metrics import summarize
-        from ..schemes import convert
 
-        pred = np.load(job["outputs"])
-        gt = np.stack([convert(s.landmarks, s.scheme, "ibug68") if s.scheme != "ibug68" else s.landmarks
-                       for s in samples])
-        m = summarize(pred, gt, "ibug68")
+        m = summarize(np.load(job["outputs"]), gt, "ibug68")
         row.update({k: m[k] for k in _ACCURACY_KEYS}, file=res.get("file"), file_bytes=res.get("file_bytes"))
         if row["file_bytes"]:
             row["file_mb"] = round(row["file_bytes"] / 1e6, 2)

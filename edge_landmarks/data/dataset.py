@@ -31,21 +31,14 @@ def make_crop(sample: Sample, image: np.ndarray, size: int, margin: float, schem
             image, pts, box = _profiled(image, pts, box, size, rng.uniform(-aug.profile_yaw, aug.profile_yaw))
         m = T.crop_matrix(box, size, margin)
     flip = False
-    persp = None
+    geometry = m  # the crop's affine matrix, or with a perspective warp drawn the full homography
     if aug is not None:
         a, flip = T.augment_matrix(rng, aug, size)
-        m = T.compose(m, a)
+        geometry = m = T.compose(m, a)
         if aug.perspective_p and rng.random() < aug.perspective_p:
-            persp = T.perspective_matrix(rng, aug, size)
-    if persp is None:
-        crop = T.warp(image, m, size)
-        pts_crop = T.apply(m, pts)
-    else:
-        import cv2
-
-        full = persp @ np.vstack([m, [0.0, 0.0, 1.0]])
-        crop = cv2.warpPerspective(image, full, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        pts_crop = T.apply_homography(full, pts)
+            geometry = T.perspective_matrix(rng, aug, size) @ np.vstack([m, [0.0, 0.0, 1.0]])
+    crop = T.warp(image, geometry, size)
+    pts_crop = T.apply(geometry, pts)
     if flip:
         pts_crop = T.flip_points_order(pts_crop, scheme)
         mask = mask[list(get_scheme(scheme).flip_perm)]
@@ -85,9 +78,10 @@ def decode(outputs, matrices: np.ndarray, config) -> np.ndarray:
         if len(matrices) else np.zeros((0, config.num_points, 2))
 
 
-def targets(samples, config) -> np.ndarray:
-    """The labelled points (N, K, 2) in the model's scheme, image pixels; NaN where a dataset leaves one out."""
-    return np.stack([convert(s.landmarks, s.scheme, config.scheme) for s in samples])
+def targets(samples, scheme: str) -> np.ndarray:
+    """The labelled points (N, K, 2) in ``scheme`` (a model's, or dlib's ibug68), image pixels; NaN where a dataset
+    leaves one out."""
+    return np.stack([convert(s.landmarks, s.scheme, scheme) for s in samples])
 
 
 class LandmarkCrops:

@@ -37,34 +37,33 @@ MEAN_SHAPE_68 = np.array([
     (0.068, 0.297, 0.477), (-0.000, 0.300, 0.487), (-0.069, 0.297, 0.481), (-0.143, 0.274, 0.438),
     (-0.178, 0.231, 0.396), (-0.074, 0.215, 0.465), (-0.003, 0.214, 0.483), (0.060, 0.211, 0.472),
     (0.167, 0.231, 0.397), (0.060, 0.224, 0.466), (-0.001, 0.226, 0.475), (-0.075, 0.231, 0.467),
-
 ])
 
 _HEAD_CENTRE_Z = -0.35
 """Depth of the turning axis in mean-shape units: about the ears (jaw points 0 and 16), behind the face."""
 
 
-def _anchors() -> np.ndarray:
-    """Model-space anchors beyond the 68 points: two forehead rows above the brows, a head outline at ear depth (it
-    turns with the head, so hair and ears follow) and an outer frame that never moves."""
+@lru_cache(maxsize=1)
+def _control_points() -> tuple[np.ndarray, int]:
+    """Model-space control points (N, 3): the 68 points, then anchors beyond them: two forehead rows above the
+    brows, a head outline at ear depth (it turns with the head, so hair and ears follow) and an outer frame that
+    never moves; and how many points at the end are that frame."""
     brows = MEAN_SHAPE_68[17:27]
     rows = [brows + (0.0, -0.22, -0.06), brows * (1.05, 1.0, 1.0) + (0.0, -0.48, -0.22)]
     t = np.linspace(0.0, 2.0 * math.pi, 20, endpoint=False)
     ring = np.stack([0.95 * np.cos(t), -0.1 + 1.1 * np.sin(t), np.full_like(t, _HEAD_CENTRE_Z)], axis=1)
     s = np.linspace(-2.0, 2.0, 5)
-    frame = [(x, y, _HEAD_CENTRE_Z) for x in s for y in s if abs(x) == 2.0 or abs(y) == 2.0]
-    return np.vstack(rows + [ring, np.array(frame)])
-
-
-_N_FRAME = 16
+    frame = np.array([(x, y, _HEAD_CENTRE_Z) for x in s for y in s if abs(x) == 2.0 or abs(y) == 2.0])
+    return np.vstack([MEAN_SHAPE_68, *rows, ring, frame]), len(frame)
 
 
 @lru_cache(maxsize=1)
-def _mesh() -> np.ndarray:
-    """Triangles (T, 3) over the 68 points + anchors: a Delaunay triangulation of the frontal mean face."""
+def _mesh() -> tuple[np.ndarray, np.ndarray]:
+    """Triangles (T, 3) over the control points (a Delaunay triangulation of the frontal mean face) and each
+    triangle's signed area there, which tells a triangle turned away after a turn."""
     import cv2
 
-    pts = np.vstack([MEAN_SHAPE_68, _anchors()])[:, :2]
+    pts = _control_points()[0][:, :2]
     sub = cv2.Subdiv2D((-3, -3, 6, 6))
     for p in pts:
         sub.insert((float(p[0]), float(p[1])))
@@ -74,7 +73,8 @@ def _mesh() -> np.ndarray:
         idx = d.argmin(axis=1)
         if (d[np.arange(3), idx] < 1e-4).all():
             tris.append(idx)
-    return np.array(tris, dtype=np.int64)
+    tris = np.array(tris, dtype=np.int64)
+    return tris, np.array([_area(pts[t]) for t in tris])
 
 
 def fit_pose(points: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -101,14 +101,14 @@ def turn_points(points: np.ndarray, yaw_deg: float) -> tuple[np.ndarray, np.ndar
     source points are the given ones exactly (their depth comes from the mean face)."""
     scale, rot, centre = fit_pose(points)
     mean = MEAN_SHAPE_68.mean(axis=0)
-    anchors = _anchors()
-    cam = (np.vstack([MEAN_SHAPE_68, anchors]) - mean) @ rot.T * scale  # model -> image axes, centred
+    model, n_frame = _control_points()
+    cam = (model - mean) @ rot.T * scale  # model -> image axes, centred
     src3 = cam.copy()
     src3[:68, :2] = points - centre  # the real points, with the mean face's depth
     pivot = (np.array([0.0, 0.0, _HEAD_CENTRE_Z]) - mean) @ rot.T * scale
     turn = _rotation(rot[:, 1], math.radians(yaw_deg))
     dst3 = (src3 - pivot) @ turn.T + pivot
-    dst3[-_N_FRAME:] = src3[-_N_FRAME:]  # the background frame stays
+    dst3[-n_frame:] = src3[-n_frame:]  # the background frame stays
     return src3[:, :2] + centre, dst3[:, :2] + centre, dst3[:, 2]
 
 
@@ -117,14 +117,13 @@ def profile(image: np.ndarray, points: np.ndarray, yaw_deg: float) -> tuple[np.n
     import cv2
 
     src, dst, depth = turn_points(np.asarray(points, dtype=np.float64), yaw_deg)
-    tris = _mesh()
+    tris, ref_area = _mesh()
     h, w = image.shape[:2]
     ids = np.zeros((h, w), np.int32)
     mats = [np.array([[1.0, 0, 0], [0, 1.0, 0]])]  # id 0: outside the mesh, left as it is
-    ref = np.vstack([MEAN_SHAPE_68, _anchors()])[:, :2]
     for k in np.argsort(depth[tris].mean(axis=1)):  # far first, so nearer triangles paint over
         t = tris[k]
-        if _area(dst[t]) * _area(ref[t]) <= 1e-6 * _area(ref[t]) ** 2:  # turned away or degenerate
+        if _area(dst[t]) * ref_area[k] <= 1e-6 * ref_area[k] ** 2:  # turned away or degenerate
             continue
         mats.append(cv2.getAffineTransform(dst[t].astype(np.float32), src[t].astype(np.float32)))
         cv2.fillConvexPoly(ids, np.round(dst[t] * 16).astype(np.int32), len(mats) - 1, lineType=cv2.LINE_8,

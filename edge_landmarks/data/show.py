@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_write, refuse_overwrite
+from . import transforms as T
 
 __all__ = ["draw_points", "save_grid", "REGION_COLOURS"]
 
@@ -53,17 +54,17 @@ def save_grid(path: str, out: str, split: str | None = None, num: int = 16, cell
     if not data:
         raise ValueError(f"{path}: no samples to draw")
     idx = np.linspace(0, len(data) - 1, min(num, len(data))).round().astype(int)
-    crops = _augmented_crops(recipe, data, idx) if recipe else None
+    crops, scheme = _augmented_crops(recipe, data, idx) if recipe else (None, None)
     tiles = []
     for n, i in enumerate(idx):
         s = data[i]
         if crops is None:
-            c, scheme = make_crop(s, s.load_image(), cell, 0.3, s.scheme), s.scheme
-        else:
-            (c, scheme), k = crops[n], cell / crops[n][0]["image"].shape[0]
-            c = {"image": cv2.resize(c["image"], (cell, cell), interpolation=cv2.INTER_LINEAR),
-                 "points": (c["points"] + 0.5) * k - 0.5}
-        tile = draw_points(c["image"], c["points"], scheme, radius=2)
+            c = make_crop(s, s.load_image(), cell, 0.3, s.scheme)
+        else:  # enlarged from the model's input size to the cell
+            size = crops[n]["image"].shape[0]
+            c = {"image": cv2.resize(crops[n]["image"], (cell, cell), interpolation=cv2.INTER_LINEAR),
+                 "points": T.from_normalized(T.to_normalized(crops[n]["points"], size), cell)}
+        tile = draw_points(c["image"], c["points"], scheme or s.scheme, radius=2)
         label = Path(s.image_path or s.source).stem[:22]
         cv2.putText(tile, label, (3, cell - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (255, 255, 255), 1, cv2.LINE_AA)
         tiles.append(tile)
@@ -80,18 +81,17 @@ def save_grid(path: str, out: str, split: str | None = None, num: int = 16, cell
     return Path(out)
 
 
-def _augmented_crops(recipe: str, data, idx) -> list[tuple[dict, str]]:
-    """The crops a recipe's training sees in epoch 0 (its seed, its model's size, margin and scheme)."""
+def _augmented_crops(recipe: str, data, idx) -> tuple[list[dict], str]:
+    """The crops a recipe's training sees in epoch 0 (its seed, its model's size, margin and scheme), and the
+    scheme of their points."""
     from ..models import get_model_config
     from ..training.config import load_recipe
     from .dataset import LandmarkCrops
-    from .transforms import Augment
 
     cfg = load_recipe(recipe)
     mcfg = get_model_config(cfg.model, **cfg.model_args)
-    aug = None if cfg.augment.get("off") else Augment(**cfg.augment)
-    ds = LandmarkCrops(list(data), mcfg, augment=aug, seed=cfg.seed, cache=False)
+    ds = LandmarkCrops(list(data), mcfg, augment=cfg.augmentation(), seed=cfg.seed, cache=False)
     crops = [ds.crop(int(i), epoch=0) for i in idx]
     for c in crops:  # the model's channel order (RGB) back to OpenCV's for drawing
         c["image"] = c["image"][..., ::-1].copy() if c["image"].ndim == 3 else c["image"]
-    return [(c, mcfg.scheme) for c in crops]
+    return crops, mcfg.scheme

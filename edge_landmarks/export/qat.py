@@ -59,7 +59,6 @@ def finetune(model, samples, calib: np.ndarray, train_config: dict, epochs: int 
 
     torch = require("torch", "train")
     from ..data.dataset import LandmarkCrops
-    from ..data.transforms import Augment
     from ..training import TrainConfig, build_optimizer, evaluate, torch_predictor, train_one_epoch
     from ..training.loader import EpochBatches, epoch_batches, make_loader
 
@@ -72,8 +71,7 @@ def finetune(model, samples, calib: np.ndarray, train_config: dict, epochs: int 
                             "lr": lr, "weight_decay": 0.0, "epochs": epochs, "seed": seed})
     torch.manual_seed(seed)
     qmodel = quantize_torch(model, calib)
-    ds = LandmarkCrops(samples, cfg, augment=None if recipe.augment.get("off") else Augment(**recipe.augment),
-                       seed=seed)
+    ds = LandmarkCrops(samples, cfg, augment=recipe.augmentation(), seed=seed)
     opt = build_optimizer(recipe, (p for p in qmodel.parameters() if p.requires_grad))
     cpu = torch.device("cpu")
     sampler = EpochBatches()

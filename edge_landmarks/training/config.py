@@ -67,6 +67,12 @@ class TrainConfig:
     seed_reference: dict = field(default_factory=dict)
     """What the source project reports for this model (for the README table), not used in training."""
 
+    def augmentation(self):
+        """The recipe's :class:`~edge_landmarks.data.transforms.Augment`, or None when ``augment: false``."""
+        from ..data.transforms import Augment
+
+        return None if self.augment.get("off") else Augment(**self.augment)
+
     def __post_init__(self) -> None:
         checks = (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS),
                   ("scheduler", self.scheduler, SCHEDULERS), ("amp", self.amp, AMP_MODES),

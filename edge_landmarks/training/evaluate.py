@@ -21,7 +21,7 @@ def predict_crops(predict_batch, samples, config, batch_size: int = 64) -> tuple
         x, mats = make_inputs(samples[start:start + batch_size], config)
         preds.append(decode(predict_batch(x), mats, config))
     pred = np.concatenate(preds) if preds else np.zeros((0, config.num_points, 2))
-    return pred, targets(samples, config)
+    return pred, targets(samples, config.scheme)
 
 
 def run_batches(predict_batch, x: np.ndarray, batch_size: int = 64) -> np.ndarray:

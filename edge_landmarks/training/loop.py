@@ -21,7 +21,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..data import load_dataset
-from ..data.transforms import Augment
 from ..errors import EdgeLandmarksError, require
 from ..files import atomic_write_text
 from .checkpoint import FORMAT, init_from, read_checkpoint, save_checkpoint
@@ -174,8 +173,7 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     mcfg = raw.config
     from ..data.dataset import LandmarkCrops
 
-    train_ds = LandmarkCrops(samples, mcfg, augment=None if cfg.augment.get("off") else Augment(**cfg.augment),
-                             seed=cfg.seed)
+    train_ds = LandmarkCrops(samples, mcfg, augment=cfg.augmentation(), seed=cfg.seed)
     opt = build_optimizer(cfg, (p for p in raw.parameters() if p.requires_grad))
     run = _Run(cfg, out, raw, opt, build_scheduler(cfg, opt),
                torch.amp.GradScaler(device.type) if amp == "fp16" else None,
