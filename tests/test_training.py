@@ -237,3 +237,13 @@ def test_cuda_run_leaves_a_checkpoint_that_runs_on_the_cpu(few, tmp_path, amp):
     resumed = train(load_recipe("demo", epochs=3, batch_size=3, device="cuda", amp=amp), out=tmp_path / amp,
                     resume=True, progress=False, samples=few[0], val_samples=few[1])
     assert resumed["epochs"] == 3
+
+
+def test_unknown_augment_key_is_one_clear_line(demo68, tmp_path):
+    r = tmp_path / "r.yaml"
+    r.write_text("model: mobilenetv2\naugment: {profile_q: 1}\n")
+    with pytest.raises(EdgeLandmarksError, match="unknown augment key.*profile_q.*known: .*profile_p"):
+        load_recipe(str(r))
+    res = CliRunner().invoke(main, ["data", "show", str(demo68), "--augment", str(r), "--out",
+                                    str(tmp_path / "a.png")])
+    assert res.exit_code == 1 and "unknown augment key(s) profile_q" in res.output and not (tmp_path / "a.png").exists()

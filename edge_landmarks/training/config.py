@@ -85,6 +85,12 @@ class TrainConfig:
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise EdgeLandmarksError(f"recipe {self.name}: device {self.device!r} is not auto, cpu, cuda, cuda:N "
                                      "or mps")
+        from ..data.transforms import Augment
+
+        unknown = set(self.augment) - set(Augment.__dataclass_fields__) - {"off"}
+        if unknown:
+            raise EdgeLandmarksError(f"recipe {self.name}: unknown augment key(s) {', '.join(sorted(unknown))}; "
+                                     f"known: {', '.join(Augment.__dataclass_fields__)}")
         if self.workers != "auto" and not (isinstance(self.workers, int) and self.workers >= 0):
             raise EdgeLandmarksError(f"recipe {self.name}: workers {self.workers!r} is not 'auto' or a count >= 0")
 
