@@ -14,6 +14,7 @@ import numpy as np
 
 from .data import load_dataset
 from .files import atomic_write, atomic_write_json
+from .schemes import get_scheme
 
 __all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot", "detector_boxes", "BOX_PROTOCOLS"]
 
@@ -28,19 +29,20 @@ def load_predictor_for_eval(path: str | Path, threads: int = 2):
     return run, cfg
 
 
-def save_ced_plot(curves: dict[str, np.ndarray], path: Path, threshold: float = 0.1) -> Path:
+def save_ced_plot(curves: dict[str, np.ndarray], path: Path, threshold: float = 0.1,
+                  norm: str = "interocular") -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .metrics import ced
+    from .metrics import NORM_LABELS, ced
 
     fig, ax = plt.subplots(figsize=(5, 4), dpi=120)
     for name, nmes in curves.items():
         x, y = ced(nmes, threshold)
         ax.plot(x, y, label=f"{name} (NME {np.nanmean(nmes):.4f})")
-    ax.set_xlabel("NME (inter-ocular)")
+    ax.set_xlabel(f"NME ({NORM_LABELS[norm]})")
     ax.set_ylabel("fraction of faces")
     ax.set_xlim(0, threshold)
     ax.set_ylim(0, 1)
@@ -127,7 +129,10 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
 
     names = dataset.held_out_splits(split, "score")
     for name in names:
-        samples = dataset.split(name)
+        samples, dropped = dataset.split(name).for_scheme(cfg.scheme)
+        if not samples:
+            raise EdgeLandmarksError(f"split {name}: no face in {cfg.scheme} or a scheme that converts to it "
+                                     f"(it holds {', '.join(f'{n} {k}' for k, n in dropped.items())})")
         missed = 0
         if boxes == "detector":
             total = len(samples)
@@ -136,6 +141,8 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
                 raise EdgeLandmarksError(f"split {name}: the detector found none of the {total} faces")
         pred, gt = predict_crops(predict, samples, cfg)
         metrics = summarize(pred, gt, cfg.scheme)
+        if dropped:
+            metrics["other_schemes_left_out"] = dropped
         if boxes == "detector":
             metrics.update(detection_rate=len(samples) / (len(samples) + missed), missed=missed)
         nmes = nme_fn(pred, gt, cfg.scheme)
@@ -146,6 +153,6 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
     main = "full" if "full" in result["splits"] else next(iter(result["splits"]))
     result["split"] = main
     result["nme"] = result["splits"][main]["nme"]
-    result["ced_plot"] = str(save_ced_plot(curves, out / "ced.png"))
+    result["ced_plot"] = str(save_ced_plot(curves, out / "ced.png", norm=get_scheme(cfg.scheme).nme_norm))
     atomic_write_json(out / "eval.json", result)
     return result

@@ -1,9 +1,12 @@
-"""Landmark metrics: NME (inter-ocular, inter-pupil, box), failure rate, AUC of the CED curve, RMSE in pixels.
+"""Landmark metrics: NME (inter-ocular, inter-pupil, box, diagonal), failure rate, AUC of the CED curve, RMSE in px.
 
 Definitions (those of PFLD and PIPNet, so numbers compare with published tables):
 - NME of one face = mean over its visible points of ||pred - gt|| / d, with d the outer-eye-corner distance
-  (inter-ocular), the distance between the two pupil centres (inter-pupil), or sqrt(w * h) of the ground-truth
-  points' bounding box (box).
+  (inter-ocular), the distance between the two pupil centres (inter-pupil), sqrt(w * h) of the ground-truth
+  points' bounding box (box), or its diagonal sqrt(w^2 + h^2) (diagonal: the Menpo 2D benchmark's normalisation,
+  ``compute_diag_error.m``, for its profile and semi-frontal faces).
+- The headline ``nme`` uses the scheme's own normalisation (``LandmarkScheme.nme_norm``): inter-ocular for 68, 98,
+  15 and 12 points, diagonal for Menpo's 39-point profiles.
 - FR@t = fraction of faces with NME > t.
 - AUC@t = Simpson integral of the CED curve (fraction of faces with NME <= x) for x in [0, t] with step 1e-4,
   divided by t.
@@ -16,7 +19,7 @@ import numpy as np
 
 from .schemes import get_scheme
 
-__all__ = ["nme", "failure_rate", "auc", "ced", "rmse", "summarize", "simpson"]
+__all__ = ["nme", "failure_rate", "auc", "ced", "rmse", "summarize", "simpson", "NORMS", "NORM_LABELS"]
 
 
 def _mask(gt: np.ndarray, mask) -> np.ndarray:
@@ -24,24 +27,31 @@ def _mask(gt: np.ndarray, mask) -> np.ndarray:
     return m if mask is None else (m & np.asarray(mask, dtype=bool))
 
 
-def nme(pred, gt, scheme: str, norm: str = "interocular", mask=None) -> np.ndarray:
-    """Per-face NME of (N, K, 2) predictions against (N, K, 2) ground truth, both in image pixels."""
+NORMS = ("interocular", "interpupil", "box", "diagonal")
+NORM_LABELS = {"interocular": "inter-ocular", "interpupil": "inter-pupil", "box": "box sqrt(w*h)",
+               "diagonal": "box diagonal"}
+
+
+def nme(pred, gt, scheme: str, norm: str | None = None, mask=None) -> np.ndarray:
+    """Per-face NME of (N, K, 2) predictions against (N, K, 2) ground truth, both in image pixels; ``norm`` defaults
+    to the scheme's own (NaN where a scheme lacks the points a normalisation needs, e.g. inter-ocular on one eye)."""
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     if pred.shape != gt.shape or pred.ndim != 3:
         raise ValueError(f"pred and gt must both be (N, K, 2); got {pred.shape} and {gt.shape}")
     s = get_scheme(scheme)
+    norm = norm or s.nme_norm
     vis = _mask(gt, mask)
     if norm == "interocular":
         d = s.interocular(gt)
     elif norm == "interpupil":
         d = s.interpupil(gt)
-    elif norm == "box":
+    elif norm in ("box", "diagonal"):
         g = np.where(vis[..., None], gt, np.nan)
         w = np.nanmax(g[..., 0], axis=1) - np.nanmin(g[..., 0], axis=1)
         h = np.nanmax(g[..., 1], axis=1) - np.nanmin(g[..., 1], axis=1)
-        d = np.sqrt(w * h)
+        d = np.sqrt(w * h) if norm == "box" else np.hypot(w, h)
     else:
-        raise ValueError(f"unknown NME normalisation {norm!r}; use interocular, interpupil or box")
+        raise ValueError(f"unknown NME normalisation {norm!r}; use {', '.join(NORMS)}")
     err = np.linalg.norm(pred - np.nan_to_num(gt), axis=-1)
     per_face = np.where(vis, err, 0.0).sum(axis=1) / np.maximum(vis.sum(axis=1), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -88,13 +98,17 @@ def rmse(pred, gt, mask=None) -> float:
 
 
 def summarize(pred, gt, scheme: str, mask=None, thresholds=(0.05, 0.08, 0.1)) -> dict:
-    """Every metric at once: NME (three normalisations), FR and AUC at each threshold, RMSE in pixels."""
-    per_face = nme(pred, gt, scheme, "interocular", mask)
+    """Every metric at once: NME in the scheme's normalisation (``nme``, named by ``nme_norm``; FR and AUC at each
+    threshold use it) and in the others where the scheme has their points, RMSE in pixels."""
+    s = get_scheme(scheme)
+    per_face = nme(pred, gt, scheme, None, mask)
     out = {
         "faces": int(len(per_face)),
         "nme": float(np.nanmean(per_face)) if len(per_face) else float("nan"),
-        "nme_interpupil": float(np.nanmean(nme(pred, gt, scheme, "interpupil", mask))),
+        "nme_norm": s.nme_norm,
+        "nme_interpupil": float(np.nanmean(nme(pred, gt, scheme, "interpupil", mask))) if s.pupils else float("nan"),
         "nme_box": float(np.nanmean(nme(pred, gt, scheme, "box", mask))),
+        "nme_diagonal": float(np.nanmean(nme(pred, gt, scheme, "diagonal", mask))),
         "rmse_px": rmse(pred, gt, mask),
     }
     for t in thresholds:

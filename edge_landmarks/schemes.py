@@ -4,6 +4,9 @@ Every scheme uses image conventions: "left" and "right" in point names are the *
 published annotations (iBUG 68: points 36-41 are the subject's right eye, on the left of the image).
 A conversion is a table: each target point is the mean of a group of source points, so 68 -> 15 (Kaggle eye
 centres are means of six eye points) and 98 -> 68 are data, not code.
+
+Each scheme names the NME normalisation its benchmark uses (``nme_norm``): inter-ocular for 68 / 98 / 15 / 12 points,
+the ground-truth box's diagonal for Menpo's 39-point profile faces, which show one eye.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LandmarkScheme", "get_scheme", "list_schemes", "convert", "SCHEMES"]
+__all__ = ["LandmarkScheme", "get_scheme", "list_schemes", "convert", "convertible", "SCHEMES"]
 
 
 @dataclass(frozen=True)
@@ -22,13 +25,15 @@ class LandmarkScheme:
     names: tuple[str, ...]
     flip_perm: tuple[int, ...]
     """``flip_perm[i]`` is the index of the point that point ``i`` becomes after a horizontal flip."""
-    outer_eye_corners: tuple[int, int]
-    """Indices for inter-ocular NME (the outer eye corners)."""
-    pupils: tuple[tuple[int, ...], tuple[int, ...]]
-    """Point groups whose means are the two pupils, for inter-pupil NME."""
+    outer_eye_corners: tuple[int, int] | None
+    """Indices for inter-ocular NME (the outer eye corners); None for a scheme that shows one eye."""
+    pupils: tuple[tuple[int, ...], tuple[int, ...]] | None
+    """Point groups whose means are the two pupils, for inter-pupil NME; None for a scheme that shows one eye."""
     conversions: dict[str, tuple[tuple[int, ...], ...]] = field(default_factory=dict)
     """Target scheme name -> one group of source indices per target point."""
     description: str = ""
+    nme_norm: str = "interocular"
+    """The NME normalisation of this scheme's benchmark (see :func:`edge_landmarks.metrics.nme`)."""
 
     @property
     def num_points(self) -> int:
@@ -49,11 +54,15 @@ class LandmarkScheme:
         return out[list(self.flip_perm)]
 
     def interocular(self, points: np.ndarray) -> np.ndarray:
-        """Outer-eye-corner distance of (..., K, 2) points."""
+        """Outer-eye-corner distance of (..., K, 2) points (NaN for a scheme with one eye)."""
+        if self.outer_eye_corners is None:
+            return np.full(np.shape(points)[:-2], np.nan)
         i, j = self.outer_eye_corners
         return np.linalg.norm(points[..., i, :] - points[..., j, :], axis=-1)
 
     def interpupil(self, points: np.ndarray) -> np.ndarray:
+        if self.pupils is None:
+            return np.full(np.shape(points)[:-2], np.nan)
         a = points[..., list(self.pupils[0]), :].mean(axis=-2)
         b = points[..., list(self.pupils[1]), :].mean(axis=-2)
         return np.linalg.norm(a - b, axis=-1)
@@ -134,6 +143,23 @@ _WFLW98_TO_IBUG68 = tuple(
     )
 )
 
+# --- Menpo 39 (profile faces) -----------------------------------------------------------------------------------
+# The Menpo 2D benchmark's markup for profile faces (Multi-PIE's profile configuration, in the order of the
+# benchmark's own figure, jiankangdeng/MenpoBenchmark): only the side that faces the camera is marked, so the names
+# say "visible", not left or right. A left-facing and a right-facing profile use the same order (the benchmark's
+# figure shows them as mirror images with the same numbers), so a horizontal flip keeps every index: a flipped left
+# profile is a right profile, and flip_perm is the identity.
+_MENPO39_NAMES = (
+    [f"contour_{i}" for i in range(10)]          # 0-9: from the top of the jaw by the ear down to the chin
+    + ["chin_front_0", "chin_front_1"]           # 10-11: up the front of the chin towards the lower lip
+    + [f"brow_{i}" for i in range(4)]            # 12-15: the visible brow, outer end to inner end
+    + [f"nose_bridge_{i}" for i in range(4)]     # 16-19: bridge from the top to the tip (19)
+    + ["nose_below_tip", "nostril_wing"]         # 20-21
+    + ["eye_upper_0", "eye_upper_1", "eye_outer_corner", "eye_lower_0", "eye_lower_1"]  # 22-26: no inner corner
+    + [f"mouth_outer_{i}" for i in range(7)]     # 27-33: upper-lip middle (27), corner (30), lower-lip middle (33)
+    + [f"mouth_inner_{i}" for i in range(5)]     # 34-38: upper middle (34), inner corner (36), lower middle (38)
+)
+
 SCHEMES: dict[str, LandmarkScheme] = {
     "ibug68": LandmarkScheme(
         name="ibug68",
@@ -169,6 +195,18 @@ SCHEMES: dict[str, LandmarkScheme] = {
         pupils=(tuple(range(0, 6)), tuple(range(6, 12))),
         description="the 12 eye points of iBUG 68 (36-47)",
     ),
+    # No conversion to or from menpo39: of its 39 points, 23 are iBUG-68 points of the visible side, 14 lie between
+    # 68 points (the contour and brow are resampled) and 2 (the front of the chin) have none, so any table would
+    # invent points; and 68 -> 39 would also need the facing side, which the 68 points do not carry.
+    "menpo39": LandmarkScheme(
+        name="menpo39",
+        names=tuple(_MENPO39_NAMES),
+        flip_perm=tuple(range(39)),
+        outer_eye_corners=None,
+        pupils=None,
+        description="Menpo 2D benchmark's 39 points for profile faces (one visible side; flip keeps the order)",
+        nme_norm="diagonal",
+    ),
 }
 
 
@@ -185,6 +223,13 @@ def get_scheme(name: str | LandmarkScheme) -> LandmarkScheme:
         close = difflib.get_close_matches(str(name), SCHEMES, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"unknown landmark scheme {name!r}{hint} (known: {', '.join(list_schemes())})") from None
+
+
+def convertible(source: str | LandmarkScheme, target: str | LandmarkScheme) -> bool:
+    """Whether :func:`convert` has a path from ``source`` to ``target`` (the same scheme counts)."""
+    src, dst = get_scheme(source), get_scheme(target)
+    return src.name == dst.name or dst.name in src.conversions or any(
+        dst.name in SCHEMES[mid].conversions for mid in src.conversions)
 
 
 def convert(points: np.ndarray, source: str | LandmarkScheme, target: str | LandmarkScheme) -> np.ndarray:

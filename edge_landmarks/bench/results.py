@@ -136,7 +136,8 @@ def _markdown(result: dict, command: str, title: str, plots: dict[str, str]) -> 
         f"{env['os']}, Python {env['python']}. Load average at start {env['load_average']}, at end "
         f"{env.get('load_average_end')}.", "",
         f"Libraries: {versions}.", "",
-        f"Accuracy: {settings['faces']} faces of `{settings['data']}` split `{settings['split']}` (inter-ocular NME; "
+        f"Accuracy: {settings['faces']} faces of `{settings['data']}` split `{settings['split']}` (NME in the "
+        "scheme's normalisation: inter-ocular, box diagonal for Menpo's 39-point profiles; "
         "NME change against the PyTorch FP32 row of the same checkpoint). Latency: batch 1, one pre-made crop, "
         f"{settings['warmup']} warm-up calls then {settings['runs']} timed calls (`time.perf_counter`), per thread "
         "count; speed-up against PyTorch FP32 at the same thread count; INT8 gain: against the same format's FP32 "
@@ -184,7 +185,7 @@ def _plots(rows: list[dict], folder: Path) -> dict[str, str]:
                         textcoords="offset points")
         ax.set_xscale("log")
         ax.set_xlabel("median latency per face, ms (log)")
-        ax.set_ylabel("NME (inter-ocular)")
+        ax.set_ylabel("NME (the scheme's: inter-ocular, or box diagonal for menpo39)")
         ax.set_title(f"{n} thread{'s' if n > 1 else ''}")
         ax.grid(alpha=0.3, which="both")
     present = {r["format"] for r in ok}

@@ -24,17 +24,23 @@ def models_cmd(pattern: str, no_macs: bool, wide: bool) -> None:
     from ..models import zoo_rows
     from ..report import format_table
 
-    headers = ["name", "scheme", "pts", "input", "params", "seed params", "MACs"] + (["source"] if wide else [])
+    headers = ["name", "scheme", "pts", "input", "params", "seed params", "vs seed", "MACs"]
+    headers += ["source"] if wide else []
     rows = []
-    for row in zoo_rows(pattern, macs=not no_macs):
+    rows_data = zoo_rows(pattern, macs=not no_macs)
+    for row in rows_data:
         rows.append([
             row["name"], row["scheme"], row["points"], row["input"], f"{row['params']:,}",
             f"{row['seed_params']:,}" if row["seed_params"] else "-",
+            row["seed_check"] + (", see below" if row["seed_note"] and row["seed_check"] == "differs" else ""),
             f"{row['macs'] / 1e6:,.0f} M" if row["macs"] is not None else "-",
         ] + ([row["source"]] if wide else []))
     click.echo(format_table(headers, rows))
-    click.echo("Seed params: the count the source project publishes (see docs: the 300W table's counts include an "
-               "unused ImageNet head).")
+    click.echo("Seed params: the count the source project publishes for that model and input. The 300W table's counts "
+               "(in millions) include an unused ImageNet head that its code keeps registered.")
+    for row in rows_data:
+        if row["seed_note"]:
+            click.echo(f"{row['name']}: {row['seed_note']}")
 
 
 
@@ -141,7 +147,8 @@ def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, work
 @click.option("--boxes", type=click.Choice(["points", "detector"]), default="points", show_default=True,
               help="Face boxes: the true landmarks' bounding box, or the shipped detector's box on the whole image "
                    "(real use; faces it misses are counted in detection_rate).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key 'nme': mean inter-ocular NME).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key 'nme': mean NME in the scheme's "
+              "normalisation, named by 'nme_norm': inter-ocular, or box diagonal for menpo39).")
 def eval_cmd(model, data_path, split, out, boxes, as_json) -> None:
     """Evaluate a checkpoint: NME / FR / AUC per split, a CED plot and overlays of the worst faces.
 
@@ -159,9 +166,15 @@ def eval_cmd(model, data_path, split, out, boxes, as_json) -> None:
     if as_json:
         click.echo(json.dumps(result))
         return
-    rows = [[name, m["faces"], f"{m['nme']:.4f}", f"{m['nme_interpupil']:.4f}", f"{m['fr_08']:.3f}",
+    from ..metrics import NORM_LABELS
+
+    first = next(iter(result["splits"].values()))
+    second = "nme_interpupil" if first["nme_norm"] == "interocular" else "nme_box"
+    rows = [[name, m["faces"], f"{m['nme']:.4f}", f"{m[second]:.4f}", f"{m['fr_08']:.3f}",
              f"{m['fr_10']:.3f}", f"{m['auc_08']:.3f}", f"{m['auc_10']:.3f}"] for name, m in result["splits"].items()]
-    click.echo(format_table(["split", "faces", "NME io", "NME ip", "FR@.08", "FR@.10", "AUC@.08", "AUC@.10"], rows))
+    short = {"nme_interpupil": "NME ip", "nme_box": "NME box"}[second]
+    click.echo(format_table(["split", "faces", "NME", short, "FR@.08", "FR@.10", "AUC@.08", "AUC@.10"], rows))
+    click.echo(f"NME: {NORM_LABELS[first['nme_norm']]}; FR and AUC use it.")
     for name, m in result["splits"].items():
         if "detection_rate" in m:
             click.echo(f"{name}: the detector found {100 * m['detection_rate']:.1f} % of the faces ({m['missed']} "

@@ -97,6 +97,19 @@ class LandmarkSet(list):
             raise DataFormatError(self.root, f"no split {name!r} here; splits: {', '.join(sorted(names)) or 'none'}")
         return LandmarkSet([s for s in self if name in _split_names(s)], self.format, self.root, self.skipped)
 
+    def for_scheme(self, scheme: str) -> tuple[LandmarkSet, dict[str, int]]:
+        """The samples a ``scheme`` model can use (its own scheme, or one that converts to it), and the count left
+        out per other scheme: Menpo 2D mixes 68-point semi-frontal and 39-point profile faces in one folder."""
+        from ..schemes import convertible
+
+        kept, dropped = [], {}
+        for s in self:
+            if s.scheme == scheme or convertible(s.scheme, scheme):
+                kept.append(s)
+            else:
+                dropped[s.scheme] = dropped.get(s.scheme, 0) + 1
+        return LandmarkSet(kept, self.format, self.root, self.skipped), dropped
+
     def held_out_splits(self, split: str | None = None, purpose: str = "score") -> list[str]:
         """The split names to hold out: ``split`` if given, else :data:`HELD_OUT_ORDER`'s choice for ``purpose``."""
         if split:

@@ -44,9 +44,9 @@ def calibration_crops(config, data: str, split: str = "train", size: int = 300, 
     from ..data import load_dataset
     from ..data.dataset import make_inputs
 
-    samples = load_dataset(data, split=split)
+    samples, _ = load_dataset(data, split=split).for_scheme(config.scheme)
     if not len(samples):
-        raise EdgeLandmarksError(f"{data}: no faces in split {split!r} to calibrate INT8 with")
+        raise EdgeLandmarksError(f"{data}: no {config.scheme} faces in split {split!r} to calibrate INT8 with")
     idx = np.random.default_rng(seed).permutation(len(samples))[:size]
     if len(idx) < MIN_CALIBRATION:
         warnings.warn(f"only {len(idx)} calibration faces (fewer than {MIN_CALIBRATION}); INT8 ranges may be poor",
@@ -54,10 +54,20 @@ def calibration_crops(config, data: str, split: str = "train", size: int = 300, 
     return make_inputs([samples[i] for i in idx], config)[0]
 
 
-def held_out_faces(dataset, split: str | None = None):
+def artefact_stem(cfg) -> str:
+    """``<model>_<size>``, with the scheme when it is not the model's own (``mobilenetv2_menpo39_56``), so the
+    68- and 39-point files of one network can share a folder."""
+    from ..models import get_model_config
+
+    scheme = "" if cfg.scheme == get_model_config(cfg.name).scheme else f"_{cfg.scheme}"
+    return f"{cfg.name}{scheme}_{cfg.input_size}"
+
+
+def held_out_faces(dataset, split: str | None = None, scheme: str | None = None):
     """The faces to check an artefact on: the split asked for, else the held-out rule's ``check`` choice (val, then
-    test, then every face)."""
-    return dataset.split(dataset.held_out_splits(split, "check")[-1])
+    test, then every face); with ``scheme``, those in it or a scheme that converts to it."""
+    faces = dataset.split(dataset.held_out_splits(split, "check")[-1])
+    return faces.for_scheme(scheme)[0] if scheme else faces
 
 
 def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
@@ -115,7 +125,7 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     data = data or train_cfg.get("data") or "demo68"
     out = Path(out) if out else Path(checkpoint).parent / "export"
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{cfg.name}_{cfg.input_size}_{precision}{spec.suffix}"
+    path = out / f"{artefact_stem(cfg)}_{precision}{spec.suffix}"
     refuse_overwrite(path, force)
     metadata = {
         "format": fmt, "precision": precision, "model_config": cfg.to_dict(), "model": cfg.name,
@@ -137,7 +147,7 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
         settings = module.export_fp32(model, path, None, metadata)
     seconds = time.time() - t0
     metadata["quantizer"] = settings
-    held_out = held_out_faces(load_dataset(data), val_split)
+    held_out = held_out_faces(load_dataset(data), val_split, cfg.scheme)
     if check_faces:
         held_out = held_out[:check_faces]
     from ..runtime.backends import sidecar_path

@@ -12,7 +12,8 @@ from ._registry import create_model as _create_model
 from ._registry import get_model_config as _get_model_config
 from ._registry import list_models as _list_models
 
-__all__ = ["ModelConfig", "create_model", "list_models", "get_model_config", "count_params", "count_macs"]
+__all__ = ["ModelConfig", "create_model", "list_models", "get_model_config", "count_params", "count_macs", "zoo_rows",
+           "seed_check"]
 
 _loaded = False
 
@@ -84,19 +85,36 @@ def count_macs(model, input_size: int | None = None, in_chans: int | None = None
     return total
 
 
+def seed_check(params: int, published: int | None, unused: int = 0) -> str:
+    """How our count compares with the seed's: ``exact``, ``= with the unused head`` (within the seed's rounding),
+    ``differs``, or ``-`` when the seed publishes none."""
+    if not published:
+        return "-"
+    if params == published:
+        return "exact"
+    if unused and abs(params + unused - published) / published < 0.005:
+        return f"= with unused head ({unused:,})"
+    return "differs"
+
+
 def zoo_rows(pattern: str = "*", macs: bool = True) -> list[dict]:
-    """One row per (model, documented input size): name, scheme, points, input, params, seed params, MACs."""
+    """One row per (model, documented input size): name, scheme, points, input, params, the seed's published
+    count for that size and how ours compares (:func:`seed_check`), MACs."""
     rows = []
     for name in list_models(pattern):
         base = get_model_config(name)
         for size in base.sizes or (base.input_size,):
             model = create_model(name, input_size=size)
             cfg = model.config
+            params = count_params(model)
+            published = cfg.seed_params if size == base.input_size else cfg.extra.get(f"seed_params_{size}")
             rows.append({
                 "name": name if size == base.input_size else f"{name} @{size}",
                 "model": name, "scheme": cfg.scheme, "points": cfg.num_points,
-                "input": f"{cfg.in_chans}x{size}x{size}", "size": size, "params": count_params(model),
-                "seed_params": cfg.seed_params if size == base.input_size else None,
+                "input": f"{cfg.in_chans}x{size}x{size}", "size": size, "params": params,
+                "seed_params": published,
+                "seed_check": seed_check(params, published, cfg.extra.get("seed_unused_params", 0)),
+                "seed_note": cfg.extra.get(f"seed_params_{size}_note", "") if size != base.input_size else "",
                 "macs": count_macs(model) if macs else None, "source": cfg.source,
             })
     return rows

@@ -67,8 +67,12 @@ _TABLE = dict(family="mobilenet", scheme="ibug68", num_points=68, input_size=224
 
 @register_model(ModelConfig(
     name="mobilenetv2", source="300W benchmark table (cunjian), MobileNetV2 + GDConv", seed_params=3_740_000,
-    extra={"seed_params_note": "seed counts an unused ImageNet classifier (1,281,000 params)",
-           "seed_unused_params": 1_281_000},
+    extra={"schemes": ["ibug68", "menpo39"],
+           "seed_params_note": "seed counts an unused ImageNet classifier (1,281,000 params)",
+           "seed_unused_params": 1_281_000, "seed_params_56": 3_740_000,
+           "seed_params_56_note": "the table repeats the 224 px count (3.74 M) for 56 px, but the seed's own 56 px "
+                                  "code (MobileNet_GDConv_56) has a 2x2 GDConv, 1280 x 45 = 57,600 fewer weights: "
+                                  "3,686,904 with the unused head, as ours"},
     **_TABLE,
 ))
 def _mobilenetv2(cfg: ModelConfig) -> nn.Module:
@@ -77,8 +81,10 @@ def _mobilenetv2(cfg: ModelConfig) -> nn.Module:
 
 @register_model(ModelConfig(
     name="mobilenetv2_se", source="300W benchmark table (cunjian), MobileNetV2_SE + GDConv", seed_params=4_150_000,
-    extra={"seed_params_note": "seed counts an unused ImageNet classifier (1,281,000 params)",
-           "seed_unused_params": 1_281_000},
+    extra={"schemes": ["ibug68", "menpo39"],
+           "seed_params_note": "seed counts an unused ImageNet classifier (1,281,000 params)",
+           "seed_unused_params": 1_281_000, "seed_params_56": 4_100_000,
+           "seed_params_56_note": "from the table's MobileNetV2_SE_ExternalData (56x56) row, the same network"},
     **_TABLE,
 ))
 def _mobilenetv2_se(cfg: ModelConfig) -> nn.Module:

@@ -68,7 +68,9 @@ def _resnet18_256(cfg: ModelConfig) -> nn.Module:
 @register_model(ModelConfig(
     name="resnet18", family="resnet", scheme="ibug68", num_points=68, input_size=224, sizes=(224, 56),
     source="300W benchmark table (cunjian), ResNet18", seed_params=11_760_000,
-    extra={"seed_params_note": "seed counts an unused ImageNet fc (513,000 params)", "seed_unused_params": 513_000},
+    extra={"schemes": ["ibug68", "menpo39"],
+           "seed_params_note": "seed counts an unused ImageNet fc (513,000 params)",
+           "seed_unused_params": 513_000},
 ))
 def _resnet18(cfg: ModelConfig) -> nn.Module:
     return ResNetRegressor(2 * cfg.num_points, cfg.in_chans, cfg.input_size)

@@ -1,14 +1,18 @@
 """Xception for 68 landmarks, as in the FFHQ project (FFHQ faces labelled by dlib).
 
-Source: the FFHQ facial-landmark project's torch summary (8,580,776 parameters at 3x256; the seed trained at 512).
-Separable convolutions are pointwise then depthwise, without bias. Layout:
+Source: the FFHQ facial-landmark project's torch summary (seed 000): 8,580,776 parameters, a 3x512x512 input (its
+"Input size (MB): 3.00" is 3x512x512 float32) and a first conv that gives 32x256x256, so stride 2. Separable
+convolutions are pointwise then depthwise, without bias (the summary's 8,192 then 1,152 for 64->128). Layout:
 
-    stem     conv3x3 3->32, BN, ReLU; conv3x3 32->64, BN, ReLU               (stride 1)
+    stem     conv3x3/2 3->32, BN, ReLU; conv3x3 32->64, BN, ReLU          (512 -> 256, as in the summary)
     entry    3 residual blocks 64->128->256->512: [sep, BN, ReLU, sep, BN, maxpool/2] + conv1x1/2 shortcut
     middle   4 residual blocks at 512: 3 x [ReLU, sep, BN] + identity
     exit     residual block 512->1024: [ReLU, sep 512, BN, ReLU, sep 1024, BN, maxpool/2] + conv1x1/2 shortcut
              sep 1024, BN, ReLU, sep 1024, BN, ReLU, global average pool
     head     Linear 1024->1024, ReLU, Linear 1024->2K
+
+The summary gives output shapes but not the max-pool's kernel: 3x3, stride 2, padding 1 (Xception's own) halves
+each map as the summary shows.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ class Xception(nn.Module):
     def __init__(self, num_outputs: int = 136, in_chans: int = 3, middle_blocks: int = 4):
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(in_chans, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(in_chans, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
             nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
         )
         self.entry = nn.Sequential(DownBlock(64, 128), DownBlock(128, 256), DownBlock(256, 512))
@@ -86,7 +90,7 @@ class Xception(nn.Module):
 
 
 @register_model(ModelConfig(
-    name="xception", family="xception", scheme="ibug68", num_points=68, input_size=256, sizes=(256,),
+    name="xception", family="xception", scheme="ibug68", num_points=68, input_size=512, sizes=(512,),
     source="FFHQ project (Xception, dlib-labelled FFHQ)", seed_params=8_580_776,
 ))
 def _xception(cfg: ModelConfig) -> nn.Module:

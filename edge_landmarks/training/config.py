@@ -43,6 +43,9 @@ class TrainConfig:
     scheduler: str = "cosine"
     step_size: int = 30
     gamma: float = 0.1
+    milestones: list = field(default_factory=list)
+    """For ``scheduler: step``: the epochs at which the learning rate is multiplied by ``gamma`` (MultiStepLR); when
+    empty, every ``step_size`` epochs."""
     plateau_patience: int = 5
     plateau_factor: float = 0.5
     early_stopping: int = 0
@@ -82,6 +85,8 @@ class TrainConfig:
                 raise EdgeLandmarksError(f"recipe {self.name}: {key} {value!r} is not one of {', '.join(allowed)}")
         if self.batch_size < 1 or self.epochs < 1 or not self.lr > 0:
             raise EdgeLandmarksError(f"recipe {self.name}: batch_size, epochs and lr must be positive")
+        if not (isinstance(self.milestones, list) and all(isinstance(m, int) and m > 0 for m in self.milestones)):
+            raise EdgeLandmarksError(f"recipe {self.name}: milestones must be a list of positive epoch numbers")
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise EdgeLandmarksError(f"recipe {self.name}: device {self.device!r} is not auto, cpu, cuda, cuda:N "
                                      "or mps")

@@ -167,7 +167,7 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
         raise EdgeLandmarksError(f"{last_path}: nothing to resume")
     dist, amp, workers, log = _set_up(cfg, data, progress, log)
     device, main = dist.device, dist.is_main
-    samples, val_samples = _training_faces(cfg, samples, val_samples, dist.world)
+    samples, val_samples = _training_faces(cfg, samples, val_samples, dist.world, log)
 
     raw = model = _prepare_model(cfg, log, warm=not resume).to(device)
     mcfg = raw.config
@@ -312,13 +312,27 @@ def _wrap_ddp(raw, cfg: TrainConfig, device):
     return raw, DistributedDataParallel(raw, device_ids=[device.index] if device.type == "cuda" else None)
 
 
-def _training_faces(cfg: TrainConfig, samples, val_samples, world: int):
-    """The training and validation faces: given, or read from the recipe's data; validation falls back to training."""
+def _training_faces(cfg: TrainConfig, samples, val_samples, world: int, log=print):
+    """The training and validation faces: given, or read from the recipe's data; validation falls back to training.
+    Faces whose points do not convert to the model's scheme (Menpo's 39-point profiles for a 68-point model, and
+    the other way round) are left out, and the log says how many."""
+    from ..data.samples import LandmarkSet
+    from ..models import get_model_config
+
     if samples is None:
         samples = load_dataset(cfg.data, split=cfg.train_split)
         val_samples = load_dataset(cfg.data, split=cfg.val_split)
+    scheme = get_model_config(cfg.model, **cfg.model_args).scheme
+    total = len(samples)
+    samples, dropped = LandmarkSet(samples).for_scheme(scheme)
+    if dropped:
+        others = ", ".join(f"{n} {name}" for name, n in sorted(dropped.items()))
+        log(f"{len(samples)} of {total} training faces are {scheme} or convert to it; left out: {others}")
+    if val_samples is not None:
+        val_samples = LandmarkSet(val_samples).for_scheme(scheme)[0]
     if not len(samples):
-        raise EdgeLandmarksError("no training samples")
+        raise EdgeLandmarksError(f"no training samples in {scheme} or a scheme that converts to it" if total
+                                 else "no training samples")
     val_samples = val_samples if val_samples is not None and len(val_samples) else samples
     if len(samples) < 2 * world:
         raise EdgeLandmarksError(f"{len(samples)} training faces cannot feed {world} processes (2 each at least)")

@@ -23,6 +23,8 @@ def build_scheduler(cfg, opt):
     """The recipe's schedule, stepped once an epoch (``plateau`` with the validation NME), or None."""
     import torch
 
+    if cfg.scheduler == "step" and cfg.milestones:
+        return torch.optim.lr_scheduler.MultiStepLR(opt, sorted(cfg.milestones), cfg.gamma)
     if cfg.scheduler == "step":
         return torch.optim.lr_scheduler.StepLR(opt, cfg.step_size, cfg.gamma)
     if cfg.scheduler == "cosine":

@@ -9,6 +9,9 @@ A ``.pts`` file (coordinates 1-based, as iBUG publishes them):
     ...
     }
 
+Menpo 2D (trainset/ with 68-point semi-frontal and 39-point profile files side by side) reads as one set of mixed
+schemes: a model trains and is scored on the faces of its own scheme (see ``LandmarkSet.for_scheme``).
+
 300-W splits by subset: train = afw + helen/trainset + lfpw/trainset; common test = helen/testset + lfpw/testset;
 challenge = ibug; full = common + challenge; the private 300-W test (01_Indoor, 02_Outdoor) is ``test300w``. A folder
 with train/ val/ test/ (and test_wild/) sub-folders (the demo set) uses those as splits.
@@ -26,7 +29,7 @@ from ..samples import IMAGE_SUFFIXES, LandmarkSet, Sample, read_text
 
 __all__ = ["read_pts", "write_pts", "read", "sniff"]
 
-_SCHEME_BY_COUNT = {68: "ibug68", 98: "wflw98", 15: "kaggle15", 12: "eyes12"}
+_SCHEME_BY_COUNT = {68: "ibug68", 98: "wflw98", 15: "kaggle15", 12: "eyes12", 39: "menpo39"}
 
 
 def read_pts(path: str | Path) -> np.ndarray:
@@ -140,7 +143,8 @@ def read(path: str | Path, skip_bad: bool = False) -> LandmarkSet:
                 raise DataFormatError(f, "no image beside this .pts file (same name, .jpg/.png/...)")
             scheme = _SCHEME_BY_COUNT.get(len(pts))
             if scheme is None:
-                raise DataFormatError(f, f"{len(pts)} points match no known scheme (68, 98, 15, 12)")
+                raise DataFormatError(f, f"{len(pts)} points match no known scheme "
+                                         f"({', '.join(map(str, _SCHEME_BY_COUNT))})")
             split, subset = _split_of(f.relative_to(root)) if root.is_dir() else ("all", "")
             out.append(Sample(pts, scheme, image_path=str(image), split=split, subset=subset, source=str(f)))
     return out.require_any(".pts files")
