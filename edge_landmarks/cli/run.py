@@ -72,14 +72,19 @@ def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
               help="Check the tracked region with the detector every N frames (0: never).")
 @click.option("--size", default="640x480", show_default=True, help="Camera resolution WxH.")
 @click.option("--force", is_flag=True, help="Overwrite --save if it exists.")
+@click.option("--serve", is_flag=False, flag_value="127.0.0.1:8000", default=None, metavar="[HOST:]PORT",
+              help="Stream to a browser instead of a window (headless Pis): the page, /stream.mjpg and "
+                   "/landmarks.json. --serve alone is 127.0.0.1:8000 (this machine only); --serve 0.0.0.0:8000 "
+                   "opens it to the network. A video file loops at its frame rate.")
 def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, threads, detector, no_smooth,
-             verify_every, size, force) -> None:
+             verify_every, size, force, serve) -> None:
     """Camera demo: detect, track, predict and draw landmarks live (picamera2, webcam or video file).
 
     \b
     Example:
       edge-lmk demo --camera 0                                      # the shipped model, in a window
       edge-lmk demo --model mobilenetv2_56_int8.onnx --camera 0     # a window (OpenCV with GUI support)
+      edge-lmk demo --picamera --serve 0.0.0.0:8000                 # headless Pi: open http://<pi>:8000
       edge-lmk demo --model mobilenetv2_56_int8.tflite --picamera --headless --save run.mp4 --frames 300
       edge-lmk data video --out faces.mp4 && edge-lmk demo --model mobilenetv2_56_int8.onnx --video faces.mp4 \\
           --headless --json
@@ -98,7 +103,8 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
         model = default_model()
     stats = run_demo(model, camera=camera, picamera=picamera, video=video, headless=headless, frames=frames,
                      save=save, force=force, threads=threads, detector=detector, smoothing=not no_smooth,
-                     verify_every=verify_every, width=width, height=height)
+                     verify_every=verify_every, width=width, height=height, serve=serve,
+                     log=lambda line: click.echo(line, err=True))
     if as_json:
         click.echo(json.dumps(stats))
         return

@@ -5,7 +5,9 @@ package comes from Raspberry Pi OS, ``sudo apt install python3-picamera2``, and 
 ``--system-site-packages``), ``cv2.VideoCapture`` for USB webcams and video files. Each frame goes through the
 :class:`~edge_landmarks.runtime.track.FaceTracker` (the detector only while no face is tracked), then the points,
 the crop box, the FPS and the time per stage (read, detect, landmarks, draw) are drawn on it; it is shown in a
-window, or with ``headless`` only written (``save``: a video, or one annotated frame as an image) and counted.
+window, or with ``headless`` only written (``save``: a video, or one annotated frame as an image) and counted, or
+served to browsers (``serve``: :mod:`edge_landmarks.runtime.serve`; a video file then loops at its own frame rate,
+as a camera would deliver it, until ``frames`` or Ctrl-C).
 :func:`run_demo` returns the run's statistics (``fps``: frames per second end to end, reading included).
 
 :func:`make_test_video` writes a short video from face photos that PyPI packages ship (scikit-image's astronaut,
@@ -14,6 +16,7 @@ matplotlib's Grace Hopper), moving and zooming a little from frame to frame, so 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -62,6 +65,12 @@ class _CaptureSource:
         self._i += 1
         return frame, t
 
+    def rewind(self) -> bool:
+        """Back to a video file's first frame (timestamps keep counting up); False for a camera."""
+        import cv2
+
+        return self.is_file and bool(self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0))
+
     def close(self) -> None:
         self.cap.release()
 
@@ -109,8 +118,10 @@ def open_source(camera: int | None = None, picamera: bool = False, video: str | 
     return _CaptureSource(int(camera or 0), width, height)
 
 
-def annotate(frame: np.ndarray, result, scheme: str | None, fps: float | None, stage_ms: dict) -> np.ndarray:
-    """Points, crop box, FPS and the time per stage drawn on a copy of the frame."""
+def annotate(frame: np.ndarray, result, scheme: str | None, fps: float | None, stage_ms: dict,
+             shown_fps: float | None = None) -> np.ndarray:
+    """Points, crop box, FPS and the time per stage drawn on a copy of the frame. ``shown_fps``: the rate frames
+    are shown at when it is not the pipeline's (a video file served at its own frame rate)."""
     import cv2
 
     from ..data.show import draw_points
@@ -124,7 +135,8 @@ def annotate(frame: np.ndarray, result, scheme: str | None, fps: float | None, s
     lines = []
     if fps is not None:
         state = "detect" if result.detected else "track" if result.points is not None else "no face"
-        lines.append(f"{fps:.0f} FPS  {state}")
+        rate = f"{shown_fps:.0f} FPS (pipeline {fps:.0f})" if shown_fps is not None else f"{fps:.0f} FPS"
+        lines.append(f"{rate}  {state}")
     lines.append("  ".join(f"{k} {v:.2f} ms" for k, v in stage_ms.items()))
     scale = max(0.4, frame.shape[0] / 960)
     step = int(round(20 * scale / 0.5))
@@ -191,11 +203,14 @@ def _check_gui() -> None:
 def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = False, video: str | None = None,
              headless: bool = False, frames: int | None = None, save: str | None = None, force: bool = False,
              threads: int = 1, detector: str = "blazeface", smoothing: bool = True, verify_every: int = 10,
-             width: int = 640, height: int = 480, draw: bool = True) -> dict:
+             width: int = 640, height: int = 480, draw: bool = True, serve: str | None = None,
+             pace: bool = True, log=print) -> dict:
     """Run the demo loop and return its statistics (see the module docstring).
 
     ``frames``: stop after this many (default: the end of the video, or Esc / q in the window, or Ctrl-C).
     ``draw=False`` skips drawing when nothing is shown or saved (to time the bare pipeline).
+    ``serve``: ``[HOST:]PORT`` to stream to browsers (no window); ``pace=False`` then reads a video file as fast as
+    the pipeline goes instead of at its frame rate (to time the loop with clients connected).
     """
     import cv2
 
@@ -206,13 +221,23 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
     if frames is not None and frames < 1:
         raise EdgeLandmarksError(f"--frames must be at least 1, got {frames}")
     save_path = _check_save(save, force)
+    address = None
+    if serve is not None:
+        from .serve import parse_address
+
+        address = parse_address(serve)
+        headless = True
     predictor = LandmarkPredictor(model, threads=threads)
     tracker = FaceTracker(predictor, create_detector(detector, threads=threads), smoothing=smoothing,
                           verify_every=verify_every)
     if not headless:
         _check_gui()
     source = open_source(camera, picamera, video, width, height)
-    draw = draw or not headless or save_path is not None
+    server = None
+    if address is not None:
+        server = _start_server(address, source, predictor, model, log)
+    draw = draw or not headless or save_path is not None or server is not None
+    looping = server is not None and getattr(source, "is_file", False)
     totals = Counter()
     counts = Counter()
     losses = Counter()
@@ -221,48 +246,64 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
     fps_ema = None
     shown_ms = {"detect": 0.0, "landmarks": 0.0, "draw": 0.0}
     finished = False
+    shown_fps, last_shown = None, None
     start = time.perf_counter()
-    try:
-        while frames is None or counts["frames"] < frames:
-            t0 = time.perf_counter()
-            frame, ts = source.read()
-            t1 = time.perf_counter()
-            if frame is None:
-                break
-            result = tracker.update(frame, ts)
-            t2 = time.perf_counter()
-            _count(result, counts, losses, totals, t1 - t0)
-            if draw:
-                dt = t2 - t0 + shown_ms["draw"] / 1e3
-                fps_ema = 1.0 / dt if fps_ema is None else 0.9 * fps_ema + 0.1 / max(dt, 1e-6)
-                shown_ms = {"detect": 1e3 * result.timings["detect"], "landmarks": 1e3 * result.timings["landmarks"],
-                            "draw": shown_ms["draw"]}
-                out = annotate(frame, result, predictor.scheme, fps_ema, shown_ms)
-                t3 = time.perf_counter()
-                shown_ms["draw"] = 1e3 * (t3 - t2)
-                totals["draw"] += t3 - t2
-                if save_path is not None:
-                    if save_path.suffix.lower() in VIDEO_SUFFIXES:
-                        if writer is None:
-                            writer = _VideoOut(save_path, source.fps, (out.shape[1], out.shape[0]))
-                        writer.write(out)
-                    elif result.points is not None:
-                        best_frame = out
-                if not headless:
-                    cv2.imshow("edge-lmk demo", out)
-                    if cv2.waitKey(1) & 0xFF in (27, ord("q")):
-                        break
-                totals["output"] += time.perf_counter() - t3
-        finished = True
-    except KeyboardInterrupt:
-        finished = True
-    finally:
-        elapsed = time.perf_counter() - start
-        source.close()
-        if writer is not None:
-            writer.close(keep=finished)
-        if not headless:
-            cv2.destroyAllWindows()
+    stop_on_term = _TermAsInterrupt() if server is not None else contextlib.nullcontext()
+    with stop_on_term:
+        try:
+            while frames is None or counts["frames"] < frames:
+                t0 = time.perf_counter()
+                if looping and pace:  # a file served live: at its own frame rate, as a camera would give it
+                    time.sleep(max(0.0, start + counts["frames"] / source.fps - t0))
+                    t0 = time.perf_counter()
+                    if last_shown is not None:
+                        gap = max(t0 - last_shown, 1e-6)
+                        shown_fps = 1.0 / gap if shown_fps is None else 0.9 * shown_fps + 0.1 / gap
+                    last_shown = t0
+                frame, ts = source.read()
+                if frame is None and looping and counts["frames"] and source.rewind():
+                    frame, ts = source.read()
+                t1 = time.perf_counter()
+                if frame is None:
+                    break
+                result = tracker.update(frame, ts)
+                t2 = time.perf_counter()
+                _count(result, counts, losses, totals, t1 - t0)
+                if draw:
+                    dt = t2 - t0 + shown_ms["draw"] / 1e3
+                    fps_ema = 1.0 / dt if fps_ema is None else 0.9 * fps_ema + 0.1 / max(dt, 1e-6)
+                    shown_ms = {"detect": 1e3 * result.timings["detect"],
+                                "landmarks": 1e3 * result.timings["landmarks"], "draw": shown_ms["draw"]}
+                    out = annotate(frame, result, predictor.scheme, fps_ema, shown_ms, shown_fps)
+                    t3 = time.perf_counter()
+                    shown_ms["draw"] = 1e3 * (t3 - t2)
+                    totals["draw"] += t3 - t2
+                    if save_path is not None:
+                        if save_path.suffix.lower() in VIDEO_SUFFIXES:
+                            if writer is None:
+                                writer = _VideoOut(save_path, source.fps, (out.shape[1], out.shape[0]))
+                            writer.write(out)
+                        elif result.points is not None:
+                            best_frame = out
+                    if server is not None:
+                        server.publish(out, _served_state(result, predictor.scheme, fps_ema, shown_ms, shown_fps))
+                    if not headless:
+                        cv2.imshow("edge-lmk demo", out)
+                        if cv2.waitKey(1) & 0xFF in (27, ord("q")):
+                            break
+                    totals["output"] += time.perf_counter() - t3
+            finished = True
+        except KeyboardInterrupt:
+            finished = True
+        finally:
+            elapsed = time.perf_counter() - start
+            source.close()
+            if server is not None:
+                server.close()
+            if writer is not None:
+                writer.close(keep=finished)
+            if not headless:
+                cv2.destroyAllWindows()
     if save_path is not None and save_path.suffix.lower() in IMAGE_SUFFIXES and best_frame is not None:
         write_image(save_path, best_frame)
     if counts["frames"] == 0:
@@ -271,7 +312,64 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
     settings = {"model": str(model), "format": predictor.format, "precision": predictor.precision,
                 "input_size": predictor.config.input_size, "source": source.name, "threads": threads,
                 "detector": detector, "smoothing": smoothing, "verify_every": verify_every, "drawn": draw}
+    if server is not None:
+        settings["served"] = {"url": server.url, "frames_sent": server.frames_sent, "paced": pace and looping}
     return {**settings, **_statistics(counts, losses, totals, elapsed), "saved": str(save_path) if saved else None}
+
+
+def _start_server(address: tuple[str, int], source, predictor, model, log):
+    from .serve import FrameServer, is_loopback
+
+    host, port = address
+    server = FrameServer(host, port, info={
+        "model": Path(str(model)).name, "backend": f"{predictor.format} {predictor.precision}",
+        "input_size": predictor.config.input_size, "scheme": predictor.scheme, "source": source.name})
+    try:
+        url = server.start()
+    except Exception:
+        source.close()
+        raise
+    if not is_loopback(host):
+        log(f"warning: serving on {host}, reachable from other machines on this network (no password); "
+            "the default, 127.0.0.1, is this machine only")
+    log(f"serving {source.name} at {url} (Ctrl-C to stop); landmarks as JSON at {url}landmarks.json")
+    return server
+
+
+class _TermAsInterrupt:
+    """While serving, SIGTERM (systemd, ``kill``) ends the loop as Ctrl-C does: the port is released, stats kept."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGTERM, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)
+        return False
+
+
+def _served_state(result, scheme: str, fps: float | None, stage_ms: dict, shown_fps: float | None) -> dict:
+    faces = []
+    if result.points is not None:
+        faces.append({"points": np.round(np.asarray(result.points, dtype=np.float64), 2).tolist(), "scheme": scheme,
+                      "box": [round(float(v), 2) for v in result.box] if result.box is not None else None,
+                      "detected": bool(result.detected)})
+    rate = shown_fps if shown_fps is not None else fps
+    return {"faces": faces, "fps": round(float(rate), 2) if rate is not None else None,
+            "pipeline_fps": round(float(fps), 2) if fps is not None else None,
+            "ms": {k: round(float(v), 3) for k, v in stage_ms.items()}}
 
 
 def _count(result, counts: Counter, losses: Counter, totals: Counter, read_seconds: float) -> None:
