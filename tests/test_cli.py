@@ -34,6 +34,10 @@ def test_models_lists_every_model_with_params():
     for needle in ("xception", "8,580,776", "mobilenetv2 @56", "resnet18_gray_eyes", "kaggle_resnet50",
                    "mobilenetv3_large", "resnet18_256", "11,246,280", "3,740,000"):
         assert needle in res.output
+    lines = {line.split()[0]: line for line in res.output.splitlines() if line.strip() and "@" not in line}
+    assert "11,372,062   11,372,062  exact" in lines["kaggle_cnn1"] and "exact" in lines["kaggle_cnn2"]
+    assert "= with unused head (513,000)" in lines["resnet18"]
+    assert "Also as menpo39 (--model-arg scheme=menpo39): mobilenetv2, mobilenetv2_se, resnet18" in res.output
 
 
 def test_errors_are_one_clear_line(tmp_path):

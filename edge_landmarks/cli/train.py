@@ -41,6 +41,13 @@ def models_cmd(pattern: str, no_macs: bool, wide: bool) -> None:
     for row in rows_data:
         if row["seed_note"]:
             click.echo(f"{row['name']}: {row['seed_note']}")
+    more: dict[str, list[str]] = {}
+    for row in rows_data:
+        for scheme in row["schemes"]:
+            if scheme != row["scheme"] and row["model"] not in more.setdefault(scheme, []):
+                more[scheme].append(row["model"])
+    for scheme, names in more.items():
+        click.echo(f"Also as {scheme} (--model-arg scheme={scheme}): {', '.join(names)}")
 
 
 

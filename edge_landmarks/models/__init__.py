@@ -115,6 +115,7 @@ def zoo_rows(pattern: str = "*", macs: bool = True) -> list[dict]:
                 "seed_params": published,
                 "seed_check": seed_check(params, published, cfg.extra.get("seed_unused_params", 0)),
                 "seed_note": cfg.extra.get(f"seed_params_{size}_note", "") if size != base.input_size else "",
+                "schemes": list(cfg.extra.get("schemes", [cfg.scheme])),
                 "macs": count_macs(model) if macs else None, "source": cfg.source,
             })
     return rows
