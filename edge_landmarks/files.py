@@ -8,7 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_write", "refuse_overwrite"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_write", "refuse_overwrite",
+           "publish", "plain_mode"]
 
 
 def atomic_write(path: str | Path, writer: Callable[[str], None], suffix: str = "") -> Path:
@@ -19,14 +20,24 @@ def atomic_write(path: str | Path, writer: Callable[[str], None], suffix: str = 
     os.close(fd)
     try:
         writer(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions a plain open() would
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def plain_mode() -> int:
+    """The permissions a plain ``open(path, "w")`` gives a new file under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def publish(tmp: str | Path, path: str | Path) -> None:
+    """Rename a finished temporary file onto ``path`` with a plain file's permissions (mkstemp makes 0600)."""
+    os.chmod(tmp, plain_mode())
+    os.replace(tmp, path)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

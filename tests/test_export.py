@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from edge_landmarks.cli import main
 from edge_landmarks.data import load_dataset
 from edge_landmarks.errors import EdgeLandmarksError
 from edge_landmarks.export import export_artefact
+from edge_landmarks.files import plain_mode
 from edge_landmarks.formats import FORMATS, export_formats, format_for_path
 from edge_landmarks.runtime import load_backend
 from edge_landmarks.training import load_recipe, train
@@ -56,6 +58,9 @@ def test_export_validates_and_records(checkpoint, demo68, tmp_path, fmt, precisi
         assert entry["bytes"] < 0.5 * 9.5e6  # int8 weights: under half the fp32 file
     manifest = json.loads((out / "manifest.json").read_text())
     assert [a["path"] for a in manifest["artefacts"]] == [str(path)]
+    # every file written has a plain file's permissions under the umask (the atomic writes' mkstemp makes 0600)
+    modes = {f.name: oct(stat.S_IMODE(f.stat().st_mode)) for f in out.iterdir()}
+    assert set(modes.values()) == {oct(plain_mode())}, modes
     run, cfg, _ = load_backend(path, threads=1)
     x = np.zeros((2, 3, 56, 56), np.float32)
     assert run(x).shape == (2, 136) and cfg.name == "mobilenetv2"

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import require
+from ..files import publish
 
 __all__ = ["export", "run_onnx", "export_fp32", "export_int8"]
 
@@ -42,7 +43,7 @@ def export(model, path: str | Path, simplify: bool = True, opset: int = 17) -> d
             ref = model(dummy).numpy()
         got = run_onnx(tmp, dummy.numpy())
         check["max_abs_diff"] = float(np.abs(ref - got).max())
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -121,7 +122,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
                         calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=excluded)
         if metadata:
             _add_metadata(tmp, metadata)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         root.removeFilter(_no_preprocess_hint)
         for f in (tmp, fp32):

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write, refuse_overwrite
+from ..files import atomic_write, publish, refuse_overwrite
 
 __all__ = ["open_source", "run_demo", "make_test_video", "annotate", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
 
@@ -164,18 +164,40 @@ class _VideoOut:
             os.unlink(self.tmp)
             raise EdgeLandmarksError(f"{path}: OpenCV cannot write this video format here")
 
+        self.written = 0
+
     def write(self, frame: np.ndarray) -> None:
         self.writer.write(frame)
+        self.written += 1
 
     def close(self, keep: bool) -> None:
+        """Publish the video only once it reads back with every frame (a full disk makes OpenCV write a file
+        without its index, silently); otherwise remove it and say so."""
         self.writer.release()
-        if keep:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self.tmp, 0o666 & ~umask)  # as a plain open() would make it, not mkstemp's 0600
-            os.replace(self.tmp, self.path)
-        elif os.path.exists(self.tmp):
-            os.unlink(self.tmp)
+        try:
+            if keep:
+                readable = count_video_frames(self.tmp)
+                if readable != self.written:
+                    raise EdgeLandmarksError(f"{self.path}: the video did not write correctly ({self.written} frames "
+                                             f"written, {readable} read back; is the disk full?); nothing kept")
+                publish(self.tmp, self.path)
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+
+
+def count_video_frames(path: str | Path) -> int:
+    """Frames OpenCV can decode from a video file (0 when it cannot open it)."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    try:
+        while cap.isOpened() and cap.grab():
+            n += 1
+    finally:
+        cap.release()
+    return n
 
 
 def _check_save(save: str | None, force: bool) -> Path | None:
@@ -458,5 +480,9 @@ def make_test_video(path: str | Path, frames: int = 60, size: tuple[int, int] = 
                 out.write(cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(40, 40, 40)))
         finally:
             out.release()
+        readable = count_video_frames(tmp)
+        if readable != frames:
+            raise EdgeLandmarksError(f"{path}: the video did not write correctly ({frames} frames written, {readable} "
+                                     "read back; is the disk full?); nothing kept")
 
     return atomic_write(path, write, suffix=path.suffix)
