@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,12 +13,23 @@ from click.testing import CliRunner
 
 from edge_landmarks.cli import main
 from edge_landmarks.data import load_dataset
+from edge_landmarks.data.transforms import face_box
 from edge_landmarks.errors import EdgeLandmarksError
 from edge_landmarks.export import export_artefact
 from edge_landmarks.files import plain_mode
 from edge_landmarks.formats import FORMATS, export_formats, format_for_path
 from edge_landmarks.runtime import load_backend
 from edge_landmarks.training import load_recipe, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_documented_examples_run_on_the_shipped_models(demo68):
+    from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
+
+    for path, runtime in (("demo68_mobilenetv2_56_int8.onnx", "onnxruntime"),
+                          ("demo68_mobilenetv2_56_int8.tflite", "ai-edge-litert")):
+        _runs_the_documented_example(DEFAULT_MODEL_DIR / path, runtime, demo68)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +74,9 @@ def test_export_validates_and_records(checkpoint, demo68, tmp_path, fmt, precisi
     # every file written has a plain file's permissions under the umask (the atomic writes' mkstemp makes 0600)
     modes = {f.name: oct(stat.S_IMODE(f.stat().st_mode)) for f in out.iterdir()}
     assert set(modes.values()) == {oct(plain_mode())}, modes
+    assert meta["contract"]["inputs"][0]["name"] and meta["contract"]["preprocess"]["channel_order"] == "RGB"
+    assert (meta["contract"]["inputs"][0]["quantization"] is not None) == (fmt == "tflite" and precision == "int8")
+    _runs_the_documented_example(path, FORMATS[fmt].runtime, demo68)
     run, cfg, _ = load_backend(path, threads=1)
     x = np.zeros((2, 3, 56, 56), np.float32)
     assert run(x).shape == (2, 136) and cfg.name == "mobilenetv2"
@@ -70,6 +86,27 @@ def test_export_validates_and_records(checkpoint, demo68, tmp_path, fmt, precisi
     assert json.loads(res.output)["splits"]["test"]["faces"] == 40
     with pytest.raises(EdgeLandmarksError, match="--force"):
         export_artefact(checkpoint, fmt, precision, out=out, data=str(demo68))
+
+
+def doc_example(runtime: str) -> str:
+    """The shared crop block and ``runtime``'s block of docs/use-without-edge-lmk.md, as one program."""
+    text = (ROOT / "docs" / "use-without-edge-lmk.md").read_text()
+    blocks = {b.split("\n", 1)[0].lstrip("# ").split(":")[0]: b for b in re.findall(r"```python\n(.*?)```", text, re.S)}
+    return blocks["crop"] + "\n" + blocks[runtime]
+
+
+def _runs_the_documented_example(path: Path, runtime: str, demo68) -> None:
+    """The docs' example for the file's runtime (its own API, no edge-lmk code) gives edge-lmk's points."""
+    from edge_landmarks import LandmarkPredictor
+
+    block = {"onnxruntime": "onnxruntime", "openvino": "openvino", "ai-edge-litert": "litert"}[runtime]
+    pred = LandmarkPredictor(path)
+    for sample in list(load_dataset(demo68).split("test"))[::13][:3]:
+        image = sample.load_image()
+        box = face_box(sample.landmarks)
+        scope = {"MODEL": str(path), "image": image, "box": box}
+        exec(compile(doc_example(block), f"use-without-edge-lmk.md ({block})", "exec"), scope)
+        assert np.abs(scope["points"] - pred.predict(image, box=box)).max() < 0.01
 
 
 class _nothing:

@@ -150,8 +150,10 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     held_out = held_out_faces(load_dataset(data), val_split, cfg.scheme)
     if check_faces:
         held_out = held_out[:check_faces]
-    from ..runtime.backends import sidecar_path
+    from ..runtime.backends import describe_io, sidecar_path
+    from .contract import contract
 
+    metadata["contract"] = contract(cfg, describe_io(path))
     atomic_write_json(sidecar_path(path), metadata)  # the runtime reads it during validation
     metadata["validation"] = validate(model, path, cfg, held_out, threads)
     atomic_write_json(sidecar_path(path), metadata)

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
 
-__all__ = ["load_backend", "read_metadata", "sidecar_path", "load_onnx", "load_openvino", "load_tflite"]
+__all__ = ["load_backend", "read_metadata", "sidecar_path", "load_onnx", "load_openvino", "load_tflite",
+           "describe_io"]
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -125,3 +126,55 @@ def load_backend(path: str | Path, threads: int = 1):
     if spec is None:
         raise EdgeLandmarksError(f"{p}: unknown model file type {p.suffix!r} ({known_suffixes()})")
     return load_function(spec)(p, threads)
+
+
+def _tensor(name: str, shape, dtype, quantization=None) -> dict:
+    out = {"name": name, "shape": [int(d) if d is not None and int(d) >= 0 else None for d in shape],
+           "dtype": str(np.dtype(dtype))}
+    out["quantization"] = quantization
+    return out
+
+
+def describe_io(path: str | Path) -> dict:
+    """The file's own inputs and outputs as its runtime reports them: names, shapes (None for a free batch), dtypes
+    and, for integer tensors, the (scale, zero point) that maps them to real values."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".onnx":
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        sess = ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
+        types = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
+
+        def one(t):
+            return _tensor(t.name, [d if isinstance(d, int) else -1 for d in t.shape], types.get(t.type, "float32"))
+
+        return {"inputs": [one(t) for t in sess.get_inputs()], "outputs": [one(t) for t in sess.get_outputs()]}
+    if suffix == ".xml":
+        import openvino as ov
+
+        model = ov.Core().read_model(str(p))
+
+        def one(port):
+            shape = [d.get_length() if d.is_static else -1 for d in port.get_partial_shape()]
+            names = sorted(port.get_names())  # an IR's output may carry no tensor name: use its index then
+            return _tensor(names[0] if names else None, shape, port.get_element_type().to_dtype())
+
+        return {"inputs": [one(t) for t in model.inputs], "outputs": [one(t) for t in model.outputs]}
+    if suffix == ".tflite":
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            from tflite_runtime.interpreter import Interpreter
+        interp = Interpreter(model_path=str(p))
+
+        def one(d):
+            scale, zero = d["quantization"]
+            quant = {"scale": float(scale), "zero_point": int(zero)} if scale else None
+            return _tensor(d["name"], d["shape_signature"], d["dtype"], quant)
+
+        return {"inputs": [one(d) for d in interp.get_input_details()],
+                "outputs": [one(d) for d in interp.get_output_details()]}
+    raise EdgeLandmarksError(f"{p}: no runtime description for {suffix!r} files")

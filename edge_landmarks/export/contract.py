@@ -1,0 +1,50 @@
+"""The sidecar's ``contract``: everything a consumer needs to run an artefact with no edge-lmk code.
+
+It states the file's own tensors (names, shapes, dtypes, quantisation, read back from its runtime), how to make the
+input from an image (the crop, channel order, layout, value range, mean and std) and what the output means and how
+to map it back to the image. docs/use-without-edge-lmk.md follows it in plain onnxruntime, OpenVINO and LiteRT,
+and a test runs those examples.
+"""
+
+from __future__ import annotations
+
+__all__ = ["contract"]
+
+
+def contract(cfg, io: dict) -> dict:
+    k, s = cfg.num_points, cfg.input_size
+    grey = cfg.in_chans == 1
+    inputs, outputs = io["inputs"], io["outputs"]
+    return {
+        "inputs": inputs,
+        "outputs": outputs,
+        "preprocess": {
+            "layout": "NCHW",
+            "channel_order": "grey" if grey else "RGB",
+            "from_bgr": "cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)" if grey else "cv2.cvtColor(img, cv2.COLOR_BGR2RGB)",
+            "value_range": [0, 255],
+            "normalise": "x = (pixel / 255 - mean) / std, per channel",
+            "mean": list(cfg.mean),
+            "std": list(cfg.std),
+            "crop": {
+                "box": "(x0, y0, x1, y1): the bounding box of the face's landmarks in image pixels (0 = centre of the "
+                       "first pixel); a face detector's box must first be mapped onto it",
+                "side": f"max(x1 - x0, y1 - y0) * (1 + crop_margin), crop_margin = {cfg.crop_margin}",
+                "left_top": "(cx - side / 2, cy - side / 2), with (cx, cy) the box centre",
+                "matrix": f"cv2.warpAffine(image, [[t, 0, -t * left - 0.5], [0, t, -t * top - 0.5]], ({s}, {s}), "
+                          f"flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) with t = {s} / side "
+                          "(outside the image: black)",
+            },
+            "integer_input": "where inputs[0].dtype is an integer type, q = clip(round(x / scale + zero_point)) "
+                             "with its quantization; float inputs take x as is",
+        },
+        "postprocess": {
+            "meaning": f"{2 * k} values x0, y0, x1, y1, ... of {k} points ({cfg.scheme}); divided by output_scale "
+                       f"({cfg.output_scale}) they are (u, v) in [0, 1] of the crop: 0 = the left / top edge of its "
+                       "first pixel, 1 = the right / bottom edge of its last",
+            "output_scale": cfg.output_scale,
+            "integer_output": "where outputs[0].dtype is an integer type, value = (q - zero_point) * scale",
+            "to_image": "x = left + u * side, y = top + v * side (image pixels, 0 = centre of the first pixel)",
+            "scheme": cfg.scheme,
+        },
+    }
