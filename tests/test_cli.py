@@ -44,6 +44,6 @@ def test_errors_are_one_clear_line(tmp_path):
     res = CliRunner().invoke(main, ["eval", str(tmp_path / "missing.pt")])
     assert res.exit_code == 1 and res.output.startswith("error: ") and "not found" in res.output
     res = CliRunner().invoke(main, ["train", "no_such_recipe"])
-    assert res.exit_code == 1 and "known names" in res.output
+    assert res.exit_code == 1 and "shipped recipes: demo" in res.output
     res = CliRunner().invoke(main, ["train", "demo", "--model-arg", "oops"])
     assert res.exit_code == 2 and "KEY=VALUE" in res.output

@@ -16,10 +16,10 @@ from edge_landmarks.data import load_dataset
 from edge_landmarks.export import export_artefact
 from edge_landmarks.formats import export_formats
 from edge_landmarks.models import list_models
-from edge_landmarks.training import load_recipe, train
+from edge_landmarks.training import load_recipe, recipe_names, train
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = sorted(p.stem for p in (ROOT / "train").glob("*.yaml"))
+RECIPES = recipe_names()
 
 
 def _recipe_for(model: str) -> str:

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from edge_landmarks.cli import main
 from edge_landmarks.data import load_dataset
 from edge_landmarks.errors import EdgeLandmarksError
-from edge_landmarks.training import LOSSES, landmark_loss, load_checkpoint, load_recipe, train
+from edge_landmarks.training import LOSSES, landmark_loss, load_checkpoint, load_recipe, recipe_names, train
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = sorted(p.stem for p in (ROOT / "train").glob("*.yaml"))
+RECIPES = recipe_names()
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_bad_checkpoints_and_recipes(tmp_path):
     r.write_text("model: [mobilenetv2\n")
     with pytest.raises(EdgeLandmarksError, match=r"r.yaml:\d+: not valid YAML"):
         load_recipe(str(r))
-    with pytest.raises(EdgeLandmarksError, match="known names: .*demo"):
+    with pytest.raises(EdgeLandmarksError, match="shipped recipes: .*demo"):
         load_recipe("no_such_recipe")
 
 

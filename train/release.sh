@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuild the default model shipped in edge_landmarks/runtime/models/landmarks/ (what LandmarkPredictor() with no
-# path, `edge-lmk predict photo.jpg` and `edge-lmk demo --camera 0` use): the demo recipe (train/demo.yaml, seed 0)
+# path, `edge-lmk predict photo.jpg` and `edge-lmk demo --camera 0` use): the demo recipe (edge_landmarks/recipes/demo.yaml, seed 0)
 # on demo68 (builder version 5) on the CPU, then INT8 ONNX and TFLite with min-max ranges, each validated against
 # PyTorch FP32 on demo68's validation people; then the test and test_wild NME of each file.
 #   bash train/release.sh [RUN_DIR]        (about 8 minutes on a 2-core CPU)

@@ -11,22 +11,32 @@ from ..formats import export_formats
 from .console import output_to, progress_bar, terminal_console
 from .targets import Target, prepare_artefacts
 
-__all__ = ["SUITE_KEYS", "find_suite", "load_suite", "suite_targets"]
+__all__ = ["SUITE_KEYS", "find_suite", "load_suite", "suite_targets", "suite_names"]
 
 SUITE_KEYS = {"name", "description", "data", "split", "threads", "runs", "warmup", "dlib", "formats", "precisions",
               "sizes", "calib_size", "models"}
 
 
+def suite_names() -> list[str]:
+    """The suites that ship in the package (``edge_landmarks/bench/suites/*.yaml``)."""
+    from importlib.resources import files
+
+    return sorted(p.name[:-5] for p in files("edge_landmarks.bench").joinpath("suites").iterdir()
+                  if p.name.endswith(".yaml"))
+
+
 def find_suite(suite: str) -> Path:
-    """A YAML path, or a suite name looked up in ./benchmarks/ and the source checkout's benchmarks/."""
+    """A YAML path, or the name of a suite shipped in the package (quick, full)."""
+    from importlib.resources import as_file, files
+
     p = Path(suite)
     if p.is_file():
         return p
-    here = Path(__file__).resolve().parents[2] / "benchmarks"
-    for folder in (Path.cwd() / "benchmarks", here):
-        if (folder / f"{suite}.yaml").is_file():
-            return folder / f"{suite}.yaml"
-    raise EdgeLandmarksError(f"no benchmark suite {suite!r} (not a file, not benchmarks/{suite}.yaml)")
+    res = files("edge_landmarks.bench").joinpath("suites", f"{suite}.yaml")
+    if p.suffix not in (".yaml", ".yml") and "/" not in str(suite) and res.is_file():
+        with as_file(res) as path:
+            return Path(path)
+    raise EdgeLandmarksError(f"no benchmark suite {suite!r} (not a file; shipped suites: {', '.join(suite_names())})")
 
 
 def load_suite(suite: str) -> dict:

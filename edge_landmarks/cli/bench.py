@@ -25,7 +25,7 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 @click.argument("artefacts", nargs=-1)
 @click.option("--run", "run_dirs", multiple=True, type=click.Path(file_okay=False),
               help="A run folder: its best.pt and every file in its export/ (repeatable).")
-@click.option("--suite", default=None, help="A suite under benchmarks/ (quick, full) or a YAML path: exports what is "
+@click.option("--suite", default=None, help="A shipped suite (quick, full) or a YAML path: exports what is "
               "missing, benchmarks every file, writes the results folder.")
 @click.option("--target", type=click.Choice(["cpu"]), default="cpu", show_default=True)
 @click.option("--data", "data_path", default=None, help="Faces for accuracy (default: the suite's, else demo68).")

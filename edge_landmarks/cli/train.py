@@ -103,7 +103,8 @@ def _options_again(ctx: click.Context, skip: str) -> list[str]:
               help="Override a model setting, e.g. --model-arg input_size=224 or --model-arg scheme=ibug68.")
 def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, workers, nproc, sync_bn, pretrained,
               init, model_args) -> None:
-    """Train a model from a recipe: a YAML file, or a name under train/ (demo, xception_ffhq, ...).
+    """Train a model from a recipe: a YAML file, or the name of a shipped recipe (demo, xception_ffhq, ...;
+    see edge_landmarks/recipes/ and train/README.md).
 
     Writes best.pt (best validation NME), last.pt (resume point) and metrics.csv into the run folder; checkpoints
     hold CPU tensors wherever the run trained. Ctrl-C stops cleanly; --resume continues with the same results as an

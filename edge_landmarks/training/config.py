@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..errors import EdgeLandmarksError
 
-__all__ = ["TrainConfig", "load_recipe", "find_recipe", "LOSSES", "OPTIMIZERS", "SCHEDULERS", "AMP_MODES",
-           "PRETRAINED"]
+__all__ = ["TrainConfig", "load_recipe", "find_recipe", "recipe_names", "LOSSES", "OPTIMIZERS", "SCHEDULERS",
+           "AMP_MODES", "PRETRAINED"]
 
 LOSSES = ("mse", "l1", "log_l2", "rmse", "wing")
 OPTIMIZERS = ("adam", "adamw", "nadam", "sgd")
@@ -100,21 +100,29 @@ class TrainConfig:
             raise EdgeLandmarksError(f"recipe {self.name}: workers {self.workers!r} is not 'auto' or a count >= 0")
 
 
-def _recipe_folders() -> list[Path]:
-    return [Path.cwd() / "train", Path(__file__).resolve().parents[2] / "train"]
+def recipe_names() -> list[str]:
+    """The recipes that ship in the package (``edge_landmarks/recipes/*.yaml``)."""
+    from importlib.resources import files
+
+    return sorted(p.name[:-5] for p in files("edge_landmarks").joinpath("recipes").iterdir()
+                  if p.name.endswith(".yaml"))
 
 
 def find_recipe(recipe: str) -> Path:
-    """A YAML path, or a recipe name looked up in ./train/ and the source checkout's train/."""
+    """A YAML path, or the name of a recipe shipped in the package (read with importlib.resources, so a wheel
+    install has them too)."""
+    from importlib.resources import as_file, files
+
     p = Path(recipe)
     if p.is_file():
         return p
-    for folder in _recipe_folders():
-        cand = folder / f"{recipe}.yaml"
-        if cand.is_file():
-            return cand
-    known = sorted({f.stem for folder in _recipe_folders() if folder.is_dir() for f in folder.glob("*.yaml")})
-    raise EdgeLandmarksError(f"no recipe {recipe!r} (not a file; known names: {', '.join(known) or 'none'})")
+    if p.suffix in (".yaml", ".yml") or "/" in str(recipe):
+        raise EdgeLandmarksError(f"{recipe}: recipe file not found")
+    res = files("edge_landmarks").joinpath("recipes", f"{recipe}.yaml")
+    if res.is_file():
+        with as_file(res) as path:  # a real file for a normal install; zip imports get a temporary copy
+            return Path(path)
+    raise EdgeLandmarksError(f"no recipe {recipe!r} (not a file; shipped recipes: {', '.join(recipe_names())})")
 
 
 def load_recipe(recipe: str, **overrides) -> TrainConfig:
