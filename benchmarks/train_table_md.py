@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import csv
 import sys
-from pathlib import Path
 
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
+from edge_landmarks.training import load_recipe
 
 
-def seed_column(recipe: str) -> str:
-    ref = yaml.safe_load((ROOT / "train" / f"{recipe}.yaml").read_text()).get("seed_reference") or {}
+def seed_column(ref: dict) -> str:
+    """The seed's published result, from a recipe's ``seed_reference``, in one short cell."""
+    if not ref:
+        return "-"
     pub = ref.get("published_nme_percent")
     if pub:
-        return "300W NME % common {common} / challenge {challenge} / full {full}".format(**pub)
-    return f"{ref.get('dataset', '-')}: no NME published" if ref else "-"
+        return f"{ref.get('dataset', '')} ION NME % {pub['common']} / {pub['challenge']} / {pub['full']}"
+    if "baseline" in ref:
+        b = ref["baseline"]
+        return f"WFLW NME {b['nme_percent']} %, FR {b['fr_percent']} %, AUC {b['auc']}"
+    if "kaggle_test_rmse" in ref:
+        return f"Kaggle RMSE px: validation {ref['validation_rmse']}, test {ref['kaggle_test_rmse']}"
+    return f"{ref.get('dataset', '-')}: no number published"
 
 
 def main(path: str) -> None:
@@ -27,9 +31,9 @@ def main(path: str) -> None:
     print("| recipe | model | epochs | train time (s) | test NME (io) | FR@0.08 | AUC@0.08 | seed's published result |")
     print("|---|---|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        model = yaml.safe_load((ROOT / "train" / f"{r['recipe']}.yaml").read_text())["model"]
-        print(f"| {r['recipe']} | {model} | {r['epochs']} | {r['seconds']} | {r['test_nme']} | {r['test_fr08']} | "
-              f"{r['test_auc08']} | {seed_column(r['recipe'])} |")
+        cfg = load_recipe(r["recipe"])
+        print(f"| {r['recipe']} | {cfg.model} | {r['epochs']} | {r['seconds']} | {r['test_nme']} | {r['test_fr08']} | "
+              f"{r['test_auc08']} | {seed_column(cfg.seed_reference)} |")
 
 
 if __name__ == "__main__":

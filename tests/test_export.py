@@ -109,6 +109,64 @@ def _runs_the_documented_example(path: Path, runtime: str, demo68) -> None:
         assert np.abs(scope["points"] - pred.predict(image, box=box)).max() < 0.01
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", sorted(export_formats()))
+def test_int8_outputs_never_clip_past_the_crop(checkpoint, demo68, tmp_path, fmt):
+    """Points near and past the crop's edges (the head's bias moved so outputs span -0.5 .. 1.5 of the crop, as a
+    face at the frame's edge or a lagging track gives): the INT8 file follows FP32 there, it does not saturate at a
+    calibrated range (before this check, INT8 ONNX and TFLite outputs stopped at 0.95 of the crop)."""
+    import torch
+
+    from edge_landmarks.export import held_out_faces
+    from edge_landmarks.training import load_checkpoint, read_checkpoint, save_checkpoint
+
+    ckpt = read_checkpoint(checkpoint)
+    bias = ckpt["state_dict"]["head.1.bias"]
+    bias += torch.linspace(-1.0, 1.0, len(bias))  # each output moved, from -1.0 to +1.0 of the crop
+    wide = tmp_path / "wide.pt"
+    save_checkpoint(wide, ckpt)
+    with pytest.warns(UserWarning, match="only 30 calibration faces"):
+        entry = export_artefact(wide, fmt, "int8", out=tmp_path / "export", data=str(demo68), calib_size=30)
+    model, _ = load_checkpoint(wide)
+    faces = held_out_faces(load_dataset(demo68))[:8]
+    from edge_landmarks.data.dataset import make_inputs
+
+    x, _ = make_inputs(faces, model.config)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).numpy()
+    run, _, meta = load_backend(entry["path"], threads=1)
+    got = run(x)
+    assert ref.min() < -0.3 and ref.max() > 1.3  # the points do lie well outside the crop
+    err_px = np.abs(got - ref) * 56
+    assert err_px.max() < 1.5, (fmt, err_px.max(), got.max(), ref.max())
+    assert meta["contract"]["outputs"][0]["dtype"] == "float32"  # the head stays in float in every format
+    assert not _quantisers_after_last_weighted_op(Path(entry["path"])), fmt
+    lo, hi = meta["quantizer"]["input_range"]
+    assert lo <= -2.1179 and hi >= 2.64 - 1e-6  # the input quantiser covers the normalisation's true bounds
+
+
+def _quantisers_after_last_weighted_op(path: Path) -> list[str]:
+    """The (de)quantising ops between the model's last weighted op and its output, read from the file itself."""
+    if path.suffix == ".onnx":
+        import onnx
+
+        nodes = list(onnx.load(str(path)).graph.node)
+        last = max(i for i, n in enumerate(nodes) if n.op_type in ("Conv", "Gemm", "MatMul"))
+        return [n.op_type for n in nodes[last:] if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    if path.suffix == ".xml":
+        import openvino as ov
+
+        ops = list(ov.Core().read_model(str(path)).get_ordered_ops())
+        last = max(i for i, op in enumerate(ops) if op.get_type_name() in ("Convolution", "MatMul"))
+        return [op.get_type_name() for op in ops[last:] if op.get_type_name() == "FakeQuantize"]
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(path))
+    ops = interp._get_ops_details()
+    last = max(i for i, op in enumerate(ops) if op["op_name"] in ("CONV_2D", "FULLY_CONNECTED"))
+    return [op["op_name"] for op in ops[last:] if op["op_name"] in ("QUANTIZE", "DEQUANTIZE")]
+
+
 class _nothing:
     def __enter__(self):
         return self

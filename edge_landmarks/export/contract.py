@@ -8,7 +8,18 @@ and a test runs those examples.
 
 from __future__ import annotations
 
-__all__ = ["contract"]
+__all__ = ["contract", "input_bounds", "HEAD_NOTE"]
+
+HEAD_NOTE = ("the landmark head (the last weighted layer and what follows it) stays in float, so the output never "
+             "clips: calibrated output ranges cut off points near and past the crop's edges")
+
+
+def input_bounds(cfg) -> tuple[float, float]:
+    """The true range of a normalised input: pixels 0 and 255 through each channel's mean and std (per tensor,
+    as INT8 activations are), so the brightest blue is not clipped as a calibrated range would."""
+    lo = min((0.0 - m) / s for m, s in zip(cfg.mean, cfg.std, strict=True))
+    hi = max((1.0 - m) / s for m, s in zip(cfg.mean, cfg.std, strict=True))
+    return float(lo), float(hi)
 
 
 def contract(cfg, io: dict) -> dict:

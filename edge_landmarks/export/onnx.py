@@ -74,6 +74,14 @@ def weighted_nodes(path: str | Path) -> list[str]:
     return [n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("Conv", "Gemm", "MatMul")]
 
 
+def head_nodes(path: str | Path) -> list[str]:
+    """The last weighted node and every node after it (the landmark head, kept in float)."""
+    onnx = require("onnx", "convert")
+    nodes = list(onnx.load(str(path)).graph.node)
+    last = max(i for i, n in enumerate(nodes) if n.op_type in ("Conv", "Gemm", "MatMul"))
+    return [n.name for n in nodes[last:]]
+
+
 def _no_preprocess_hint(record: logging.LogRecord) -> bool:
     """onnxruntime logs 'Please consider to run pre-processing' twice per file; the graph is already simplified by
     onnxsim (shape inference and folding, which is what its pre-processing does), so the hint is noise."""
@@ -85,8 +93,10 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     """Static INT8, QDQ, unsigned activations with signed weights (U8S8: fully fused here), per-channel weights.
 
     Activation ranges are the min and max over all calibration crops (onnxruntime's ``MinMax``): landmark
-    regression needs the extremes that averaging or percentile methods clip. ``float_ends`` keeps the first
-    weighted layer and the last two (the head) in float.
+    regression needs the extremes that averaging or percentile methods clip. The input's range is the
+    normalisation's true bounds (``TensorQuantOverrides``), and the head (the last weighted node and every node after
+    it) stays in float, so the output is float and never clips. ``float_ends`` also keeps the first weighted layer
+    and the one before the head in float.
     """
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -99,10 +109,13 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     path = Path(path)
     fp32 = path.with_name(path.stem + ".fp32-tmp.onnx")
     export(model, fp32)
-    excluded = []
+    from .contract import input_bounds
+
+    nodes = weighted_nodes(fp32)
+    excluded = head_nodes(fp32)
     if float_ends:
-        nodes = weighted_nodes(fp32)
-        excluded = nodes[:1] + nodes[-2:]
+        excluded = nodes[:1] + nodes[-2:-1] + excluded
+    lo, hi = input_bounds(model.config)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -119,7 +132,9 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     try:
         quantize_static(str(fp32), tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=excluded)
+                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=excluded,
+                        extra_options={"TensorQuantOverrides": {"image": [{"rmin": np.float32(lo),
+                                                                           "rmax": np.float32(hi)}]}})
         if metadata:
             _add_metadata(tmp, metadata)
         publish(tmp, path)
@@ -129,7 +144,8 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
             if os.path.exists(f):
                 os.unlink(f)
     return {"quantizer": "onnxruntime.quantize_static", "format": "QDQ", "activations": "uint8",
-            "weights": "int8", "per_channel": per_channel, "ranges": "min-max", "float_layers": excluded,
+            "weights": "int8", "per_channel": per_channel, "ranges": "min-max",
+            "input_range": [round(lo, 6), round(hi, 6)], "float_layers": excluded,
             "calibration_faces": int(len(calib))}
 
 
