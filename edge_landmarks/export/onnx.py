@@ -89,14 +89,14 @@ def _no_preprocess_hint(record: logging.LogRecord) -> bool:
 
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
-                per_channel: bool = True, float_ends: bool = False) -> dict:
+                per_channel: bool = True, float_ends: bool = False, float_head: bool = True) -> dict:
     """Static INT8, QDQ, unsigned activations with signed weights (U8S8: fully fused here), per-channel weights.
 
     Activation ranges are the min and max over all calibration crops (onnxruntime's ``MinMax``): landmark
     regression needs the extremes that averaging or percentile methods clip. The input's range is the
     normalisation's true bounds (``TensorQuantOverrides``), and the head (the last weighted node and every node after
-    it) stays in float, so the output is float and never clips. ``float_ends`` also keeps the first weighted layer
-    and the one before the head in float.
+    it) stays in float (``float_head``), so the output is float and never clips. ``float_ends`` also keeps the
+    first weighted layer and the one before the head in float.
     """
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -112,7 +112,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     from .contract import input_bounds
 
     nodes = weighted_nodes(fp32)
-    excluded = head_nodes(fp32)
+    excluded = head_nodes(fp32) if float_head else []
     if float_ends:
         excluded = nodes[:1] + nodes[-2:-1] + excluded
     lo, hi = input_bounds(model.config)

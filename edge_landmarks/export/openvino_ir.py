@@ -50,7 +50,7 @@ def weighted_ops(ov_model) -> list[str]:
 
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
-                float_ends: bool = False) -> dict:
+                float_ends: bool = False, float_head: bool = True) -> dict:
     """NNCF PTQ with min-max activation ranges.
 
     NNCF's default range estimator averages per-sample minima and maxima, which clips the extremes a landmark
@@ -66,12 +66,12 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     ov_model = _convert(model)
     dataset = nncf.Dataset([calib[i:i + 1].astype(np.float32) for i in range(len(calib))])
     ops = weighted_ops(ov_model)
-    excluded = head_ops(ov_model)
+    excluded = head_ops(ov_model) if float_head else []
     if float_ends:
         excluded = ops[:1] + ops[-2:-1] + excluded
     advanced = AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX)
     quantized = nncf.quantize(ov_model, dataset, subset_size=len(calib), advanced_parameters=advanced,
-                              ignored_scope=nncf.IgnoredScope(names=excluded))
+                              ignored_scope=nncf.IgnoredScope(names=excluded) if excluded else None)
     from .contract import input_bounds
 
     lo, hi = input_bounds(model.config)

@@ -61,7 +61,7 @@ def _head_scopes(interpreter) -> list[str]:
 
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
-                float_ends: bool = False) -> dict:
+                float_ends: bool = False, float_head: bool = True) -> dict:
     """ai-edge-quantizer ``static_wi8_ai8`` (int8 per-channel weights, int8 activations), min-max ranges.
 
     The quantizer's default calibration keeps a moving average of each tensor's range, which clips the extremes:
@@ -84,7 +84,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     rm = recipe_manager.RecipeManager()
     rm.add_static_config(".*", qtyping.TFLOperationName.ALL_SUPPORTED, 8, 8)
     scopes = _weighted_scopes(interp)
-    excluded = _head_scopes(interp)
+    excluded = _head_scopes(interp) if float_head else []
     if float_ends:
         excluded = scopes[:1] + scopes[-2:-1] + excluded
     for scope in excluded:  # the latest matching config wins
