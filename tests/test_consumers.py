@@ -1,0 +1,60 @@
+"""Independent consumers of the exported files: OpenCV's DNN module (the runtime many Raspberry Pi users reach
+for), with its new engine (the default) and its classic one, against onnxruntime on the same inputs. The plain
+onnxruntime, OpenVINO and LiteRT APIs are exercised by docs/use-without-edge-lmk.md's examples (test_export.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge_landmarks.data import load_dataset
+from edge_landmarks.data.dataset import make_inputs
+from edge_landmarks.runtime.backends import load_onnx
+from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
+
+ENGINES = ["ENGINE_AUTO", "ENGINE_NEW", "ENGINE_CLASSIC"]
+
+
+def _opencv(path, x: np.ndarray, engine: str) -> np.ndarray:
+    import cv2
+
+    net = cv2.dnn.readNetFromONNX(str(path), getattr(cv2.dnn, engine))
+    outs = []
+    for i in range(len(x)):
+        net.setInput(np.ascontiguousarray(x[i:i + 1]))
+        outs.append(net.forward().reshape(1, -1))
+    return np.concatenate(outs)
+
+
+@pytest.fixture(scope="module")
+def fp32_onnx(tmp_path_factory):
+    import torch
+
+    from edge_landmarks.export.onnx import export
+    from edge_landmarks.models import create_model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("consumers") / "mobilenetv2_56_fp32.onnx"
+    export(create_model("mobilenetv2", input_size=56).eval(), path)
+    return path
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_opencv_dnn_matches_onnxruntime(engine, precision, fp32_onnx, demo68, tmp_path):
+    path = fp32_onnx if precision == "fp32" else DEFAULT_MODEL_DIR / "demo68_mobilenetv2_56_int8.onnx"
+    from edge_landmarks.models import get_model_config
+
+    cfg = get_model_config("mobilenetv2", input_size=56)
+    x, _ = make_inputs(list(load_dataset(demo68).split("val"))[:12], cfg)
+    if precision == "fp32":
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        ref = sess.run(None, {"image": x})[0]
+    else:
+        run, _, _ = load_onnx(path, 1)
+        ref = run(x)
+    got = _opencv(path, x, engine)
+    # FP32: the same arithmetic; INT8: OpenCV's own int8 kernels, a few thousandths of the crop from onnxruntime's
+    assert np.abs(got - ref).max() < (1e-4 if precision == "fp32" else 0.01), (engine, np.abs(got - ref).max())
