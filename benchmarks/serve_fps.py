@@ -25,21 +25,27 @@ from pathlib import Path
 
 
 def _reader(url: str, stop: threading.Event, counts: list) -> None:
-    with urllib.request.urlopen(url + "stream.mjpg", timeout=30) as r:
-        while not stop.is_set():
-            line = r.readline()
-            if not line:
-                return
-            if line.startswith(b"Content-Length:"):
-                r.readline()
-                r.read(int(line.split(b":")[1]))
-                counts[0] += 1
+    try:
+        with urllib.request.urlopen(url + "stream.mjpg", timeout=30) as r:
+            while not stop.is_set():
+                line = r.readline()
+                if not line:
+                    return
+                if line.startswith(b"Content-Length:"):
+                    r.readline()
+                    r.read(int(line.split(b":")[1]))
+                    counts[0] += 1
+    except OSError:  # the demo ended and closed the stream
+        return
 
 
 def _poller(url: str, stop: threading.Event) -> None:
     while not stop.is_set():
-        with urllib.request.urlopen(url + "landmarks.json", timeout=30) as r:
-            r.read()
+        try:
+            with urllib.request.urlopen(url + "landmarks.json", timeout=30) as r:
+                r.read()
+        except OSError:
+            return
         stop.wait(0.5)
 
 

@@ -17,7 +17,8 @@ def seed_column(ref: dict) -> str:
         return "-"
     pub = ref.get("published_nme_percent")
     if pub:
-        return f"{ref.get('dataset', '')} ION NME % {pub['common']} / {pub['challenge']} / {pub['full']}"
+        extra = " (its ExternalData row)" if "ExternalData" in ref.get("row", "") else ""
+        return f"{ref.get('dataset', '')} ION NME % {pub['common']} / {pub['challenge']} / {pub['full']}{extra}"
     if "baseline" in ref:
         b = ref["baseline"]
         return f"WFLW NME {b['nme_percent']} %, FR {b['fr_percent']} %, AUC {b['auc']}"

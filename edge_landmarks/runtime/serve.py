@@ -37,7 +37,7 @@ _PAGE = """<!doctype html>
 <style>
 body {{ margin: 0; background: #111; color: #ddd; font: 14px system-ui, sans-serif; }}
 #stream {{ display: block; max-width: 100%; }}
-#info {{ padding: 6px 10px; white-space: pre; font-family: ui-monospace, monospace; }}
+#info {{ padding: 6px 10px; white-space: pre-wrap; font-family: ui-monospace, monospace; }}
 a {{ color: #8cf; }}
 </style></head>
 <body>
