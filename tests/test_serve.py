@@ -167,8 +167,10 @@ def test_demo_serves_the_annotated_stream_to_a_real_browser(tmp_path):
         assert np.ptp(pts[:, 0]) > 0.5 * (x1 - x0)  # and spread over it, not a collapsed shape
 
         shot = tmp_path / "shot.png"
-        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=700,600",
+        # the flags of a closed network: no background connections that the machine would refuse
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--disable-quic",
+                        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=700,600",
                         f"--screenshot={shot}", "--virtual-time-budget=2000", url],
                        check=True, capture_output=True, timeout=120)
         import cv2
