@@ -154,6 +154,19 @@ def test_failures_are_rows(demo68, run_dir, tmp_path):
     assert row["status"] == "timeout" and "within 2 s" in row["reason"]
 
 
+def test_bench_exits_non_zero_when_no_row_succeeds(tmp_path):
+    from edge_landmarks.models import get_model_config
+
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"not an onnx model")
+    (tmp_path / "corrupt.onnx.json").write_text(json.dumps(
+        {"model": "mobilenetv2", "precision": "fp32", "input_size": 56,
+         "model_config": get_model_config("mobilenetv2", input_size=56).to_dict()}))
+    res = CliRunner().invoke(main, ["bench", str(corrupt), "--no-dlib", "--runs", "2", "--warmup", "0"])
+    assert res.exit_code == 1, res.output
+    assert "error" in res.output and "no model row succeeded" in res.output
+
+
 def test_suites(tmp_path, monkeypatch):
     from edge_landmarks.models import list_models
 

@@ -47,3 +47,10 @@ def test_errors_are_one_clear_line(tmp_path):
     assert res.exit_code == 1 and "shipped recipes: demo" in res.output
     res = CliRunner().invoke(main, ["train", "demo", "--model-arg", "oops"])
     assert res.exit_code == 2 and "KEY=VALUE" in res.output
+
+
+def test_data_show_rejects_a_count_below_one(tmp_path):
+    for n in ("0", "-5"):
+        res = CliRunner().invoke(main, ["data", "show", "demo68", "--out", str(tmp_path / "g.png"), "-n", n])
+        assert res.exit_code == 2 and "-n" in res.output and "range" in res.output, res.output
+        assert not (tmp_path / "g.png").exists()

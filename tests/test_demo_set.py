@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -107,12 +108,35 @@ def test_interrupted_build_leaves_nothing(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_refuses_a_foreign_folder(tmp_path):
+@pytest.mark.parametrize("force", [False, True])
+def test_refuses_a_foreign_folder(tmp_path, force):
+    """--force replaces only a demo set edge-lmk built: the user's folder survives it (it was rmtree'd before)."""
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(Exception, match="not a demo set"):
-        build_demo_set(tmp_path / "mine")
+    (tmp_path / "mine" / "manifest.json").write_text('{"name": "my own project"}')  # someone else's manifest
+    with pytest.raises(Exception, match="not a demo set .*--force replaces only a demo set"):
+        build_demo_set(tmp_path / "mine", force=force)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    res = CliRunner().invoke(main, ["data", "demo", "--out", str(tmp_path / "mine"), "--force"])
+    assert res.exit_code == 1 and "not a demo set" in res.output
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_leftovers_of_killed_builds_are_removed_running_ones_kept(tmp_path):
+    """A killed build leaves .demo68.XXXX behind: the next build removes it, but not a build still running."""
+    import subprocess
+    import sys
+
+    from edge_landmarks.data.demo import _clean_leftovers
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a real process that has ended: its pid is free
+    dead, alive = tmp_path / ".demo68.dead", tmp_path / ".demo68.alive"
+    for folder, pid in ((dead, gone.pid), (alive, os.getpid())):
+        (folder / "stage").mkdir(parents=True)
+        (folder / "owner.pid").write_text(str(pid))
+    _clean_leftovers(tmp_path / "demo68")
+    assert not dead.exists() and alive.is_dir()
 
 
 def test_cli_data_commands(cache_env, tmp_path):

@@ -88,6 +88,40 @@ def test_export_validates_and_records(checkpoint, demo68, tmp_path, fmt, precisi
         export_artefact(checkpoint, fmt, precision, out=out, data=str(demo68))
 
 
+@pytest.mark.slow
+def test_only_validated_artefacts_count(checkpoint, demo68, tmp_path):
+    """An export that fails after writing its file leaves nothing; one killed before its check (its sidecar says
+    "ours, not validated") is refused by every loader and made again by the next export, with no --force."""
+    from edge_landmarks import LandmarkPredictor
+
+    out = tmp_path / "export"
+    path = out / "mobilenetv2_56_fp32.onnx"
+    with pytest.raises(EdgeLandmarksError, match="no_such_data"):
+        export_artefact(checkpoint, "onnx", "fp32", out=out, data=str(tmp_path / "no_such_data"))
+    assert not path.exists() and not Path(str(path) + ".json").exists()  # the file written before the failure
+    entry = export_artefact(checkpoint, "onnx", "fp32", out=out, data=str(demo68), check_faces=4)  # no --force
+    side = Path(str(path) + ".json")
+    meta = json.loads(side.read_text())
+    assert meta["validation"]["faces"] == 4 and entry["validation"] == meta["validation"]
+    meta["validation"] = None  # the state a kill -9 between writing and checking leaves
+    side.write_text(json.dumps(meta))
+    for load in (lambda: load_backend(path), lambda: LandmarkPredictor(path)):
+        with pytest.raises(EdgeLandmarksError, match="not validated"):
+            load()
+    res = CliRunner().invoke(main, ["predict", str(path), str(tmp_path / "x.png")])
+    assert res.exit_code == 1 and "not validated" in res.output
+    from edge_landmarks.bench import collect_targets
+
+    (t,) = collect_targets([path], references=False)
+    assert t.status == "unvalidated"
+    again = export_artefact(checkpoint, "onnx", "fp32", out=out, data=str(demo68), check_faces=4)  # no --force
+    assert again["validation"]["faces"] == 4 and load_backend(path)[2]["validation"]["faces"] == 4
+    # a file of the same name with no sidecar is not taken for ours: --force is needed
+    side.unlink()
+    with pytest.raises(EdgeLandmarksError, match="--force"):
+        export_artefact(checkpoint, "onnx", "fp32", out=out, data=str(demo68), check_faces=4)
+
+
 def doc_example(runtime: str) -> str:
     """The shared crop block and ``runtime``'s block of docs/use-without-edge-lmk.md, as one program."""
     text = (ROOT / "docs" / "use-without-edge-lmk.md").read_text()

@@ -61,9 +61,14 @@ def _artefact_target(path: Path, fmt: str) -> Target:
         meta = read_metadata(path)
     except EdgeLandmarksError as exc:
         return Target(fmt, path, path.stem.split("_")[0], status="error", reason=str(exc))
+    from ..runtime.backends import is_validated
+
     cfg = meta.get("model_config", {})
-    return Target(fmt, path, meta.get("model", cfg.get("name", "?")), meta.get("precision", "?"),
-                  meta.get("input_size", cfg.get("input_size")), meta.get("source_sha256"), cfg)
+    t = Target(fmt, path, meta.get("model", cfg.get("name", "?")), meta.get("precision", "?"),
+               meta.get("input_size", cfg.get("input_size")), meta.get("source_sha256"), cfg)
+    if "model_config" in meta and not is_validated(meta):
+        t.status, t.reason = "unvalidated", "its export did not finish (no validation in the sidecar): export again"
+    return t
 
 
 def _files_in(folder: Path) -> list[Path]:
@@ -144,7 +149,9 @@ def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | N
                       calib_size: int = 300, force: bool = False, on_step=None) -> list[Target]:
     """The checkpoint and its artefacts in ``<run>/export``: reused when made from this very checkpoint, exported
     (and validated) when missing. A failed export is a target with its status and reason."""
-    from ..export import export_artefact
+    from ..export import artefact_stem, export_artefact
+    from ..models import ModelConfig
+    from ..runtime.backends import is_unfinished
 
     checkpoint = Path(checkpoint)
     if not checkpoint.is_file():
@@ -156,10 +163,10 @@ def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | N
     targets = [ref]
     for fmt in formats:
         for precision in precisions:
-            path = out / f"{ref.model}_{ref.size}_{precision}{FORMATS[fmt].suffix}"
+            path = out / f"{artefact_stem(ModelConfig.from_dict(ref.config))}_{precision}{FORMATS[fmt].suffix}"
             if on_step:
                 on_step(f"{fmt} {precision} {ref.size} px")
-            if path.is_file() and not force:
+            if path.is_file() and not force and not is_unfinished(path):  # unfinished: exported again below
                 t = _artefact_target(path, fmt)
                 if t.status == "ok" and t.source_sha256 != ref.source_sha256:
                     t.status, t.reason = "stale", "made from another checkpoint; pass --force to export it again"

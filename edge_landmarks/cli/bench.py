@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import EdgeLandmarksError
 from . import FORMAT_CHOICE, export_list, main
 
 
@@ -89,6 +90,10 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
         title = f"edge-lmk bench: {spec['name']} suite" if spec else "edge-lmk bench"
         paths = write_results(result, folder, _command_line(), title)
         click.echo(f"results: {folder}/ ({', '.join(p.name for p in paths.values())})")
+    ok = [r for r in result["rows"] if r["status"] == "ok" and r["format"] != "dlib"]
+    if not ok:
+        raise EdgeLandmarksError(f"no model row succeeded ({len(result['rows'])} rows; see their status and reason "
+                                 "above)")
 
 
 @main.command("quickstart")

@@ -103,7 +103,8 @@ def data_check(path: str, skip_bad: bool) -> None:
 @click.argument("path")
 @click.option("--out", type=click.Path(dir_okay=False), default="grid.png", show_default=True)
 @click.option("--split", default=None, help="Split to draw from (default: all).")
-@click.option("-n", "--num", default=16, show_default=True, help="Number of faces in the grid.")
+@click.option("-n", "--num", type=click.IntRange(1, 1024), default=16, show_default=True,
+              help="Number of faces in the grid.")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 @click.option("--augment", "recipe", default=None, metavar="RECIPE",
               help="Draw the faces as this recipe's training augments them (epoch 0, its seed), at its input size.")

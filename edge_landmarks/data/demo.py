@@ -56,6 +56,37 @@ def is_built(root: Path) -> bool:
         return False
 
 
+def _is_demo_set(root: Path) -> bool:
+    """A folder with the manifest a demo build writes (any builder version): one ``--force`` may replace."""
+    import json
+
+    try:
+        return json.loads((root / "manifest.json").read_text()).get("name") == "demo68"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _clean_leftovers(root: Path) -> None:
+    """Remove the temporary folders of builds that were killed (their process is gone); a build still running
+    beside this one keeps its own."""
+    for tmp in root.parent.glob(f".{root.name}.*") if root.parent.is_dir() else ():
+        try:
+            pid = int((tmp / "owner.pid").read_text())
+        except (OSError, ValueError):
+            pid = None
+        if pid is not None:
+            try:
+                os.kill(pid, 0)
+                continue  # still building
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        elif time.time() - tmp.stat().st_mtime < 3600:
+            continue  # no owner recorded (an older build): only once it is an hour old
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _package_dir(name: str, extra: str = "teacher") -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
@@ -150,8 +181,11 @@ def build_demo_set(out: str | Path | None = None, force: bool = False, progress:
     root = Path(out) if out else demo_root()
     if is_built(root) and not force:
         return root
-    if root.exists() and not force and any(root.iterdir()) and not (root / "manifest.json").is_file():
-        raise EdgeLandmarksError(f"{root} exists and is not a demo set; choose another --out or pass --force")
+    if root.exists() and (not root.is_dir() or any(root.iterdir())) and not _is_demo_set(root):
+        # --force replaces only a demo set this tool made (its manifest says so); anything else is the user's
+        raise EdgeLandmarksError(f"{root} exists and is not a demo set (no demo68 manifest.json): choose another "
+                                 "--out; --force replaces only a demo set that edge-lmk built")
+    _clean_leftovers(root)
     t0 = time.time()
     teacher()  # the teacher's packages, or the install hint, before anything is fetched
     log = print if progress else None
@@ -159,6 +193,7 @@ def build_demo_set(out: str | Path | None = None, force: bool = False, progress:
     split_of = _split_of(files)
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    (tmp / "owner.pid").write_text(str(os.getpid()))
     try:
         names = _stage(files, tmp / "stage")
         labels = label_sources(tmp / "stage", tmp / "set", workers=workers or min(2, os.cpu_count() or 1),

@@ -95,7 +95,7 @@ def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
     x, mats = make_inputs(samples, config)  # one set of crops for both
     gt = targets(samples, config.scheme)
     ref_pred = decode(run_batches(torch_predictor(model), x), mats, config)
-    run, _, _ = load_backend(artefact, threads)
+    run, _, _ = load_backend(artefact, threads, allow_unvalidated=True)
     pred = decode(run_batches(run, x), mats, config)
     nme_ref = float(np.nanmean(nme(ref_pred, gt, config.scheme)))
     nme_art = float(np.nanmean(nme(pred, gt, config.scheme)))
@@ -119,7 +119,6 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     ``epochs`` and ``lr``) fine-tunes with NNCF fake quantisation before export (see :mod:`.qat`).
     ``check_faces`` limits the held-out faces of the check (default: all of them).
     """
-    from ..data import load_dataset
     from ..training import file_sha256, load_checkpoint
 
     if fmt not in export_formats():
@@ -141,7 +140,10 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     out = Path(out) if out else Path(checkpoint).parent / "export"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{artefact_stem(cfg)}_{precision}{spec.suffix}"
-    refuse_overwrite(path, force)
+    from ..runtime.backends import is_unfinished, sidecar_path
+
+    redo = is_unfinished(path)  # an export of ours that never finished (killed): made again, no --force needed
+    refuse_overwrite(path, force or redo)
     metadata = {
         "format": fmt, "precision": precision, "model_config": cfg.to_dict(), "model": cfg.name,
         "scheme": cfg.scheme, "input_size": cfg.input_size, "channels": cfg.in_chans, "mean": list(cfg.mean),
@@ -149,6 +151,30 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
         "source_checkpoint": str(checkpoint), "source_sha256": file_sha256(checkpoint),
         "output": "x0, y0, x1, y1, ... divided by output_scale = [0, 1] of the crop",
     }
+    written = [path, sidecar_path(path)] + ([path.with_suffix(".bin")] if spec.suffix == ".xml" else [])
+    # First a sidecar that says "ours, not validated yet": a run killed from here on leaves a file that no loader
+    # serves and that the next export makes again; a failure removes what this call wrote.
+    atomic_write_json(sidecar_path(path), {**metadata, "validation": None})
+    try:
+        entry = _write_and_validate(module, model, checkpoint, path, cfg, metadata, precision, qat, data, calib_split,
+                                    calib_size, train_cfg, progress, float_ends, val_split, check_faces, threads)
+    except BaseException:
+        for f in written:
+            if f.exists():
+                f.unlink()
+        raise
+    _update_manifest(out / "manifest.json", entry)
+    return entry
+
+
+def _write_and_validate(module, model, checkpoint, path: Path, cfg, metadata: dict, precision: str, qat, data,
+                        calib_split, calib_size, train_cfg, progress, float_ends, val_split, check_faces,
+                        threads) -> dict:
+    from ..data import load_dataset
+    from ..runtime.backends import describe_io, sidecar_path
+    from .contract import contract
+
+    fmt = metadata["format"]
     t0 = time.time()
     if precision == "int8" and qat:
         calib = calibration_crops(cfg, data, calib_split, calib_size)
@@ -172,17 +198,12 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     held_out = held_out_faces(load_dataset(data), val_split, cfg.scheme)
     if check_faces:
         held_out = held_out[:check_faces]
-    from ..runtime.backends import describe_io, sidecar_path
-    from .contract import contract
-
     metadata["contract"] = contract(cfg, describe_io(path))
-    atomic_write_json(sidecar_path(path), metadata)  # the runtime reads it during validation
+    atomic_write_json(sidecar_path(path), {**metadata, "validation": None})  # validation reads it
     metadata["validation"] = validate(model, path, cfg, held_out, threads)
-    atomic_write_json(sidecar_path(path), metadata)
-    entry = {"path": str(path), "format": fmt, "precision": precision, "bytes": file_bytes(path),
-             "convert_seconds": round(seconds, 1), "settings": settings, "validation": metadata["validation"]}
-    _update_manifest(out / "manifest.json", entry)
-    return entry
+    atomic_write_json(sidecar_path(path), metadata)  # last: the file now counts
+    return {"path": str(path), "format": fmt, "precision": precision, "bytes": file_bytes(path),
+            "convert_seconds": round(seconds, 1), "settings": settings, "validation": metadata["validation"]}
 
 
 _QAT_CACHE: dict = {}

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import EdgeLandmarksError, MissingExtraError
 
 __all__ = ["load_backend", "read_metadata", "sidecar_path", "load_onnx", "load_openvino", "load_tflite",
-           "describe_io"]
+           "describe_io", "is_validated", "is_unfinished"]
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -30,6 +30,22 @@ def read_metadata(path: str | Path) -> dict:
         return json.loads(side.read_text())
     except ValueError as exc:
         raise EdgeLandmarksError(f"{side}: not valid JSON ({exc})") from None
+
+
+def is_validated(meta: dict) -> bool:
+    """An artefact counts only once its export checked it against PyTorch (the sidecar's ``validation``)."""
+    return isinstance(meta.get("validation"), dict)
+
+
+def is_unfinished(path: str | Path) -> bool:
+    """An export of ours that never finished: its sidecar is edge-lmk's (format, model_config) with no validation.
+    A file without a sidecar is not taken for ours."""
+    side = sidecar_path(path)
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "format" in meta and "model_config" in meta and not is_validated(meta)
 
 
 def _with_sidecar(make_run):
@@ -133,8 +149,10 @@ def load_tflite(path: Path, threads: int):
     return run
 
 
-def load_backend(path: str | Path, threads: int = 1):
-    """(predict_batch, ModelConfig, metadata) for a checkpoint or an exported artefact."""
+def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = False):
+    """(predict_batch, ModelConfig, metadata) for a checkpoint or an exported artefact. An artefact whose sidecar
+    holds no validation (its export was interrupted, or it was never checked) is refused with a clear error;
+    ``allow_unvalidated`` is for the export's own check."""
     from ..formats import format_for_path, known_suffixes, load_function
 
     p = Path(path)
@@ -143,6 +161,12 @@ def load_backend(path: str | Path, threads: int = 1):
     spec = format_for_path(p)
     if spec is None:
         raise EdgeLandmarksError(f"{p}: unknown model file type {p.suffix!r} ({known_suffixes()})")
+    if spec.exporter and not allow_unvalidated:
+        meta = read_metadata(p)
+        if not is_validated(meta):
+            raise EdgeLandmarksError(f"{p}: not validated (its export did not finish, or the sidecar has no "
+                                     "'validation'): export it again (edge-lmk export / quantize; an unfinished "
+                                     "export of ours is made again without --force)")
     return load_function(spec)(p, threads)
 
 
