@@ -130,8 +130,9 @@ def test_failures_are_rows(demo68, run_dir, tmp_path):
     cfg = get_model_config("mobilenetv2", input_size=56)
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"not an onnx model")
-    (tmp_path / "corrupt.onnx.json").write_text(json.dumps(
-        {"model": "mobilenetv2", "precision": "fp32", "input_size": 56, "model_config": cfg.to_dict()}))
+    (tmp_path / "corrupt.onnx.json").write_text(json.dumps(  # a validated file that was damaged afterwards
+        {"model": "mobilenetv2", "precision": "fp32", "input_size": 56, "model_config": cfg.to_dict(),
+         "validation": {"faces": 1}}))
     orphan = tmp_path / "orphan.tflite"
     orphan.write_bytes(b"\0" * 64)
     (tmp_path / "notes.txt").write_text("not a model")
@@ -160,7 +161,7 @@ def test_bench_exits_non_zero_when_no_row_succeeds(tmp_path):
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"not an onnx model")
     (tmp_path / "corrupt.onnx.json").write_text(json.dumps(
-        {"model": "mobilenetv2", "precision": "fp32", "input_size": 56,
+        {"model": "mobilenetv2", "precision": "fp32", "input_size": 56, "validation": {"faces": 1},
          "model_config": get_model_config("mobilenetv2", input_size=56).to_dict()}))
     res = CliRunner().invoke(main, ["bench", str(corrupt), "--no-dlib", "--runs", "2", "--warmup", "0"])
     assert res.exit_code == 1, res.output

@@ -108,7 +108,8 @@ def test_only_validated_artefacts_count(checkpoint, demo68, tmp_path):
     for load in (lambda: load_backend(path), lambda: LandmarkPredictor(path)):
         with pytest.raises(EdgeLandmarksError, match="not validated"):
             load()
-    res = CliRunner().invoke(main, ["predict", str(path), str(tmp_path / "x.png")])
+    image = next(iter(load_dataset(demo68).split("test"))).image_path
+    res = CliRunner().invoke(main, ["predict", str(path), image])
     assert res.exit_code == 1 and "not validated" in res.output
     from edge_landmarks.bench import collect_targets
 
