@@ -4,10 +4,13 @@ nothing that looks like a finished file."""
 
 from __future__ import annotations
 
+import re
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -40,3 +43,115 @@ def test_a_video_that_does_not_fit_is_an_error_not_a_broken_file(command, tmp_pa
     assert "Traceback" not in res.stderr
     assert not target.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(f".{target.name}")]  # no temporary left
+
+
+# --- artefacts and the predictor's arguments: one table of bad inputs, each one clear error ------------------------
+
+def _shipped(tmp_path, fmt: str):
+    """A copy of the shipped INT8 file of ``fmt`` (OpenVINO: the ONNX file converted by OpenVINO itself) and its
+    sidecar, to damage."""
+    import json
+    import shutil
+
+    from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
+
+    src = DEFAULT_MODEL_DIR / f"demo68_mobilenetv2_56_int8.{'onnx' if fmt == 'xml' else fmt}"
+    dst = tmp_path / f"m.{fmt}"
+    if fmt == "xml":
+        import openvino as ov
+
+        ov.save_model(ov.convert_model(str(src)), str(dst))
+    else:
+        shutil.copyfile(src, dst)
+    meta = json.loads(Path(str(src) + ".json").read_text())
+    Path(str(dst) + ".json").write_text(json.dumps(meta))
+    return dst, meta
+
+
+def _damage(path, meta, how: str):
+    import json
+
+    side = Path(str(path) + ".json")
+    if how == "truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "garbage":
+        path.write_bytes(b"\0\1not a model" * 100)
+    elif how == "bin truncated":
+        b = path.with_suffix(".bin")
+        b.write_bytes(b.read_bytes()[:1000])
+    elif how == "sidecar says 98 points":
+        cfg = dict(meta["model_config"], scheme="wflw98", num_points=98)
+        side.write_text(json.dumps(dict(meta, model_config=cfg, scheme="wflw98")))
+    elif how == "sidecar says 112 px":
+        cfg = dict(meta["model_config"], input_size=112)
+        side.write_text(json.dumps(dict(meta, model_config=cfg, input_size=112)))
+    elif how == "sidecar not JSON":
+        side.write_text("{not json")
+
+
+ARTEFACT_FAULTS = [
+    ("onnx", "truncated", "cannot load"), ("onnx", "garbage", "cannot load"),
+    ("onnx", "sidecar says 98 points", "98 points"), ("onnx", "sidecar says 112 px", "1x3x112x112"),
+    ("onnx", "sidecar not JSON", "not valid JSON"),
+    ("tflite", "truncated", "cannot load"), ("tflite", "garbage", "cannot load"),
+    ("tflite", "sidecar says 98 points", "98 points"), ("tflite", "sidecar says 112 px", "1x3x112x112"),
+    ("xml", "garbage", "cannot load"), ("xml", "bin truncated", "cannot load"),
+    ("xml", "sidecar says 98 points", "98 points"),
+]
+
+
+@pytest.mark.parametrize("fmt,how,message", ARTEFACT_FAULTS)
+def test_a_damaged_artefact_is_one_clear_error(fmt, how, message, tmp_path):
+    from click.testing import CliRunner
+
+    from edge_landmarks import LandmarkPredictor
+    from edge_landmarks.cli import main
+    from edge_landmarks.errors import EdgeLandmarksError
+
+    path, meta = _shipped(tmp_path, fmt)
+    _damage(path, meta, how)
+    with pytest.raises(EdgeLandmarksError, match=re.escape(message)):
+        LandmarkPredictor(path)
+    image = tmp_path / "face.png"
+    import cv2
+
+    cv2.imwrite(str(image), np.full((64, 64, 3), 128, np.uint8))
+    res = CliRunner().invoke(main, ["predict", str(path), str(image)])
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output, res.output
+
+
+BAD_CALLS = [
+    ({"box": "face"}, "four finite numbers"), ({"box": (10, 10, 5, 50)}, "x1 > x0"),
+    ({"box": (np.nan, 0, 10, 10)}, "four finite numbers"), ({"box": (0, 0, 1e-9, 1e-9)}, "not a face"),
+    ({"box": (0, 0, 1e12, 1e12)}, "not a face"), ({"box": (10000, 10000, 10100, 10100)}, "outside the 64x48"),
+    ({"box": (1, 2, 3)}, "four finite numbers"),
+]
+
+
+@pytest.mark.parametrize("kwargs,message", BAD_CALLS)
+def test_bad_boxes_are_errors_not_points(kwargs, message):
+    from edge_landmarks import LandmarkPredictor
+    from edge_landmarks.errors import EdgeLandmarksError
+
+    pred = _PREDICTOR.get("p") or _PREDICTOR.setdefault("p", LandmarkPredictor())
+    with pytest.raises(EdgeLandmarksError, match=re.escape(message)):
+        pred.predict(np.zeros((48, 64, 3), np.uint8), **kwargs)
+
+
+_PREDICTOR: dict = {}
+
+
+def test_bad_predictor_arguments():
+    from edge_landmarks import LandmarkPredictor
+    from edge_landmarks.errors import EdgeLandmarksError
+    from edge_landmarks.runtime import load_backend
+
+    for kwargs, message in (({"threads": "two"}, "threads must be"), ({"threads": 0}, "threads must be"),
+                            ({"path": 3}, "file path")):
+        with pytest.raises(EdgeLandmarksError, match=message):
+            LandmarkPredictor(**kwargs)
+    with pytest.raises(EdgeLandmarksError, match="str or Path"):
+        load_backend(None)
+    with pytest.raises(EdgeLandmarksError, match="max_faces"):
+        LandmarkPredictor().faces(np.zeros((48, 64, 3), np.uint8), max_faces=-1)

@@ -49,13 +49,35 @@ def is_unfinished(path: str | Path) -> bool:
 
 
 def _with_sidecar(make_run):
-    """An artefact loader: the runtime's ``predict_batch`` plus the model config and metadata of the sidecar."""
+    """An artefact loader: the runtime's ``predict_batch`` plus the model config and metadata of the sidecar. The
+    file is checked against its sidecar on load: a file the runtime cannot read, or one that does not take the
+    sidecar's input or give its number of points, is one clear error naming the file."""
 
     def load(path, threads: int = 1):
         from ..models._config import ModelConfig
 
         meta = read_metadata(path)
-        return make_run(Path(path), threads), ModelConfig.from_dict(meta["model_config"]), meta
+        try:
+            cfg = ModelConfig.from_dict(meta["model_config"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EdgeLandmarksError(f"{sidecar_path(path)}: no usable model_config ({exc})") from None
+        try:
+            run = make_run(Path(path), threads)
+        except EdgeLandmarksError:
+            raise
+        except Exception as exc:  # each runtime has its own: InvalidProtobuf, "not a valid Flatbuffer", ...
+            raise EdgeLandmarksError(f"{path}: the runtime cannot load this file, corrupt or truncated? "
+                                     f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
+        shape = (1, cfg.in_chans, cfg.input_size, cfg.input_size)
+        try:
+            out = run(np.zeros(shape, np.float32))
+        except Exception as exc:
+            raise EdgeLandmarksError(f"{path}: does not take the {'x'.join(map(str, shape))} input its sidecar "
+                                     f"describes ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
+        if out.shape[-1] != 2 * cfg.num_points:
+            raise EdgeLandmarksError(f"{path}: gives {out.shape[-1]} values, but its sidecar says {cfg.num_points} "
+                                     f"points ({cfg.scheme}): the sidecar belongs to another file")
+        return run, cfg, meta
 
     load.__doc__ = make_run.__doc__
     return load
@@ -155,6 +177,8 @@ def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = F
     ``allow_unvalidated`` is for the export's own check."""
     from ..formats import format_for_path, known_suffixes, load_function
 
+    if not isinstance(path, (str, Path)):
+        raise EdgeLandmarksError(f"a model path is a str or Path, not {type(path).__name__}")
     p = Path(path)
     if not p.is_file():
         raise EdgeLandmarksError(f"{p}: file not found")

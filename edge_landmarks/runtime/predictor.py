@@ -91,8 +91,10 @@ class LandmarkPredictor:
             path = default_model()
         if color not in ("bgr", "rgb"):
             raise EdgeLandmarksError(f"color must be 'bgr' or 'rgb', not {color!r}")
-        if int(threads) < 1:
-            raise EdgeLandmarksError(f"threads must be at least 1, not {threads}")
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+            raise EdgeLandmarksError(f"threads must be a whole number of at least 1, not {threads!r}")
+        if not isinstance(path, (str, Path)):
+            raise EdgeLandmarksError(f"path must be a file path (str or Path), not {type(path).__name__}")
         self.path = Path(path)
         self.threads = int(threads)
         self.color = color
@@ -127,10 +129,7 @@ class LandmarkPredictor:
         if box is None:
             h, w = image.shape[:2]
             return T.crop_matrix((-0.5, -0.5, w - 0.5, h - 0.5), self._size, margin=0.0)
-        b = np.asarray(box, dtype=np.float64).reshape(-1)
-        if b.shape != (4,) or not np.isfinite(b).all() or b[2] <= b[0] or b[3] <= b[1]:
-            raise EdgeLandmarksError(f"a face box is (x0, y0, x1, y1) with x1 > x0 and y1 > y0, got {box!r}")
-        return T.crop_matrix(tuple(b), self._size, self._margin)
+        return T.crop_matrix(tuple(check_box(box, image.shape[1], image.shape[0])), self._size, self._margin)
 
     def preprocess(self, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
         """(normalised float32 input (1, C, S, S), crop matrix) for one face."""
@@ -187,6 +186,8 @@ class LandmarkPredictor:
             detector = self._detector
         dets = sorted(detector(image, color=self.color), key=lambda d: -d.area)
         if max_faces is not None:
+            if isinstance(max_faces, bool) or not isinstance(max_faces, (int, np.integer)) or max_faces < 0:
+                raise EdgeLandmarksError(f"max_faces must be None or a count >= 0, not {max_faces!r}")
             dets = dets[:max_faces]
         found = []
         for det in dets:
@@ -200,6 +201,25 @@ class LandmarkPredictor:
                 pts = self.predict(image, box)
             found.append(Face(pts, tuple(float(v) for v in box), det.box, det.score))
         return found
+
+
+def check_box(box, width: int, height: int) -> np.ndarray:
+    """A face box (x0, y0, x1, y1) in frame pixels, checked: four finite numbers, x1 > x0 and y1 > y0, at least a
+    pixel and at most 100 frames wide, and overlapping the frame (a box outside it would give points from a black
+    crop). Anything else is an error naming the box; nothing is clipped silently."""
+    try:
+        b = np.asarray(box, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        b = np.zeros(0)
+    if b.shape != (4,) or not np.isfinite(b).all() or b[2] <= b[0] or b[3] <= b[1]:
+        raise EdgeLandmarksError(f"a face box is four finite numbers (x0, y0, x1, y1) with x1 > x0 and y1 > y0, "
+                                 f"got {box!r}")
+    side = max(b[2] - b[0], b[3] - b[1])
+    if side < 1.0 or side > 100 * max(width, height):
+        raise EdgeLandmarksError(f"face box {box!r} is {side:.3g} px across: not a face in a {width}x{height} frame")
+    if b[2] < -0.5 or b[3] < -0.5 or b[0] > width - 0.5 or b[1] > height - 0.5:
+        raise EdgeLandmarksError(f"face box {box!r} lies outside the {width}x{height} frame")
+    return b
 
 
 def _check_image(image) -> np.ndarray:
