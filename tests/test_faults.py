@@ -155,3 +155,40 @@ def test_bad_predictor_arguments():
         load_backend(None)
     with pytest.raises(EdgeLandmarksError, match="max_faces"):
         LandmarkPredictor().faces(np.zeros((48, 64, 3), np.uint8), max_faces=-1)
+
+
+RECIPE_FAULTS = [
+    ("lr: fast\n", [], "lr must be a number"), ("epochs: ten\n", [], "epochs must be a whole number"),
+    ("lr: 1e-3\n", [], "YAML reads 1e-3 as text"), ("model_args: [56]\n", [], "model_args must be a mapping"),
+    ("", ["--threads", "-1"], "threads must be a whole number"),
+    ("", ["--model-arg", "input_size=abc"], "input_size must be a whole number"),
+    ("", ["--model-arg", "colour=blue"], "unknown setting(s) for mobilenetv2: colour"),
+]
+
+
+@pytest.mark.parametrize("extra,args,message", RECIPE_FAULTS)
+def test_bad_recipe_values_are_one_error_and_nothing_written(extra, args, message, tmp_path):
+    """Checked when the recipe loads, before any run folder exists (a wrong type was a traceback)."""
+    from click.testing import CliRunner
+
+    from edge_landmarks.cli import main
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("model: mobilenetv2\nmodel_args: {input_size: 56}\n" if "model_args" not in extra
+                      else "model: mobilenetv2\n")
+    recipe.write_text(recipe.read_text() + extra)
+    epochs = [] if "epochs" in extra else ["--epochs", "1"]  # the option would override the recipe's bad value
+    res = CliRunner().invoke(main, ["train", str(recipe), *epochs, "--out", str(tmp_path / "run"), *args])
+    assert res.exit_code == 1 and message in res.output and "Traceback" not in res.output, res.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_unknown_model_leaves_no_run_folder(tmp_path):
+    from click.testing import CliRunner
+
+    from edge_landmarks.cli import main
+
+    (tmp_path / "r.yaml").write_text("model: mobilenetv9\n")
+    res = CliRunner().invoke(main, ["train", str(tmp_path / "r.yaml"), "--out", str(tmp_path / "run")])
+    assert res.exit_code == 1 and "unknown model 'mobilenetv9'. Did you mean: mobilenetv2" in res.output
+    assert not (tmp_path / "run").exists()

@@ -52,6 +52,16 @@ def get_model_config(name: str, **overrides) -> ModelConfig:
     bad = set(overrides) - set(ModelConfig.__dataclass_fields__)
     if bad:
         raise ValueError(f"unknown setting(s) for {name}: {', '.join(sorted(bad))}")
+    for key, value in overrides.items():
+        base = getattr(cfg, key)
+        want = (int if isinstance(base, int) and not isinstance(base, bool) else float if isinstance(base, float)
+                else str if isinstance(base, str) else (list, tuple) if isinstance(base, tuple) else None)
+        ok = want is None or (isinstance(value, want) and not isinstance(value, bool))
+        if want is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok:
+            kind = {int: "a whole number", float: "a number", str: "text"}.get(want, "a list")
+            raise ValueError(f"{name}: {key} must be {kind}, got {value!r}")
     cfg = cfg.replace(**overrides)
     scheme_points = get_scheme(cfg.scheme).num_points
     if scheme_points != cfg.num_points:

@@ -76,7 +76,30 @@ class TrainConfig:
 
         return None if self.augment.get("off") else Augment(**self.augment)
 
+    def _check_types(self) -> None:
+        """Each key's type and range, before anything is written: one error naming the recipe and the key."""
+        def bad(key, want):
+            raise EdgeLandmarksError(f"recipe {self.name}: {key} must be {want}, not {getattr(self, key)!r}")
+
+        for key in ("lr", "weight_decay", "momentum", "gamma", "plateau_factor", "wing_w", "wing_eps"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < 0:
+                bad(key, "a number >= 0 (write 0.001, not 1e-3: YAML reads 1e-3 as text)")
+        for key in ("batch_size", "epochs", "step_size", "plateau_patience", "early_stopping", "seed", "threads"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                bad(key, "a whole number >= 0")
+        for key in ("model", "data", "train_split", "val_split", "init"):
+            if not isinstance(getattr(self, key), str):
+                bad(key, "text")
+        for key in ("model_args", "augment", "seed_reference"):
+            if not isinstance(getattr(self, key), dict):
+                bad(key, "a mapping")
+        if not isinstance(self.sync_bn, bool):
+            bad("sync_bn", "true or false")
+
     def __post_init__(self) -> None:
+        self._check_types()
         checks = (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS),
                   ("scheduler", self.scheduler, SCHEDULERS), ("amp", self.amp, AMP_MODES),
                   ("pretrained", self.pretrained, PRETRAINED))

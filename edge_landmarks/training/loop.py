@@ -158,6 +158,12 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     Under torchrun (``WORLD_SIZE`` > 1) every rank calls this; rank 0 alone writes.
     """
     torch = require("torch", "train")
+    from ..models import get_model_config
+
+    try:  # an unknown model or a bad --model-arg is one error, before any folder is made
+        get_model_config(cfg.model, **cfg.model_args)
+    except (ValueError, TypeError) as exc:
+        raise EdgeLandmarksError(f"recipe {cfg.name}: {exc}") from None
 
     out = Path(out or Path("runs") / cfg.name)
     last_path = out / "last.pt"
