@@ -15,15 +15,29 @@ from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
 ENGINES = ["ENGINE_AUTO", "ENGINE_NEW", "ENGINE_CLASSIC"]
 
 
-def _opencv(path, x: np.ndarray, engine: str) -> np.ndarray:
-    import cv2
+_OPENCV = """
+import sys, numpy as np, cv2
+path, engine, xs, out = sys.argv[1:]
+x = np.load(xs)
+net = cv2.dnn.readNetFromONNX(path, getattr(cv2.dnn, engine))
+outs = []
+for i in range(len(x)):
+    net.setInput(np.ascontiguousarray(x[i:i + 1]))
+    outs.append(net.forward().reshape(1, -1))
+np.save(out, np.concatenate(outs))
+"""
 
-    net = cv2.dnn.readNetFromONNX(str(path), getattr(cv2.dnn, engine))
-    outs = []
-    for i in range(len(x)):
-        net.setInput(np.ascontiguousarray(x[i:i + 1]))
-        outs.append(net.forward().reshape(1, -1))
-    return np.concatenate(outs)
+
+def _opencv(path, x: np.ndarray, engine: str, tmp_path) -> np.ndarray:
+    """OpenCV's DNN in a process of its own, as a consumer program would run it (its engines' thread pools stay
+    out of the test process)."""
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "x.npy", x)
+    subprocess.run([sys.executable, "-c", _OPENCV, str(path), engine, str(tmp_path / "x.npy"),
+                    str(tmp_path / "y.npy")], check=True, capture_output=True, timeout=300)
+    return np.load(tmp_path / "y.npy")
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +69,6 @@ def test_opencv_dnn_matches_onnxruntime(engine, precision, fp32_onnx, demo68, tm
     else:
         run, _, _ = load_onnx(path, 1)
         ref = run(x)
-    got = _opencv(path, x, engine)
+    got = _opencv(path, x, engine, tmp_path)
     # FP32: the same arithmetic; INT8: OpenCV's own int8 kernels, a few thousandths of the crop from onnxruntime's
     assert np.abs(got - ref).max() < (1e-4 if precision == "fp32" else 0.01), (engine, np.abs(got - ref).max())

@@ -112,9 +112,10 @@ def load_openvino(path: Path, threads: int):
     req = compiled.create_infer_request()
     shape = [d.get_length() if d.is_static else 1 for d in compiled.input(0).get_partial_shape()]
     buf = np.zeros(shape, np.float32)  # one sample; OpenVINO reads it in place (a shared tensor: no copy a call)
-    req.set_input_tensor(ov.Tensor(buf, shared_memory=True))
+    tensor = ov.Tensor(buf, shared_memory=True)
+    req.set_input_tensor(tensor)
 
-    def run(x):
+    def run(x, _keep=(buf, tensor, compiled)):  # the request reads buf: keep it, its tensor and the model alive
         x = np.asarray(x, dtype=np.float32)
         out = None
         for i in range(len(x)):
@@ -142,7 +143,6 @@ def load_tflite(path: Path, threads: int):
     interp = Interpreter(model_path=str(path), num_threads=threads)
     interp.allocate_tensors()
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    in_tensor, out_tensor = interp.tensor(inp["index"]), interp.tensor(out["index"])
     quant_in = inp["dtype"] != np.float32
     if quant_in:
         scale, zero = inp["quantization"]
@@ -154,18 +154,15 @@ def load_tflite(path: Path, threads: int):
         x = np.asarray(x, dtype=np.float32)
         result = None
         for i in range(len(x)):
-            view = in_tensor()  # the interpreter's own input buffer, written in place (no set_tensor copy)
+            xi = x[i:i + 1]
             if quant_in:  # q = clip(round(x / scale) + zero), as the runtime's quantiser rounds
-                view[...] = np.clip(np.rint(x[i:i + 1] * inv_scale), lo, hi) + zero
-            else:
-                view[...] = x[i:i + 1]
-            del view  # no view may be held while the interpreter runs
-            interp.invoke()
-            y = out_tensor().reshape(-1)
+                xi = (np.clip(np.rint(xi * inv_scale), lo, hi) + zero).astype(inp["dtype"])
+            interp.set_tensor(inp["index"], xi)  # set_tensor / get_tensor copy: no view of the interpreter's
+            interp.invoke()                      # buffers is ever held (the safe use of its Python API)
+            y = interp.get_tensor(out["index"]).reshape(-1)
             if result is None:
                 result = np.empty((len(x), y.size), np.float32)
             result[i] = y if out_scale is None else (y.astype(np.float32) - out_zero) * out_scale
-            del y
         return result
 
     return run
