@@ -110,18 +110,12 @@ def load_openvino(path: Path, threads: int):
     compiled = core.compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
                                                      "INFERENCE_PRECISION_HINT": "f32"})
     req = compiled.create_infer_request()
-    shape = [d.get_length() if d.is_static else 1 for d in compiled.input(0).get_partial_shape()]
-    buf = np.zeros(shape, np.float32)  # one sample; OpenVINO reads it in place (a shared tensor: no copy a call)
-    tensor = ov.Tensor(buf, shared_memory=True)
-    req.set_input_tensor(tensor)
 
-    def run(x, _keep=(buf, tensor, compiled)):  # the request reads buf: keep it, its tensor and the model alive
+    def run(x):
         x = np.asarray(x, dtype=np.float32)
         out = None
         for i in range(len(x)):
-            buf[...] = x[i:i + 1]
-            req.infer()
-            y = req.get_output_tensor(0).data.reshape(-1)  # a view of the request's output
+            y = req.infer({0: np.ascontiguousarray(x[i:i + 1])})[compiled.output(0)].reshape(-1)
             if out is None:
                 out = np.empty((len(x), y.size), np.float32)
             out[i] = y
