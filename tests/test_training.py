@@ -74,7 +74,20 @@ def test_losses_are_zero_at_the_target_and_ignore_masked_points(loss):
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_resume_matches_an_uninterrupted_run(few, tmp_path, workers):
+def test_resume_matches_an_uninterrupted_run(few, demo68, tmp_path, workers):
+    if workers:  # DataLoader worker processes: in a Python of their own, away from this process's native libraries
+        code = ("import sys; sys.path.insert(0, sys.argv[1]); import test_training as t; from pathlib import Path;"
+                "from edge_landmarks.data import load_dataset; d = load_dataset(sys.argv[2]);"
+                "few = (list(d.split('train'))[:6], list(d.split('val'))[:3]);"
+                "t._resume_check(few, Path(sys.argv[3]), int(sys.argv[4]))")
+        res = subprocess.run([sys.executable, "-c", code, str(ROOT / "tests"), str(demo68), str(tmp_path),
+                              str(workers)], capture_output=True, text=True, timeout=900)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return
+    _resume_check(few, tmp_path, workers)
+
+
+def _resume_check(few, tmp_path, workers):
     cfg = load_recipe("demo", epochs=4, batch_size=3, threads=1, workers=workers)
     kw = dict(progress=False, samples=few[0], val_samples=few[1])
     summary = train(cfg, out=tmp_path / "straight", **kw)

@@ -231,8 +231,18 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     if stop:
         summary["message"] = (f"stopped by {stop['stop']}; resume with: edge-lmk train {cfg.name} --resume "
                               f"--out {out}")
+    _close_loader(loader)
     _finish(dist)
     return summary
+
+
+def _close_loader(loader) -> None:
+    """Stop a DataLoader's persistent workers now, in this thread, rather than whenever the garbage collector reaches
+    the loader (a later, unrelated point of the program, possibly in another thread)."""
+    it = getattr(loader, "_iterator", None)
+    if it is not None and hasattr(it, "_shutdown_workers"):
+        it._shutdown_workers()
+        loader._iterator = None
 
 
 class _Run:
