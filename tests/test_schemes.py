@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from edge_landmarks.schemes import SCHEMES, convert, get_scheme
+from edge_landmarks.schemes import SCHEMES, convert, convertible, get_scheme
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMES))
@@ -46,3 +46,74 @@ def test_conversions():
         convert(np.zeros((15, 2)), "kaggle15", "ibug68")
     with pytest.raises(ValueError, match="did you mean"):
         get_scheme("ibug86")
+
+
+# WFLW's own mirror table (the 98 indices a horizontal flip sends each point to, as in the benchmark's Mirror98.txt
+# used by its reference training code), written out in full rather than built from pairs.
+WFLW_MIRROR98 = (
+    [32 - i for i in range(33)]
+    + [46, 45, 44, 43, 42, 50, 49, 48, 47, 37, 36, 35, 34, 33, 41, 40, 39, 38]
+    + [51, 52, 53, 54, 59, 58, 57, 56, 55]
+    + [72, 71, 70, 69, 68, 75, 74, 73, 64, 63, 62, 61, 60, 67, 66, 65]
+    + [82, 81, 80, 79, 78, 77, 76, 87, 86, 85, 84, 83, 92, 91, 90, 89, 88, 95, 94, 93, 97, 96]
+)
+
+
+def test_wflw98_flip_is_wflw_mirror_table():
+    assert len(WFLW_MIRROR98) == 98
+    assert list(get_scheme("wflw98").flip_perm) == WFLW_MIRROR98
+
+
+@pytest.mark.parametrize("source", ["wflw98", "ibug68"])
+def test_flip_commutes_with_conversion(source):
+    """Flipping then converting equals converting then flipping, for every conversion (centroids included)."""
+    s = get_scheme(source)
+    pts = np.random.default_rng(1).uniform(0, 100, (s.num_points, 2))
+    for target in sorted(SCHEMES):
+        if target == source or not convertible(source, target):
+            continue
+        t = get_scheme(target)
+        assert np.allclose(convert(s.flip(pts, 100), source, target), t.flip(convert(pts, source, target), 100)), target
+
+
+def test_kaggle15_flip_swaps_left_and_right_by_name():
+    s = get_scheme("kaggle15")
+    swap = {"left": "right", "right": "left"}
+    for i, name in enumerate(s.names):
+        mirrored = "_".join(swap.get(part, part) for part in name.split("_"))
+        assert s.names[s.flip_perm[i]] == mirrored, name
+
+
+def test_ibug68_flip_maps_the_mean_real_face_onto_itself(demo68):
+    """Mirror the mean of demo68's frontal faces (a nearly symmetric face): every point must land on its partner.
+
+    Measured from the labels (dlib's), not the scheme's tables. A wrong pair sends a point to another part of the
+    face (the nearest, two neighbouring eye points, lie 0.13 inter-ocular distances apart), where the right pairs
+    stay within 0.08."""
+    from edge_landmarks.data import load_dataset
+
+    shapes = []
+    for sample in load_dataset(demo68).split("train"):
+        p = sample.landmarks
+        eye_l, eye_r = p[36:42].mean(axis=0), p[42:48].mean(axis=0)
+        d = eye_r - eye_l
+        ang = np.arctan2(d[1], d[0])
+        rot = np.array([[np.cos(-ang), -np.sin(-ang)], [np.sin(-ang), np.cos(-ang)]])
+        q = (p - (eye_l + eye_r) / 2) @ rot.T / np.linalg.norm(d)  # eyes level, centred, unit eye distance
+        if abs(q[30, 0]) < 0.1:  # frontal: the nose tip near the middle
+            shapes.append(q)
+    assert len(shapes) > 100
+    mean = np.mean(shapes, axis=0)
+    for name in ("ibug68", "eyes12", "kaggle15"):
+        s = get_scheme(name)
+        m = convert(mean, "ibug68", name) if name != "ibug68" else mean
+        mirrored = m.copy()
+        mirrored[:, 0] = -mirrored[:, 0]
+        err = np.linalg.norm(mirrored[list(s.flip_perm)] - m, axis=1)
+        assert err.max() < 0.08, (name, int(err.argmax()), float(err.max()))
+        # and the test has teeth: any single wrong swap of two paired points moves them far
+        wrong = list(s.flip_perm)
+        a = next(i for i in range(len(wrong)) if wrong[i] != i)
+        b = next(i for i in range(len(wrong)) if wrong[i] not in (i, a) and i not in (a, wrong[a]))
+        wrong[a], wrong[b] = wrong[b], wrong[a]
+        assert np.linalg.norm(mirrored[wrong] - m, axis=1).max() > 0.1, name

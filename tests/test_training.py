@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -71,6 +72,35 @@ def test_losses_are_zero_at_the_target_and_ignore_masked_points(loss):
     m[:, 0] = 0.0
     assert landmark_loss(loss, pred, y, m, 96, 1.0).item() == pytest.approx(0.0, abs=1e-4)
     assert landmark_loss(loss, y + 0.1, y, m, 96, 1.0).item() > 0
+
+
+# One face, two points, the second masked out: point 0 is off by (0.3, -0.4) of the crop, i.e. (3, -4) px of a
+# 10 px crop (a 3-4-5 triangle), and with scale 2 by (0.6, -0.8) in the model's frame. Values worked out by hand.
+LOSS_BY_HAND = {
+    "mse": (0.3**2 + 0.4**2) / 2,  # mean over the visible coordinates of the squared normalised error: 0.125
+    "rmse": math.sqrt((0.6**2 + 0.8**2) / 2),  # root of the mean squared error in the model's frame: 0.7071
+    "l1": (0.3 + 0.4) / 2,  # 0.35
+    "log_l2": math.log(1 + 5.0),  # log(1 + distance in px) per point: log 6 = 1.7918
+    "wing": (10 * math.log(1 + 3 / 2) + 10 * math.log(1 + 4 / 2)) / 2,  # w ln(1 + |x|/eps), w=10, eps=2: 10.0745
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_losses_match_values_worked_out_by_hand(loss):
+    target = torch.tensor([[1.0, 1.0, 0.5, 0.5]])
+    pred = torch.tensor([[1.6, 0.2, 9.0, -7.0]])  # point 1 is far off but masked
+    mask = torch.tensor([[1.0, 0.0]])
+    assert landmark_loss(loss, pred, target, mask, 10, 2.0).item() == pytest.approx(LOSS_BY_HAND[loss], rel=1e-5)
+    assert set(LOSS_BY_HAND) == set(LOSSES)
+
+
+def test_wing_is_linear_beyond_w_and_continuous_there():
+    # |x| >= w: |x| - C with C = w - w ln(1 + w/eps), so both pieces meet at |x| = w
+    c = 10 - 10 * math.log(1 + 10 / 2)
+    for px, want in ((20.0, 20.0 - c), (10.0, 10 * math.log(6)), (9.999, 10 * math.log(1 + 9.999 / 2))):
+        pred = torch.tensor([[px / 10, 0.0]])
+        got = landmark_loss("wing", pred, torch.zeros(1, 2), torch.ones(1, 1), 10, 1.0).item()
+        assert got == pytest.approx(want / 2, rel=1e-5)  # the y coordinate contributes w ln 1 = 0
 
 
 @pytest.mark.parametrize("workers", [0, 2])
