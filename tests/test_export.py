@@ -250,23 +250,84 @@ def test_budget_met_by_the_first_step(checkpoint, demo68, tmp_path):
 
 @pytest.mark.slow
 def test_budget_tries_every_remedy_then_fails_with_the_numbers(checkpoint, demo68, tmp_path):
-    """An impossible budget (NME must fall by half) walks the whole ladder, QAT included, and exits 1."""
-    res = CliRunner().invoke(main, ["quantize", str(checkpoint), "--int8", "--format", "onnx", "--max-nme-increase",
-                                    "0", "--calib-data", str(demo68), "--calib-size", "40", "--qat-epochs", "1",
-                                    "--out", str(tmp_path)])
-    if res.exit_code == 0:  # INT8 matched FP32 exactly on these 40 faces: the budget held, so say which step did
-        meta = json.loads((tmp_path / "mobilenetv2_56_int8.onnx.json").read_text())
-        assert meta["budget"]["within_budget"] and meta["budget"]["attempts"][-1]["delta_nme_rel"] <= 0
-        return
-    assert res.exit_code == 1, res.output
-    for step in ("more calibration data", "first conv and head in float", "quantisation-aware training"):
-        assert step in res.output
+    """A budget no remedy can meet (the NME must fall by half) walks the whole ladder, QAT included, and raises
+    with the numbers; the last attempt's file stays, marked as over the budget."""
+    from edge_landmarks.export import REMEDIES, BudgetError, quantize_within_budget
+
+    seen = []
+    with pytest.raises(BudgetError) as err, pytest.warns(UserWarning, match="calibration faces"):
+        quantize_within_budget(checkpoint, "onnx", -0.5, out=tmp_path, data=str(demo68), calib_size=40,
+                               qat={"epochs": 1, "lr": 1e-4}, on_attempt=lambda fmt, a: seen.append(a["remedy"]))
+    assert seen == list(REMEDIES)
+    for step in REMEDIES:
+        assert step in str(err.value)
     meta = json.loads((tmp_path / "mobilenetv2_56_int8.onnx.json").read_text())
     attempts = meta["budget"]["attempts"]
     n_train = len(load_dataset(demo68).split("train"))
     assert [a["calibration_faces"] for a in attempts] == [40, n_train, n_train, n_train]
-    assert meta["budget"]["within_budget"] is False and all(a["delta_nme_rel"] > 0 for a in attempts)
+    assert meta["budget"]["within_budget"] is False and meta["budget"]["remedy"] is None
     assert meta["quantizer"]["qat"]["epochs"] == 1  # the file kept is the last attempt's, the QAT one
+
+
+# The checkpoint the shipped default model was made from (train/release.sh: mobilenetv2, 56 px, 92 epochs on
+# demo68; val NME 0.0477). A trained model is what INT8 has to keep: a barely trained one hides range errors.
+SHIPPED_CHECKPOINT = ROOT / "tests" / "assets" / "demo68_mobilenetv2_56.pt"
+BUDGET = 0.02  # edge-lmk quantize's default --max-nme-increase (2 %), the accuracy INT8 promises
+
+
+def test_the_shipped_files_were_made_from_the_checkpoint_in_tests():
+    from edge_landmarks.runtime.predictor import default_model
+    from edge_landmarks.training.checkpoint import file_sha256
+
+    sha = file_sha256(SHIPPED_CHECKPOINT)
+    for fmt in ("onnx", "tflite"):
+        path = default_model(fmt)
+        assert json.loads(path.with_name(path.name + ".json").read_text())["source_sha256"] == sha
+
+
+@pytest.fixture(scope="module")
+def trained(demo68):
+    from edge_landmarks.export import calibration_crops, held_out_faces
+    from edge_landmarks.training import load_checkpoint
+
+    model, _ = load_checkpoint(SHIPPED_CHECKPOINT)
+    calib = calibration_crops(model.config, str(demo68), "train", 100).astype(np.float32)
+    return model, calib, held_out_faces(load_dataset(demo68))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", sorted(export_formats()))
+def test_int8_of_a_trained_model_keeps_the_promised_budget(trained, demo68, tmp_path, fmt):
+    """Measured: +0.3 to +0.4 % NME and 0.10 to 0.13 px from FP32 in every format (100 calibration faces)."""
+    entry = export_artefact(SHIPPED_CHECKPOINT, fmt, "int8", out=tmp_path, data=str(demo68), calib_size=100)
+    v = entry["validation"]
+    assert v["faces"] == len(trained[2]) and v["delta_nme_rel"] <= BUDGET / 2, v
+    assert v["mean_px_error_vs_fp32"] < 0.2, v
+    if fmt != "onnx":  # onnxruntime's own default is min-max already
+        assert entry["settings"]["ranges"] == "min-max"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["openvino", "tflite"])
+def test_vendor_default_ranges_would_break_the_budget(trained, tmp_path, fmt):
+    """Why min-max: the quantisers' own range estimators (NNCF's averaged extremes, ai-edge-quantizer's moving
+    average) clip the extremes a coordinate regressor needs. Measured on this model: OpenVINO +2.5 % NME and
+    0.25 px, TFLite +5.6 % and 0.41 px, against +0.4 % and 0.12 px with min-max; were they the default, the
+    budget test above would fail."""
+    from edge_landmarks.export import openvino_ir, tflite, validate
+
+    model, calib, faces = trained
+    module = {"openvino": openvino_ir, "tflite": tflite}[fmt]
+    result = {}
+    for ranges in ("min-max", "vendor default"):
+        path = tmp_path / f"{ranges.replace(' ', '_')}{FORMATS[fmt].suffix}"
+        assert module.export_int8(model, path, calib, ranges=ranges)["ranges"] == ranges
+        Path(f"{path}.json").write_text(json.dumps({"model_config": model.config.to_dict()}))
+        result[ranges] = validate(model, path, model.config, faces)
+    assert result["min-max"]["delta_nme_rel"] <= BUDGET < result["vendor default"]["delta_nme_rel"], result
+    assert result["vendor default"]["mean_px_error_vs_fp32"] > 1.5 * result["min-max"]["mean_px_error_vs_fp32"]
+    with pytest.raises(ValueError, match="ranges must be one of"):
+        module.export_int8(model, tmp_path / f"x{FORMATS[fmt].suffix}", calib, ranges="percentile")
 
 
 @pytest.mark.slow

@@ -8,7 +8,12 @@ and a test runs those examples.
 
 from __future__ import annotations
 
-__all__ = ["contract", "input_bounds", "HEAD_NOTE"]
+__all__ = ["contract", "input_bounds", "check_ranges", "HEAD_NOTE", "RANGES"]
+
+RANGES = ("min-max", "vendor default")
+"""INT8 activation ranges: min-max (what edge-lmk uses), or the quantiser's own default (kept to show the
+difference: NNCF's averaged per-sample extremes and ai-edge-quantizer's moving average clip a regressor's extremes;
+quantize/README.md)."""
 
 HEAD_NOTE = ("the landmark head (the last weighted layer and what follows it) stays in float, so the output never "
              "clips: calibrated output ranges cut off points near and past the crop's edges")
@@ -20,6 +25,11 @@ def input_bounds(cfg) -> tuple[float, float]:
     lo = min((0.0 - m) / s for m, s in zip(cfg.mean, cfg.std, strict=True))
     hi = max((1.0 - m) / s for m, s in zip(cfg.mean, cfg.std, strict=True))
     return float(lo), float(hi)
+
+
+def check_ranges(ranges: str) -> None:
+    if ranges not in RANGES:
+        raise ValueError(f"ranges must be one of {RANGES}, not {ranges!r}")
 
 
 def contract(cfg, io: dict) -> dict:
