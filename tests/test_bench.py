@@ -115,8 +115,9 @@ def test_results_folder(bench_cli):
     assert env["cores"] >= 1 and "onnxruntime" in env["versions"] and env["settings"]["runs"] == 20
     assert (folder / "bench.csv").read_text().splitlines()[0].split(",") == ROW_KEYS
     assert str(folder) in output
-    # a second run on the same day goes to a new folder instead of replacing this one
-    again = results_folder(root, env)
+    # a second run on the same day goes to a new folder instead of replacing this one (the day the fixture's run
+    # was made, not today: the suite may cross midnight)
+    again = results_folder(root, env, date=folder.name[-10:])
     assert again != folder and again.name.endswith("-2")
     write_results({"rows": rows, "environment": env, "settings": env["settings"]}, again, "test")
     assert (folder / "README.md").read_text() == md

@@ -163,6 +163,11 @@ RECIPE_FAULTS = [
     ("", ["--threads", "-1"], "threads must be a whole number"),
     ("", ["--model-arg", "input_size=abc"], "input_size must be a whole number"),
     ("", ["--model-arg", "colour=blue"], "unknown setting(s) for mobilenetv2: colour"),
+    # augment values were only used, and failed, in the first batch after the epoch-0 checkpoint was written
+    ("augment: {scale: [1.1]}\n", [], "augment scale must be two numbers [low, high]"),
+    ("augment: {scale: [1.2, 0.8]}\n", [], "with low <= high"),
+    ("augment: {flip_p: 2}\n", [], "augment flip_p is a probability from 0 to 1"),
+    ("augment: {rotate: fast}\n", [], "augment rotate must be a number >= 0"),
 ]
 
 

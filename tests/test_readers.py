@@ -135,6 +135,26 @@ def test_dlib_xml_errors_name_line(tmp_path):
     assert info.value.line == 3
 
 
+def test_dlib_xml_skip_bad_leaves_out_only_the_bad_box(tmp_path):
+    """With skip_bad, a part with a missing or broken attribute, or a box without its size, loses that box only;
+    the error is kept with its line, and the good boxes are read."""
+    good = f"    <box top='10' left='12' width='70' height='80'>\n{_parts(np.ones((68, 2)))}\n    </box>"
+    no_x = good.replace("x='1' y='1'/>", "y='1'/>", 1)  # part 00 without x
+    no_size = good.replace(" width='70'", "", 1)
+    f = tmp_path / "l.xml"
+    f.write_text("<dataset><images>\n  <image file='a.png'>\n" + "\n".join([good, no_x, no_size, good])
+                 + "\n  </image>\n  <image>\n" + good + "\n  </image>\n</images></dataset>\n")
+    data = dlib_xml.read(f, skip_bad=True)
+    assert len(data) == 2 and all(s.source.endswith((":3", f":{3 + 3 * 70}")) for s in data), [s.source for s in data]
+    messages = [(e.line, str(e)) for e in data.skipped]
+    assert len(messages) == 3, messages
+    assert "missing attribute 'x'" in messages[0][1] and messages[0][0] == 3 + 70 + 1
+    assert "missing attribute 'width'" in messages[1][1] and messages[1][0] == 3 + 2 * 70
+    assert "<image> without a 'file'" in messages[2][1]
+    with pytest.raises(DataFormatError, match="missing attribute 'x'"):
+        dlib_xml.read(f)
+
+
 def _wflw_line(points, box, attrs, name) -> str:
     return " ".join([f"{v:.6f}" for v in points.reshape(-1)] + [str(b) for b in box] + [str(a) for a in attrs]
                     + [name])

@@ -102,9 +102,11 @@ def machine_slug(env: dict) -> str:
     return "-".join(words + [f"{env.get('cores') or 0}c"])
 
 
-def results_folder(root: str | Path, env: dict, machine: str | None = None, force: bool = False) -> Path:
-    """``root/<machine>-<date>``, or the next free ``-2``, ``-3``, ... unless ``force``."""
-    base = Path(root) / f"{machine or machine_slug(env)}-{time.strftime('%Y-%m-%d')}"
+def results_folder(root: str | Path, env: dict, machine: str | None = None, force: bool = False,
+                   date: str | None = None) -> Path:
+    """``root/<machine>-<date>`` (``date`` YYYY-MM-DD, default today), or the next free ``-2``, ``-3``, ... unless
+    ``force``."""
+    base = Path(root) / f"{machine or machine_slug(env)}-{date or time.strftime('%Y-%m-%d')}"
     if force or not base.exists():
         return base
     n = 2

@@ -98,6 +98,23 @@ class TrainConfig:
         if not isinstance(self.sync_bn, bool):
             bad("sync_bn", "true or false")
 
+    def _check_augment(self, augment_cls) -> None:
+        """Each augment value of the right kind, so a bad one stops here, not in the first batch of an epoch."""
+        for key, v in self.augment.items():
+            if key == "off":
+                continue
+            default = augment_cls.__dataclass_fields__[key].default
+            where = f"recipe {self.name}: augment {key}"
+            if isinstance(default, tuple):
+                if not (isinstance(v, (list, tuple)) and len(v) == 2 and all(_number(x) for x in v) and v[0] <= v[1]):
+                    raise EdgeLandmarksError(f"{where} must be two numbers [low, high] with low <= high, not {v!r} "
+                                             f"(default {list(default)})")
+            elif key.endswith("_p"):
+                if not (_number(v) and 0 <= v <= 1):
+                    raise EdgeLandmarksError(f"{where} is a probability from 0 to 1, not {v!r}")
+            elif not (_number(v) and v >= 0):
+                raise EdgeLandmarksError(f"{where} must be a number >= 0, not {v!r} (default {default})")
+
     def __post_init__(self) -> None:
         self._check_types()
         checks = (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS),
@@ -119,8 +136,13 @@ class TrainConfig:
         if unknown:
             raise EdgeLandmarksError(f"recipe {self.name}: unknown augment key(s) {', '.join(sorted(unknown))}; "
                                      f"known: {', '.join(Augment.__dataclass_fields__)}")
+        self._check_augment(Augment)
         if self.workers != "auto" and not (isinstance(self.workers, int) and self.workers >= 0):
             raise EdgeLandmarksError(f"recipe {self.name}: workers {self.workers!r} is not 'auto' or a count >= 0")
+
+
+def _number(v) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, float)) and v == v
 
 
 def recipe_names() -> list[str]:

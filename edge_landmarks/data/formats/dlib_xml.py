@@ -62,6 +62,18 @@ def read(path: str | Path, skip_bad: bool = False) -> LandmarkSet:
         out.skipped.append(err)
 
     def start(name: str, attrs: dict):
+        try:
+            _start(name, attrs)
+        except DataFormatError as err:  # with skip_bad, the <image> or <box> it is in is left out, nothing more
+            if not skip_bad:
+                raise
+            out.skipped.append(err)
+            if name == "image":
+                state["image"] = (None, err.line)
+            elif state["box"] is not None or name == "box":
+                state["box"] = {"bad": True}
+
+    def _start(name: str, attrs: dict):
         line = parser.CurrentLineNumber
         if name == "image":
             if "file" not in attrs:
@@ -75,10 +87,12 @@ def read(path: str | Path, skip_bad: bool = False) -> LandmarkSet:
             if w <= 0 or h <= 0:
                 raise DataFormatError(path, f"box has non-positive size {w}x{h}", line)
             state["box"] = {"line": line, "box": (left, top, left + w, top + h), "parts": {},
-                            "ignore": attrs.get("ignore", "0") == "1"}
+                            "ignore": attrs.get("ignore", "0") == "1" or state["image"][0] is None}
         elif name == "part":
             if state["box"] is None:
                 raise DataFormatError(path, "<part> outside a <box>", line)
+            if state["box"].get("bad"):
+                return
             if "name" not in attrs:
                 raise DataFormatError(path, "<part> without a 'name'", line)
             try:
@@ -92,7 +106,7 @@ def read(path: str | Path, skip_bad: bool = False) -> LandmarkSet:
     def end(name: str):
         if name == "box" and state["box"] is not None:
             box, state["box"] = state["box"], None
-            if box["ignore"]:
+            if box.get("bad") or box["ignore"]:
                 return
             parts = box["parts"]
             n = len(parts)
