@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import warnings
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -244,3 +245,45 @@ def test_bench_reads_each_image_once_and_scores_as_eval(run_dir, demo68, monkeyp
         ev = run_eval(row["file"], str(demo68), split="test", out=run_dir / "eval_check", worst=0)
         assert row["nme"] == pytest.approx(ev["nme"], abs=1e-6)
         assert row["fr_10"] == pytest.approx(ev["splits"]["test"]["fr_10"], abs=1e-9)
+
+
+def test_predict_cli_with_openvino_ir_and_a_checkpoint(run_dir, demo68):
+    """`edge-lmk predict` on a .xml (OpenVINO) and a .pt (PyTorch), two threads: the FP32 files agree."""
+    face = next((demo68 / "test").rglob("*.png"))
+    points = {}
+    for name, fmt in (("export/mobilenetv2_56_fp32.xml", "openvino"), ("best.pt", "torch")):
+        res = CliRunner().invoke(main, ["predict", str(run_dir / name), str(face), "--json", "--threads", "2",
+                                        "--crop"])
+        assert res.exit_code == 0, res.output
+        out = json.loads(res.output[res.output.index("{"):])
+        assert out["format"] == fmt and out["precision"] == "fp32", out
+        points[fmt] = np.array(out["images"][0]["faces"][0]["points"])
+    assert points["openvino"].shape == (68, 2)
+    assert np.abs(points["openvino"] - points["torch"]).max() <= 0.02  # JSON keeps 2 decimals
+
+
+def test_metadata_is_embedded_in_the_onnx_and_openvino_files(run_dir):
+    """The sidecar's metadata also travels inside the files: ONNX metadata_props, OpenVINO rt_info."""
+    import onnx
+    import openvino as ov
+
+    for precision in ("fp32", "int8"):
+        onnx_path = run_dir / "export" / f"mobilenetv2_56_{precision}.onnx"
+        side = json.loads(onnx_path.with_name(onnx_path.name + ".json").read_text())
+        props = {p.key: p.value for p in onnx.load(str(onnx_path)).metadata_props}
+        inside = json.loads(props["edge_landmarks"])
+        assert inside["model"] == "mobilenetv2" and inside["precision"] == precision == side["precision"]
+        assert inside["model_config"] == side["model_config"] and inside["source_sha256"] == side["source_sha256"]
+        xml = run_dir / "export" / f"mobilenetv2_56_{precision}.xml"
+        rt = json.loads(ov.Core().read_model(str(xml)).get_rt_info(["edge_landmarks", "metadata"]).astype(str))
+        assert rt["format"] == "openvino" and rt["precision"] == precision and rt["scheme"] == "ibug68"
+        assert rt["model_config"] == side["model_config"]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--sizes", "224"], "nothing to benchmark (check --sizes)"),
+    (["--suite", "quick"], "not both"),
+])
+def test_bench_option_errors(run_dir, args, needle):
+    res = CliRunner().invoke(main, ["bench", "--run", str(run_dir), *args])
+    assert res.exit_code == 2 and needle in res.output, res.output

@@ -54,3 +54,19 @@ def test_data_show_rejects_a_count_below_one(tmp_path):
         res = CliRunner().invoke(main, ["data", "show", "demo68", "--out", str(tmp_path / "g.png"), "-n", n])
         assert res.exit_code == 2 and "-n" in res.output and "range" in res.output, res.output
         assert not (tmp_path / "g.png").exists()
+
+
+def test_models_pattern_wide_and_macs():
+    res = CliRunner().invoke(main, ["models", "--pattern", "resnet18*", "--wide"])
+    assert res.exit_code == 0, res.output
+    rows = [line.split()[0] for line in res.output.splitlines()[2:] if line and not line.startswith(("Seed", " "))]
+    assert {"resnet18", "resnet18_256", "resnet18_gray", "resnet18_gray_eyes"} <= set(rows)
+    assert "xception" not in res.output and "mobilenetv2" not in res.output
+    assert "source" in res.output.splitlines()[0] and "iBUG 300-W grey ResNet-18 project" in res.output
+    row = next(line for line in res.output.splitlines() if line.startswith("resnet18 "))
+    assert "1,814 M" in row  # MACs, counted without --no-macs: ResNet-18 at 224 px (1.8 G as torchvision's)
+
+
+def test_version():
+    res = CliRunner().invoke(main, ["--version"])
+    assert res.exit_code == 0 and "0.1.0" in res.output

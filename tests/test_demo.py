@@ -61,6 +61,23 @@ def test_headless_demo_json(artefacts, video, tmp_path):
     assert again.exit_code == 1 and "exists; pass --force" in again.output
 
 
+def test_demo_options_reach_the_run(artefacts, video, tmp_path):
+    """--frames, --threads, --no-smooth, --verify-every 0 and --force, as the statistics report them."""
+    out = tmp_path / "last.png"
+    out.write_bytes(b"an earlier result")
+    args = ["demo", "--model", str(artefacts["tflite"]), "--video", str(video), "--headless", "--json",
+            "--frames", "12", "--threads", "2", "--no-smooth", "--verify-every", "0", "--save", str(out), "--force"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    stats = json.loads(res.output.strip().splitlines()[-1])
+    assert stats["frames"] == 12 and stats["threads"] == 2 and stats["smoothing"] is False
+    assert stats["verify_every"] == 0 and stats["checks"] == 0 and stats["format"] == "tflite"
+    assert stats["detector"] == "blazeface" and cv2.imread(str(out)).shape == (480, 640, 3)
+    res = CliRunner().invoke(main, ["demo", "--model", str(artefacts["tflite"]), "--video", str(video),
+                                    "--headless", "--size", "640"])
+    assert res.exit_code == 2 and "WxH" in res.output, res.output
+
+
 def test_headless_demo_tflite_frames_and_image(artefacts, video, tmp_path):
     frame = tmp_path / "frame.jpg"
     stats = run_demo(artefacts["tflite"], video=str(video), headless=True, frames=10, save=str(frame))

@@ -78,6 +78,41 @@ def test_pts_folder_without_image_is_an_error_or_skip(tmp_path):
     assert len(data) == 1 and len(data.skipped) == 1
 
 
+def test_300w_private_test_set_is_its_own_split(tmp_path):
+    """300-W's private test set (01_Indoor, 02_Outdoor, 300 faces each) is ``test300w``, apart from the others."""
+    for rel in ("300W/01_Indoor/indoor_001.png", "300W/02_Outdoor/outdoor_001.png", "afw/1.png"):
+        img = tmp_path / rel
+        img.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(img), np.zeros((90, 90), np.uint8))
+        img.with_suffix(".pts").write_text(_pts_text(RNG.uniform(20, 70, (68, 2))))
+    data = load_dataset(tmp_path)
+    assert data.splits() == {"test300w": 2, "train": 1}
+    assert {s.subset for s in data.split("test300w")} == {"01_indoor", "02_outdoor"}
+
+
+def test_pts_that_is_not_utf8_names_file_and_line(tmp_path):
+    f = tmp_path / "bad.pts"
+    f.write_bytes(b"version: 1\nn_points: 68\n{\n\xff 1\n")
+    with pytest.raises(DataFormatError, match=r"not UTF-8 text \(byte 0xff\)") as info:
+        pts.read_pts(f)
+    assert info.value.line == 4 and str(f) in str(info.value)
+
+
+def test_data_check_skip_bad_on_the_cli(tmp_path):
+    from click.testing import CliRunner
+
+    from edge_landmarks.cli import main
+
+    (tmp_path / "x.pts").write_text(_pts_text(RNG.uniform(0, 9, (68, 2))))
+    (tmp_path / "y.pts").write_text(_pts_text(RNG.uniform(0, 9, (68, 2))))
+    cv2.imwrite(str(tmp_path / "y.png"), np.zeros((20, 20), np.uint8))
+    res = CliRunner().invoke(main, ["data", "check", str(tmp_path)])
+    assert res.exit_code == 1 and "no image beside" in res.output and "x.pts" in res.output, res.output
+    res = CliRunner().invoke(main, ["data", "check", str(tmp_path), "--skip-bad"])
+    assert res.exit_code == 0, res.output
+    assert "1 bad" in res.output and "no image beside" in res.output and "x.pts" in res.output, res.output
+
+
 XML = """<?xml version='1.0' encoding='ISO-8859-1'?>
 <?xml-stylesheet type='text/xsl' href='image_metadata_stylesheet.xsl'?>
 <dataset>

@@ -74,6 +74,44 @@ def test_losses_are_zero_at_the_target_and_ignore_masked_points(loss):
     assert landmark_loss(loss, y + 0.1, y, m, 96, 1.0).item() > 0
 
 
+def _lrs(out) -> list[float]:
+    rows = (out / "metrics.csv").read_text().splitlines()
+    col = rows[0].split(",").index("lr")
+    return [float(r.split(",")[col]) for r in rows[1:]]
+
+
+def test_early_stopping_and_schedules(few, tmp_path):
+    """With no optimiser step (max_batches=0) the weights, so the validation NME, never change: early stopping
+    must end the run after its patience, and each schedule's learning rate follows its formula."""
+    train_faces, val_faces = few
+    common = {"batch_size": 3, "threads": 1, "augment": {"off": True}}
+    cfg = load_recipe("demo", epochs=10, early_stopping=2, scheduler="cosine", **common)
+    summary = train(cfg, out=tmp_path / "early", progress=False, samples=train_faces, val_samples=val_faces,
+                    max_batches=0)
+    assert summary["epochs"] == 3  # epoch 1 sets the best; 2 and 3 do not improve it: patience 2 spent
+    lr0 = cfg.lr
+    cases = {
+        "step": ({"scheduler": "step", "step_size": 1, "gamma": 0.5, "milestones": []}, [1, 0.5, 0.25]),
+        "milestones": ({"scheduler": "step", "milestones": [2], "gamma": 0.1}, [1, 1, 0.1]),
+        "plateau": ({"scheduler": "plateau", "plateau_patience": 0, "plateau_factor": 0.5}, [1, 1, 0.5]),
+    }
+    for name, (kw, factors) in cases.items():
+        cfg = load_recipe("demo", epochs=3, **common, **kw)
+        train(cfg, out=tmp_path / name, progress=False, samples=train_faces, val_samples=val_faces, max_batches=0)
+        assert _lrs(tmp_path / name) == pytest.approx([lr0 * f for f in factors]), name
+
+
+def test_train_from_a_recipe_file(cache_env, tmp_path):
+    recipe = tmp_path / "mine.yaml"
+    recipe.write_text("model: mobilenetv2\nmodel_args: {input_size: 56}\ndata: demo68\nepochs: 1\nbatch_size: 32\n"
+                      "augment: false\n")
+    res = CliRunner().invoke(main, ["train", str(recipe), "--out", str(tmp_path / "run"), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    _, ckpt = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert ckpt["train_config"]["name"] == "mine" and ckpt["train_config"]["augment"] == {"off": True}
+    assert ckpt["epoch"] == 1 and str(tmp_path / "run" / "best.pt") in res.output
+
+
 # One face, two points, the second masked out: point 0 is off by (0.3, -0.4) of the crop, i.e. (3, -4) px of a
 # 10 px crop (a 3-4-5 triangle), and with scale 2 by (0.6, -0.8) in the model's frame. Values worked out by hand.
 LOSS_BY_HAND = {

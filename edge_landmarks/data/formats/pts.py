@@ -119,8 +119,10 @@ def _split_of(rel: Path) -> tuple[str, str]:
             return "common+full", f"{top}/testset"
     if top == "ibug":
         return "challenge+full", "ibug"
-    if top in ("01_indoor", "02_outdoor") or "300w" in top:
+    if top in ("01_indoor", "02_outdoor"):
         return "test300w", top
+    if "300w" in top:  # the archive's own folder: 300W/01_Indoor, 300W/02_Outdoor
+        return "test300w", sub if sub in ("01_indoor", "02_outdoor") else top
     return "all", "/".join(parts)
 
 
