@@ -5,6 +5,7 @@ protocols on demo68's in-the-wild people."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -108,3 +109,24 @@ def test_eval_of_the_shipped_model_writes_into_the_working_folder(demo68, tmp_pa
     assert res.exit_code == 0, res.output
     assert (tmp_path / f"eval-{model.stem}" / "eval.json").is_file()
     assert not list(DEFAULT_MODEL_DIR.glob("eval-*"))
+
+
+def test_predict_cli_marks_every_face_of_a_group_photo(wild, tmp_path):
+    """`edge-lmk predict` with the shipped model on the in-the-wild photo with the most labelled people: a face
+    for each of them, largest first, each near its labels, and one overlay with them all."""
+    from collections import Counter
+
+    folder, n = Counter(Path(s.image_path).parent for s in wild).most_common(1)[0]
+    people = [s for s in wild if Path(s.image_path).parent == folder]  # one copy of the photo per labelled face
+    path = people[0].image_path
+    assert n >= 4 and len({Path(s.image_path).read_bytes() for s in people}) == 1
+    res = CliRunner().invoke(main, ["predict", path, "--json", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    faces = json.loads(res.output[res.output.index("{"):])["images"][0]["faces"]
+    assert len(faces) >= n
+    areas = [(b[2] - b[0]) * (b[3] - b[1]) for b in (f["detection_box"] for f in faces)]  # the detector's order
+    assert areas == sorted(areas, reverse=True)
+    for s in people:
+        best = max(faces, key=lambda f: _iou(f["box"], face_box(s.landmarks)))
+        assert nme(np.array(best["points"])[None], s.landmarks[None], "ibug68")[0] < 0.2, s.source
+    assert cv2.imread(str(tmp_path / f"{Path(path).stem}_landmarks.jpg")) is not None

@@ -155,3 +155,18 @@ def test_cli_data_commands(cache_env, tmp_path):
     assert res.exit_code == 1 and "--force" in res.output
     res = runner.invoke(main, ["data", "check", str(tmp_path / "nothing")])
     assert res.exit_code == 1 and "no such file" in res.output
+
+
+def test_cli_data_demo_builds_and_reuses(cache_env, demo68, tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(main, ["data", "demo"])  # the cache's set is complete: nothing rebuilt
+    assert res.exit_code == 0, res.output
+    counts = json.loads((demo68 / "manifest.json").read_text())["counts"]
+    assert f"demo68 is ready at {cache_env / 'demo68'}" in res.output
+    assert ", ".join(f"{k} {v}" for k, v in counts.items()) in res.output
+    out = tmp_path / "mine"
+    res = runner.invoke(main, ["data", "demo", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "manifest.json").read_text())["counts"] == counts  # the same set, built again
+    assert sorted(p.name for p in (out / "test").rglob("*.pts")) == sorted(p.name for p in (demo68 / "test").rglob(
+        "*.pts"))

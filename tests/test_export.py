@@ -341,3 +341,39 @@ def test_qat_export(checkpoint, demo68, tmp_path, fmt):
     v = entry["validation"]
     assert entry["settings"]["qat"]["history"][0]["train_loss"] > 0
     assert v["nme"] < 1.5 * v["nme_fp32"] and np.isfinite(v["mean_px_error_vs_fp32"])
+
+
+@pytest.mark.slow
+def test_export_and_quantize_on_the_cli(demo68, tmp_path):
+    """The commands as the README runs them, on the trained checkpoint: export (and --force), quantize within the
+    budget by the first step, and quantize --qat with the budget off."""
+    from edge_landmarks.export import REMEDIES
+
+    runner = CliRunner()
+    export = ["export", str(SHIPPED_CHECKPOINT), "--format", "onnx", "--out", str(tmp_path / "e"), "--data",
+              str(demo68)]
+    res = runner.invoke(main, export)
+    assert res.exit_code == 0, res.output
+    assert "mobilenetv2_56_fp32.onnx" in res.output and "NME on held-out faces" in res.output
+    manifest = json.loads((tmp_path / "e" / "manifest.json").read_text())
+    assert [Path(a["path"]).name for a in manifest["artefacts"]] == ["mobilenetv2_56_fp32.onnx"]
+    assert runner.invoke(main, export).exit_code == 1
+    assert runner.invoke(main, [*export, "--force"]).exit_code == 0
+
+    q = tmp_path / "q"
+    res = runner.invoke(main, ["quantize", str(SHIPPED_CHECKPOINT), "--int8", "--format", "tflite", "--calib-data",
+                               str(demo68), "--calib-size", "100", "--out", str(q)])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((q / "mobilenetv2_56_int8.tflite.json").read_text())
+    assert meta["budget"]["within_budget"] and meta["budget"]["remedy"] == REMEDIES[0]
+    assert meta["budget"]["max_nme_increase"] == 0.02 and meta["validation"]["delta_nme_rel"] <= 0.02
+    assert "mobilenetv2_56_int8.tflite" in res.output
+
+    res = runner.invoke(main, ["quantize", str(SHIPPED_CHECKPOINT), "--int8", "--format", "onnx", "--qat",
+                               "--qat-epochs", "1", "--qat-lr", "0.00005", "--max-nme-increase", "off",
+                               "--calib-data", str(demo68), "--calib-size", "100", "--out", str(q)])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((q / "mobilenetv2_56_int8.onnx.json").read_text())
+    assert meta["quantizer"]["qat"]["epochs"] == 1 and meta["quantizer"]["qat"]["lr"] == 0.00005
+    # QAT trains on (augmented) faces, so its NME moves from the checkpoint's either way: +2.9 % here
+    assert "budget" not in meta and abs(meta["validation"]["delta_nme_rel"]) < 0.1
