@@ -204,12 +204,20 @@ def test_target_sorting():
 
 @pytest.mark.slow
 def test_quickstart_tiny(cache_env, tmp_path):
-    """The whole main job with a tiny plan; run again, it reuses what is done and benchmarks again."""
+    """The whole main job with a tiny plan, after an interruption of its first training (resumed, not restarted);
+    run again, it reuses what is done and benchmarks again; another plan in the same folder is refused."""
     out = tmp_path / "qs"
-    args = ["quickstart", "--out", str(out), "--epochs", "1", "--epochs-224", "1", "--train-faces", "16",
+    data = load_dataset("demo68")
+    interrupted = train(load_recipe("demo", epochs=2, threads=1), out=out / "mobilenetv2_56", progress=False,
+                        samples=list(data.split("train"))[:16], val_samples=list(data.split("val")), stop_after=1)
+    assert interrupted["epochs"] == 1
+    first_epoch = (out / "mobilenetv2_56" / "metrics.csv").read_text().splitlines()[1]
+    args = ["quickstart", "--out", str(out), "--epochs", "2", "--epochs-224", "1", "--train-faces", "16",
             "--format", "onnx", "--threads", "1", "--runs", "5", "--warmup", "1", "--calib-size", "20", "--no-dlib"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
+    rows = (out / "mobilenetv2_56" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 3 and rows[1] == first_epoch  # epoch 1 kept as it was, epoch 2 trained on top
     for step in ("quickstart 1/5", "quickstart 5/5", "results:", "real faces"):
         assert step in res.output
     env = json.loads(next((out / "results").glob("*/environment.json")).read_text())
@@ -224,6 +232,8 @@ def test_quickstart_tiny(cache_env, tmp_path):
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert res.output.count("already trained") == 2 and len(list((out / "results").iterdir())) == 2
+    res = CliRunner().invoke(main, [*args[:3], "--epochs", "3", *args[5:]])
+    assert res.exit_code == 1 and "planned for 2 epochs, not 3" in res.output, res.output
 
 
 def test_bench_reads_each_image_once_and_scores_as_eval(run_dir, demo68, monkeypatch):
