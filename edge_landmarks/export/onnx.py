@@ -68,18 +68,16 @@ def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metada
     return check
 
 
-def weighted_nodes(path: str | Path) -> list[str]:
-    """Names of the Conv / Gemm / MatMul nodes in graph order (ONNX graphs are topologically sorted)."""
-    onnx = require("onnx", "convert")
-    return [n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("Conv", "Gemm", "MatMul")]
+WEIGHTED_OPS = ("Conv", "Gemm", "MatMul")
 
 
-def head_nodes(path: str | Path) -> list[str]:
-    """The last weighted node and every node after it (the landmark head, kept in float)."""
+def weighted_nodes(path: str | Path) -> tuple[list[str], list[str]]:
+    """(names of the Conv / Gemm / MatMul nodes in graph order, the last of them and every node after it: the
+    landmark head, kept in float); ONNX graphs are topologically sorted."""
     onnx = require("onnx", "convert")
     nodes = list(onnx.load(str(path)).graph.node)
-    last = max(i for i, n in enumerate(nodes) if n.op_type in ("Conv", "Gemm", "MatMul"))
-    return [n.name for n in nodes[last:]]
+    weighted = [i for i, n in enumerate(nodes) if n.op_type in WEIGHTED_OPS]
+    return [nodes[i].name for i in weighted], [n.name for n in nodes[weighted[-1]:]]
 
 
 def _no_preprocess_hint(record: logging.LogRecord) -> bool:
@@ -111,8 +109,8 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     export(model, fp32)
     from .contract import input_bounds
 
-    nodes = weighted_nodes(fp32)
-    excluded = head_nodes(fp32) if float_head else []
+    nodes, head = weighted_nodes(fp32)
+    excluded = head if float_head else []
     if float_ends:
         excluded = nodes[:1] + nodes[-2:-1] + excluded
     lo, hi = input_bounds(model.config)

@@ -39,10 +39,12 @@ def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metada
     return {"converter": "litert_torch.convert", "weights": "fp32"}
 
 
+WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
 def _weighted_scopes(interpreter) -> list[str]:
     """ai-edge-quantizer's scope of each conv / fully-connected op (its output tensor names + ';'), graph order."""
-    kinds = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-    return [scope for name, scope in _op_scopes(interpreter) if name in kinds]
+    return [scope for name, scope in _op_scopes(interpreter) if name in WEIGHTED_OPS]
 
 
 def _op_scopes(interpreter) -> list[tuple[str, str]]:
@@ -55,8 +57,7 @@ def _op_scopes(interpreter) -> list[tuple[str, str]]:
 def _head_scopes(interpreter) -> list[str]:
     """The last weighted op and every op after it: the landmark head, kept in float."""
     ops = _op_scopes(interpreter)
-    kinds = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-    last = max(i for i, (name, _) in enumerate(ops) if name in kinds)
+    last = max(i for i, (name, _) in enumerate(ops) if name in WEIGHTED_OPS)
     return [scope for _, scope in ops[last:]]
 
 
