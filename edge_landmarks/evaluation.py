@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import load_dataset
-from .files import atomic_write, atomic_write_json
+from .files import atomic_write, atomic_write_json, write_image
 from .schemes import get_scheme
 
 __all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot", "detector_boxes", "BOX_PROTOCOLS"]
@@ -74,7 +74,7 @@ def _save_worst(samples, pred, gt, nmes, scheme, out: Path, k: int = 8) -> list[
         cv2.putText(tile, "green: truth, colours: prediction", (4, 250), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
                     (255, 255, 255), 1)
         path = out / f"worst_{rank + 1:02d}.png"
-        atomic_write(path, lambda tmp, t=tile: cv2.imwrite(tmp, t), suffix=".png")
+        write_image(path, tile)
         written.append(str(path))
     return written
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_write", "refuse_overwrite",
-           "publish", "plain_mode"]
+           "publish", "plain_mode", "write_image"]
 
 
 def atomic_write(path: str | Path, writer: Callable[[str], None], suffix: str = "") -> Path:
@@ -38,6 +38,24 @@ def publish(tmp: str | Path, path: str | Path) -> None:
     """Rename a finished temporary file onto ``path`` with a plain file's permissions (mkstemp makes 0600)."""
     os.chmod(tmp, plain_mode())
     os.replace(tmp, path)
+
+
+def write_image(path: str | Path, image) -> Path:
+    """Write an image atomically (the format from the suffix, OpenCV's encoders), or raise one error naming the
+    file: an unknown suffix, or a write that failed (a full disk, a folder that cannot be written)."""
+    import cv2
+
+    from .errors import EdgeLandmarksError
+
+    path = Path(path)
+    if not cv2.haveImageWriter(str(path)):
+        raise EdgeLandmarksError(f"{path}: OpenCV writes no images of this type (use .png or .jpg)")
+
+    def write(tmp: str) -> None:
+        if not cv2.imwrite(tmp, image):
+            raise EdgeLandmarksError(f"{path}: the image could not be written (is the disk full?)")
+
+    return atomic_write(path, write, suffix=path.suffix)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

@@ -197,3 +197,34 @@ def test_an_unknown_model_leaves_no_run_folder(tmp_path):
     res = CliRunner().invoke(main, ["train", str(tmp_path / "r.yaml"), "--out", str(tmp_path / "run")])
     assert res.exit_code == 1 and "unknown model 'mobilenetv9'. Did you mean: mobilenetv2" in res.output
     assert not (tmp_path / "run").exists()
+
+
+# --- what the file system refuses: one line naming the path, exit 1, no traceback ----------------------------------
+
+def _face(demo68) -> str:
+    return str(next((demo68 / "test_wild").rglob("*.png")))  # a 1280 px colour photo: its overlay is > 20 kB
+
+
+@pytest.mark.parametrize("command", ["predict", "data show", "export"])
+def test_a_file_where_a_folder_must_be(command, demo68, tmp_path):
+    (tmp_path / "f").write_text("a file, not a folder")
+    ckpt = Path(__file__).parent / "assets" / "demo68_mobilenetv2_56.pt"
+    args = {"predict": ["predict", _face(demo68), "--out", "f/x"],
+            "data show": ["data", "show", str(demo68), "--out", "f/grid.png"],
+            "export": ["export", str(ckpt), "--format", "onnx", "--out", "f/e"]}[command]
+    res = _run(args, tmp_path)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: f") and ("Not a directory" in last or "where a folder must be" in last), last
+    assert (tmp_path / "f").read_text() == "a file, not a folder"
+
+
+@pytest.mark.parametrize("command", ["predict", "data show"])
+def test_an_image_that_does_not_fit_is_an_error(command, demo68, tmp_path):
+    args = {"predict": ["predict", _face(demo68), "--out", "o"],
+            "data show": ["data", "show", str(demo68), "--out", "o/grid.png"]}[command]
+    res = _run(args, tmp_path, limit=20_000)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: o/") and "could not be written (is the disk full?)" in last, last
+    assert not [p for p in (tmp_path / "o").iterdir()]  # nothing half-written, no temporary left

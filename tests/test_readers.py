@@ -298,3 +298,20 @@ def test_fuzz_readers_raise_only_our_error(tmp_path, fmt, data):
         read(f)
     except DataFormatError:
         pass
+
+
+def test_16_bit_and_alpha_images_read_as_a_viewer_shows_them(tmp_path):
+    """A 16-bit PNG is scaled by its type's range (65535 -> 255), not stretched to its brightest pixel; an alpha
+    channel is dropped."""
+    from edge_landmarks.data.samples import read_image
+
+    grey16 = np.full((8, 8), 257 * 100, np.uint16)  # a dark 16-bit grey: 100 in 8 bits
+    grey16[0, 0] = 257 * 120
+    cv2.imwrite(str(tmp_path / "g16.png"), grey16)
+    img = read_image(tmp_path / "g16.png")
+    assert img.dtype == np.uint8 and img.shape == (8, 8) and img[1, 1] == 100 and img[0, 0] == 120
+    bgra = np.zeros((4, 4, 4), np.uint8)
+    bgra[..., 0], bgra[..., 3] = 200, 10
+    cv2.imwrite(str(tmp_path / "a.png"), bgra)
+    img = read_image(tmp_path / "a.png")
+    assert img.shape == (4, 4, 3) and (img[..., 0] == 200).all()

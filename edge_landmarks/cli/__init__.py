@@ -6,7 +6,9 @@ One module per step: :mod:`.data` (data demo / label / check / show / video), :m
 
 from __future__ import annotations
 
+import errno
 import sys
+from pathlib import Path
 
 import click
 
@@ -14,15 +16,29 @@ from .. import __version__
 from ..errors import EdgeLandmarksError
 from ..formats import export_formats
 
+# What the file system can refuse: a read-only or full disk, no permission, a file where a folder must be.
+_FILE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR,
+                errno.EEXIST, errno.ENAMETOOLONG, errno.EFBIG}
+
 
 class _Group(click.Group):
-    """Turns the project's own errors into one clear line and exit code 1, instead of a traceback."""
+    """Turns the project's own errors, and what the file system refuses, into one clear line and exit code 1,
+    instead of a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except EdgeLandmarksError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            if exc.errno not in _FILE_ERRNOS:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            what = exc.strerror or str(exc)
+            if exc.errno == errno.EEXIST and exc.filename and not Path(exc.filename).is_dir():
+                what = "a file is there, where a folder must be"
+            click.echo(f"error: {where}{what}", err=True)
             sys.exit(1)
 
 

@@ -49,8 +49,9 @@ class Sample:
 
 
 def read_image(path: str | Path, referenced_from: str = "") -> np.ndarray:
-    """Read an image as uint8 BGR (grey files stay grey, 16-bit is scaled, alpha dropped); the one image reader of
-    the package. A missing or unreadable file is an error naming it (and the annotation that refers to it)."""
+    """Read an image as uint8 BGR (grey files stay grey, 16-bit is scaled by its full range, alpha dropped); the one
+    image reader of the package. A missing or unreadable file is an error naming it (and the annotation that refers
+    to it)."""
     import cv2
 
     p = Path(path)
@@ -63,7 +64,11 @@ def read_image(path: str | Path, referenced_from: str = "") -> np.ndarray:
     img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         fail("not an image OpenCV can read")
-    if img.dtype != np.uint8:
+    if img.dtype == np.uint16:  # by the type's full range, as a viewer shows it (not stretched to its brightest)
+        img = ((img.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    elif img.dtype.kind == "f":  # float TIFF / EXR: 0..1
+        img = (np.clip(np.nan_to_num(img), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif img.dtype != np.uint8:
         img = cv2.convertScaleAbs(img, alpha=255.0 / max(1, int(img.max())))
     if img.ndim == 3 and img.shape[2] == 4:
         img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write, refuse_overwrite
+from ..files import refuse_overwrite, write_image
 from . import transforms as T
 
 __all__ = ["draw_points", "save_grid", "REGION_COLOURS"]
@@ -74,11 +74,7 @@ def save_grid(path: str, out: str, split: str | None = None, num: int = 16, cell
     for k, tile in enumerate(tiles):
         r, c = divmod(k, cols)
         grid[r * cell:(r + 1) * cell, c * cell:(c + 1) * cell] = tile
-    ok = []
-    atomic_write(out, lambda tmp: ok.append(cv2.imwrite(tmp, grid)), suffix=Path(out).suffix or ".png")
-    if not ok or not ok[0]:
-        raise ValueError(f"could not write {out} (use a .png or .jpg name)")
-    return Path(out)
+    return write_image(out, grid)
 
 
 def _augmented_crops(recipe: str, data, idx) -> tuple[list[dict], str]:

@@ -24,6 +24,7 @@ import numpy as np
 from ..data import transforms as T
 from ..data.samples import read_image
 from ..errors import EdgeLandmarksError
+from ..files import write_image
 
 __all__ = ["LandmarkPredictor", "Face", "points_box", "predict_files", "read_image", "write_image", "default_model",
            "DEFAULT_MODEL_DIR"]
@@ -232,21 +233,6 @@ def _check_image(image) -> np.ndarray:
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or min(image.shape[:2]) < 1:
         raise EdgeLandmarksError(f"expected a (H, W) grey or (H, W, 3) colour image, got shape {image.shape}")
     return image
-
-
-def write_image(path: str | Path, image: np.ndarray) -> Path:
-    """Write an image atomically (the format from the suffix), or raise an error naming the file."""
-    import cv2
-
-    from ..files import atomic_write
-
-    path = Path(path)
-
-    def write(tmp: str) -> None:
-        if not cv2.imwrite(tmp, image):
-            raise EdgeLandmarksError(f"{path}: could not write the image (use .jpg or .png)")
-
-    return atomic_write(path, write, suffix=path.suffix or ".png")
 
 
 def predict_files(artefact: str | Path, images, out: str | Path | None = None, force: bool = False,
