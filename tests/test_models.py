@@ -94,6 +94,12 @@ def test_onnx_export_matches_torch(name, size, tmp_path):
     path = tmp_path / f"{name}_{size}.onnx"
     check = export(model, path)
     assert path.exists() and check["nodes"] <= check["nodes_before"]
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert not ops & {"BatchNormalization", "Identity", "Dropout"}, ops  # folded or removed by onnxsim
+    if any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()):
+        assert check["nodes"] < check["nodes_before"], check  # simplification really ran
     x = torch.rand(3, model.config.in_chans, size, size)
     with torch.no_grad():
         ref = model(x).numpy()

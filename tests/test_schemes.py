@@ -84,12 +84,9 @@ def test_kaggle15_flip_swaps_left_and_right_by_name():
         assert s.names[s.flip_perm[i]] == mirrored, name
 
 
-def test_ibug68_flip_maps_the_mean_real_face_onto_itself(demo68):
-    """Mirror the mean of demo68's frontal faces (a nearly symmetric face): every point must land on its partner.
-
-    Measured from the labels (dlib's), not the scheme's tables. A wrong pair sends a point to another part of the
-    face (the nearest, two neighbouring eye points, lie 0.13 inter-ocular distances apart), where the right pairs
-    stay within 0.08."""
+@pytest.fixture(scope="module")
+def mean_face(demo68):
+    """The mean of demo68's frontal faces (dlib's labels): eyes level, centred between them, unit eye distance."""
     from edge_landmarks.data import load_dataset
 
     shapes = []
@@ -99,11 +96,20 @@ def test_ibug68_flip_maps_the_mean_real_face_onto_itself(demo68):
         d = eye_r - eye_l
         ang = np.arctan2(d[1], d[0])
         rot = np.array([[np.cos(-ang), -np.sin(-ang)], [np.sin(-ang), np.cos(-ang)]])
-        q = (p - (eye_l + eye_r) / 2) @ rot.T / np.linalg.norm(d)  # eyes level, centred, unit eye distance
+        q = (p - (eye_l + eye_r) / 2) @ rot.T / np.linalg.norm(d)
         if abs(q[30, 0]) < 0.1:  # frontal: the nose tip near the middle
             shapes.append(q)
     assert len(shapes) > 100
-    mean = np.mean(shapes, axis=0)
+    return np.mean(shapes, axis=0)
+
+
+def test_ibug68_flip_maps_the_mean_real_face_onto_itself(mean_face):
+    """Mirror the mean of demo68's frontal faces (a nearly symmetric face): every point must land on its partner.
+
+    Measured from the labels (dlib's), not the scheme's tables. A wrong pair sends a point to another part of the
+    face (the nearest, two neighbouring eye points, lie 0.13 inter-ocular distances apart), where the right pairs
+    stay within 0.08."""
+    mean = mean_face
     for name in ("ibug68", "eyes12", "kaggle15"):
         s = get_scheme(name)
         m = convert(mean, "ibug68", name) if name != "ibug68" else mean
@@ -117,3 +123,31 @@ def test_ibug68_flip_maps_the_mean_real_face_onto_itself(demo68):
         b = next(i for i in range(len(wrong)) if wrong[i] not in (i, a) and i not in (a, wrong[a]))
         wrong[a], wrong[b] = wrong[b], wrong[a]
         assert np.linalg.norm(mirrored[wrong] - m, axis=1).max() > 0.1, name
+
+
+def test_kaggle15_conversion_puts_each_point_where_its_name_says(mean_face):
+    """ibug68 -> kaggle15 on the mean real face, checked by what the names mean (the subject's left is the image's
+    right), not by the conversion table."""
+    k = dict(zip(get_scheme("kaggle15").names, convert(mean_face, "ibug68", "kaggle15"), strict=True))
+    for part in ("eye_center", "eye_inner_corner", "eye_outer_corner", "eyebrow_inner_end", "eyebrow_outer_end"):
+        assert k[f"left_{part}"][0] > 0 > k[f"right_{part}"][0], part  # the subject's left is the image's right
+    assert k["mouth_left_corner"][0] > 0 > k["mouth_right_corner"][0]
+    for side in ("left", "right"):
+        assert abs(k[f"{side}_eye_inner_corner"][0]) < abs(k[f"{side}_eye_center"][0]) < abs(
+            k[f"{side}_eye_outer_corner"][0])
+        assert abs(k[f"{side}_eyebrow_inner_end"][0]) < abs(k[f"{side}_eyebrow_outer_end"][0])
+        assert k[f"{side}_eyebrow_inner_end"][1] < k[f"{side}_eye_center"][1]  # y grows downwards
+    assert abs(k["nose_tip"][0]) < 0.1 and abs(k["mouth_center_top_lip"][0]) < 0.1
+    assert 0 < k["nose_tip"][1] < k["mouth_center_top_lip"][1] < k["mouth_center_bottom_lip"][1]
+
+
+# The published WFLW -> 68-point correspondence (WFLW's 98 points were annotated so that these 68 are the 300-W
+# points): contour every other point, the upper brows, nose, six points per eye, the mouth.
+WFLW_TO_68 = ([0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 33, 34, 35, 36, 37, 42, 43, 44, 45, 46]
+              + list(range(51, 60)) + [60, 61, 63, 64, 65, 67, 68, 69, 71, 72, 73, 75] + list(range(76, 96)))
+
+
+def test_wflw98_to_ibug68_is_the_published_correspondence():
+    pts98 = np.random.default_rng(2).uniform(0, 100, (98, 2))
+    assert len(WFLW_TO_68) == 68
+    assert np.array_equal(convert(pts98, "wflw98", "ibug68"), pts98[WFLW_TO_68])
