@@ -297,3 +297,24 @@ def test_metadata_is_embedded_in_the_onnx_and_openvino_files(run_dir):
 def test_bench_option_errors(run_dir, args, needle):
     res = CliRunner().invoke(main, ["bench", "--run", str(run_dir), *args])
     assert res.exit_code == 2 and needle in res.output, res.output
+
+
+def test_bench_threads_split_machine_and_force(run_dir, demo68, tmp_path):
+    """--threads 1,2 gives a row per thread count, --split scores on the faces named, --machine names the results
+    folder, and --force replaces it instead of making a -2 folder."""
+    onnx = run_dir / "export" / "mobilenetv2_56_int8.onnx"
+    args = ["bench", str(onnx), "--data", str(demo68), "--split", "val", "--threads", "1,2", "--runs", "3",
+            "--warmup", "1", "--no-dlib", "--out", str(tmp_path / "res"), "--machine", "testbox",
+            "--json", str(tmp_path / "rows.json")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    rows = [r for r in json.loads((tmp_path / "rows.json").read_text()) if r["format"] == "onnx"]
+    assert sorted(r["threads"] for r in rows) == [1, 2] and all(r["status"] == "ok" for r in rows)
+    assert {r["faces"] for r in rows} == {len(load_dataset(demo68).split("val"))}
+    (folder,) = (tmp_path / "res").iterdir()
+    assert folder.name.startswith("testbox-")
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 1 and "--force" in again.output  # the rows file exists
+    forced = CliRunner().invoke(main, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert [p.name for p in (tmp_path / "res").iterdir()] == [folder.name]
