@@ -97,9 +97,9 @@ def test_onnx_export_matches_torch(name, size, tmp_path):
     import onnx
 
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
-    assert not ops & {"BatchNormalization", "Identity", "Dropout"}, ops  # folded or removed by onnxsim
-    if any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()):
-        assert check["nodes"] < check["nodes_before"], check  # simplification really ran
+    # BatchNorm is folded by the exporter; onnxsim removes the Identity nodes (mobilenetv2 at 56 px: 210 -> 102
+    # nodes) and may find nothing left to do (kaggle_cnn2: 40 = 40)
+    assert not ops & {"BatchNormalization", "Identity", "Dropout"}, ops
     x = torch.rand(3, model.config.in_chans, size, size)
     with torch.no_grad():
         ref = model(x).numpy()
