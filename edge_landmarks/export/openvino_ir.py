@@ -59,6 +59,9 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     the output never clips, and the input's quantiser is widened to the normalisation's true bounds.
     ``float_ends`` also keeps the first weighted op and the one before the head in float.
     """
+    from .contract import check_ranges, input_bounds
+
+    check_ranges(ranges)  # before the conversion
     nncf = require("nncf", "convert")
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
@@ -69,15 +72,10 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     excluded = head_ops(ov_model) if float_head else []
     if float_ends:
         excluded = ops[:1] + ops[-2:-1] + excluded
-    from .contract import check_ranges
-
-    check_ranges(ranges)
     advanced = (AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX)
                 if ranges == "min-max" else None)
     quantized = nncf.quantize(ov_model, dataset, subset_size=len(calib), advanced_parameters=advanced,
                               ignored_scope=nncf.IgnoredScope(names=excluded) if excluded else None)
-    from .contract import input_bounds
-
     lo, hi = input_bounds(model.config)
     widened = _widen_input_quantizer(quantized, lo, hi)
     _save(quantized, Path(path), metadata)

@@ -73,6 +73,9 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     output covered only [0, 0.95] of the crop). ``float_ends`` also keeps the first weighted op and the one before
     the head in float.
     """
+    from .contract import check_ranges, input_bounds
+
+    check_ranges(ranges)  # before the conversion
     require("ai_edge_quantizer", "convert", "ai-edge-quantizer")
     from ai_edge_litert.interpreter import Interpreter
     from ai_edge_quantizer import algorithm_manager, calibrator, qtyping, quantizer, recipe_manager
@@ -94,17 +97,12 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
                                    algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
     qt = quantizer.Quantizer(fp32, rm.get_quantization_recipe())
     data = {key: [{input_name: calib[i:i + 1].astype(np.float32)} for i in range(len(calib))]}
-    from .contract import check_ranges
-
-    check_ranges(ranges)
     if ranges == "min-max":
         cal = calibrator.Calibrator(fp32, num_threads=2, qsv_update_func=qsv_utils.min_max_update)
         cal.calibrate(data, qt._recipe_manager)  # Quantizer.calibrate offers no way to choose the range update
         qsvs = cal.get_model_qsvs()
     else:
         qsvs = qt.calibrate(data)
-    from .contract import input_bounds
-
     lo, hi = input_bounds(model.config)
     input_tensor = interp.get_input_details()[0]["name"]
     if input_tensor in qsvs:  # the input's range: the normalisation's bounds, not the calibration crops' extremes

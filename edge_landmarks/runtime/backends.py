@@ -110,12 +110,13 @@ def load_openvino(path: Path, threads: int):
     compiled = core.compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
                                                      "INFERENCE_PRECISION_HINT": "f32"})
     req = compiled.create_infer_request()
+    output = compiled.output(0)
 
     def run(x):
         x = np.asarray(x, dtype=np.float32)
         out = None
         for i in range(len(x)):
-            y = req.infer({0: np.ascontiguousarray(x[i:i + 1])})[compiled.output(0)].reshape(-1)
+            y = req.infer({0: np.ascontiguousarray(x[i:i + 1])})[output].reshape(-1)
             if out is None:
                 out = np.empty((len(x), y.size), np.float32)
             out[i] = y

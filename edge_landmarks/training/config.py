@@ -83,7 +83,7 @@ class TrainConfig:
 
         for key in ("lr", "weight_decay", "momentum", "gamma", "plateau_factor", "wing_w", "wing_eps"):
             v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v < 0:
+            if not _number(v) or v < 0:
                 bad(key, "a number >= 0 (write 0.001, not 1e-3: YAML reads 1e-3 as text)")
         for key in ("batch_size", "epochs", "step_size", "plateau_patience", "early_stopping", "seed", "threads"):
             v = getattr(self, key)
