@@ -10,8 +10,10 @@ backend call (input handed over, quantised where the file takes int8, output cop
 normalise, run, map back).
 
 The frame is a 640x480 camera-sized image (the astronaut photo the demo video uses) with the face box its
-BlazeFace detection gives, jittered per call so that no call reuses the last one's input. Medians over --runs
-calls after 50 warm-up calls, time.perf_counter, batch 1.
+BlazeFace detection gives, jittered per call so that no call reuses the last one's input. The three are timed in
+alternating blocks of 100 calls (runtime, backend, predict, runtime, ...; the first 10 of each block not counted,
+so that each starts with its own weights in the cache), so that the drift of a shared VM's speed falls on all three
+alike: medians over --runs counted calls each, time.perf_counter, batch 1.
 """
 
 from __future__ import annotations
@@ -27,15 +29,18 @@ from edge_landmarks.runtime.camera_demo import _face_photos
 from edge_landmarks.runtime.detect import create_detector
 
 
-def median_ms(fn, runs: int) -> float:
-    for _ in range(50):
-        fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
+def medians_ms(fns: list, runs: int, block: int = 100, skip: int = 10) -> list[float]:
+    """Median ms of each function over ``runs`` counted calls, timed in alternating blocks."""
+    times = [[] for _ in fns]
+    clock = time.perf_counter
+    while len(times[0]) < runs:
+        for k, fn in enumerate(fns):
+            for j in range(block):
+                t0 = clock()
+                fn()
+                if j >= skip:
+                    times[k].append(clock() - t0)
+    return [1e3 * float(np.median(t)) for t in times]
 
 
 def main() -> None:
@@ -54,24 +59,23 @@ def main() -> None:
     # 64 boxes jittered by a pixel or two, as a tracker gives them: each timed call gets another input
     boxes = [tuple(np.asarray(box) + rng.normal(0, 1.0, 4)) for _ in range(64)]
     for path in args.artefacts:
-        pred = LandmarkPredictor(path, threads=args.threads)
-        raw = runtime_alone(path, pred.preprocess(frame, boxes[0])[0], args.threads, args.runs)
-        bare, full = measure(pred, frame, boxes, args.runs)
+        raw, bare, full = measure(path, frame, boxes, args.threads, args.runs)
         print(f"| {path.split('/')[-1]} | {raw:.3f} | {bare:.3f} | {full:.3f} | {100 * (bare - raw) / raw:+.1f} % | "
               f"{100 * (full - raw) / raw:+.1f} % |")
 
 
-def measure(pred: LandmarkPredictor, frame: np.ndarray, boxes: list, runs: int) -> tuple[float, float]:
-    """(bare model call ms, predict() ms), medians."""
+def measure(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:
+    """Medians (ms) of the runtime alone, the backend call and predict(), for one file."""
+    pred = LandmarkPredictor(path, threads=threads)
+    raw = runtime_alone(path, pred.preprocess(frame, boxes[0])[0], threads)
     inputs = [pred.preprocess(frame, b)[0] for b in boxes]
     i = iter(range(10 ** 9))
-    bare = median_ms(lambda: pred._run(inputs[next(i) % len(inputs)]), runs)
-    full = median_ms(lambda: pred.predict(frame, boxes[next(i) % len(boxes)]), runs)
-    return bare, full
+    return medians_ms([raw, lambda: pred._run(inputs[next(i) % len(inputs)]),
+                       lambda: pred.predict(frame, boxes[next(i) % len(boxes)])], runs)
 
 
-def runtime_alone(path: str, x: np.ndarray, threads: int, runs: int) -> float:
-    """The runtime's own call on a ready input, as its benchmark tool times it (median ms)."""
+def runtime_alone(path: str, x: np.ndarray, threads: int):
+    """The runtime's own call on a ready input, as its benchmark tool loops it (a function to time)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     if path.endswith(".onnx"):
         import onnxruntime as ort
@@ -80,7 +84,7 @@ def runtime_alone(path: str, x: np.ndarray, threads: int, runs: int) -> float:
         opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = threads, 1, 3
         sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
         feed = {sess.get_inputs()[0].name: x}
-        return median_ms(lambda: sess.run(None, feed), runs)
+        return lambda: sess.run(None, feed)
     if path.endswith(".xml"):
         import openvino as ov
 
@@ -88,7 +92,7 @@ def runtime_alone(path: str, x: np.ndarray, threads: int, runs: int) -> float:
                                                          "INFERENCE_PRECISION_HINT": "f32"})
         req = compiled.create_infer_request()
         req.set_input_tensor(ov.Tensor(x))
-        return median_ms(req.infer, runs)
+        return req.infer
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_path=path, num_threads=threads)
@@ -98,7 +102,7 @@ def runtime_alone(path: str, x: np.ndarray, threads: int, runs: int) -> float:
         scale, zero = inp["quantization"]
         x = np.clip(np.rint(x / scale) + zero, -128, 127).astype(inp["dtype"])
     interp.set_tensor(inp["index"], x)
-    return median_ms(interp.invoke, runs)
+    return interp.invoke
 
 
 if __name__ == "__main__":

@@ -170,16 +170,46 @@ def test_bad_inputs(artefacts, tmp_path):
         LandmarkPredictor(artefacts["onnx"], color="hsv")
 
 
-def test_predict_is_preprocess_run_postprocess(artefacts, test_faces):
+@pytest.fixture(scope="module")
+def fast_path_files(artefacts, tmp_path_factory, demo68):
+    """Files of every input kind the fast path fills: float NCHW (ONNX FP32 and QDQ INT8, TFLite FP32), OpenVINO's
+    own request tensor (an IR), a quantised int8 input (the shipped TFLite), and a checkpoint (no fast path)."""
+    from edge_landmarks.export import export_artefact
+    from edge_landmarks.runtime.predictor import default_model
+
+    out = tmp_path_factory.mktemp("fast_path")
+    ckpt = ROOT / "tests" / "assets" / "demo68_mobilenetv2_56.pt"
+    ir = export_artefact(ckpt, "openvino", "fp32", out=out, data=str(demo68))
+    return {**artefacts, "openvino": Path(ir["path"]),
+            "tflite_int8": default_model("tflite")}
+
+
+@pytest.mark.parametrize("kind", ["pt", "onnx", "onnx_int8", "tflite", "openvino", "tflite_int8"])
+def test_predict_is_preprocess_run_postprocess(fast_path_files, demo68, kind):
     """predict() adds nothing but the crop, the normalisation and the mapping back to the bare model call (its
-    timing is in benchmarks/predictor_overhead.py)."""
-    pred = LandmarkPredictor(artefacts["onnx_int8"])
-    img = test_faces[0].load_image()
-    box = face_box(test_faces[0].landmarks)
-    x, m = pred.preprocess(img, box)
-    assert x.shape == (1, pred.config.in_chans, pred.config.input_size, pred.config.input_size)
-    by_hand = pred.postprocess(pred._run(x)[0], m)
-    np.testing.assert_allclose(pred.predict(img, box), by_hand, atol=1e-5)
+    timing is in benchmarks/predictor_overhead.py): its fast path (one table lookup into the runtime's own input
+    buffer, quantised where the file takes int8) gives the same points as preprocess -> predict_batch ->
+    postprocess, for colour frames in either channel order and for grey frames."""
+    import cv2
+
+    pred = {c: LandmarkPredictor(fast_path_files[kind], color=c) for c in ("bgr", "rgb")}
+    assert (pred["bgr"]._lut is None) == (kind == "pt")
+    if kind == "tflite_int8":
+        assert pred["bgr"]._lut.dtype == np.int8 and pred["bgr"]._run.input_quant is not None
+    for face in list(load_dataset(demo68).split("test_wild"))[:4]:  # colour photos
+        img = face.load_image()
+        box = face_box(face.landmarks)
+        grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        frames = (("bgr", img), ("rgb", img[:, :, ::-1].copy()), ("bgr", grey), ("rgb", grey))
+        for color, frame in frames:
+            p = pred[color]
+            x, m = p.preprocess(frame, box)
+            assert x.shape == (1, p.config.in_chans, p.config.input_size, p.config.input_size)
+            by_hand = p.postprocess(p._run(x)[0], m)
+            np.testing.assert_allclose(p.predict(frame, box), by_hand, atol=1e-4)
+    # the two colour orders see the same face
+    np.testing.assert_allclose(pred["rgb"].predict(img[:, :, ::-1].copy(), box), pred["bgr"].predict(img, box),
+                               atol=1e-4)
 
 
 def test_one_euro_filter():

@@ -16,6 +16,7 @@ default), which is what the tracker does from frame to frame anyway.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,27 @@ class LandmarkPredictor:
         self._offset = (-np.asarray(cfg.mean, dtype=np.float64) * istd).astype(np.float32).reshape(-1, 1, 1)
         self._out_scale = float(cfg.output_scale)
         self._detector = None
+        self._lut = self._feed_table()
+
+    def _feed_table(self) -> np.ndarray | None:
+        """The fast path's table (1, 256, channels of the crop): each pixel value of each crop channel -> the
+        file's input value, normalised and, for an integer input, quantised, computed exactly as
+        :meth:`preprocess` and the backend's quantiser compute it. One ``cv2.LUT`` then makes the input (None for
+        backends without the fast path: checkpoints)."""
+        buf = getattr(self._run, "input_buffer", None)
+        if buf is None or buf.shape != (1, self.config.in_chans, self._size, self._size):
+            return None
+        values = np.arange(256, dtype=np.float32)
+        table = np.stack([values * self._scale[c, 0, 0] + self._offset[c, 0, 0] for c in range(len(self._scale))],
+                         axis=-1)  # (256, C): the same float32 multiply-add as preprocess
+        quant = self._run.input_quant
+        if quant is not None:
+            scale, zero = quant
+            info = np.iinfo(buf.dtype)
+            table = np.clip(np.rint(table * np.float32(1.0 / scale)), info.min - zero, info.max - zero) + zero
+        if self.color == "bgr" and table.shape[1] == 3:
+            table = table[:, ::-1]  # column k serves the crop's channel k: B, G, R
+        return np.ascontiguousarray(table.astype(buf.dtype)[None])
 
     def __repr__(self) -> str:
         return (f"LandmarkPredictor({str(self.path)!r}, format={self.format}, precision={self.precision}, "
@@ -130,7 +152,7 @@ class LandmarkPredictor:
         if box is None:
             h, w = image.shape[:2]
             return T.crop_matrix((-0.5, -0.5, w - 0.5, h - 0.5), self._size, margin=0.0)
-        return T.crop_matrix(tuple(check_box(box, image.shape[1], image.shape[0])), self._size, self._margin)
+        return T.crop_matrix(check_box(box, image.shape[1], image.shape[0]), self._size, self._margin)
 
     def preprocess(self, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
         """(normalised float32 input (1, C, S, S), crop matrix) for one face."""
@@ -155,13 +177,39 @@ class LandmarkPredictor:
 
     def postprocess(self, out: np.ndarray, m: np.ndarray) -> np.ndarray:
         """Model output (2K,) -> (K, 2) frame pixels, through the inverse of the crop matrix."""
-        return T.to_image(np.asarray(out, dtype=np.float64).reshape(-1, 2) / self._out_scale, m, self._size)
+        u = np.asarray(out, dtype=np.float64).reshape(-1, 2)
+        (a, b, c), (d, e, f) = m.tolist()
+        if b == 0.0 and d == 0.0 and a != 0.0 and e != 0.0:  # the crops' own matrices: a scale and a shift
+            k = self._size / self._out_scale  # T.to_image in closed form: (u * k - 0.5 - shift) / scale
+            return u * (k / a, k / e) + ((-0.5 - c) / a, (-0.5 - f) / e)
+        return T.to_image(u / self._out_scale, m, self._size)
 
     def predict(self, image: np.ndarray, box=None) -> np.ndarray:
         """Landmarks (K, 2) in the pixels of ``image`` for the face in ``box`` (x0, y0, x1, y1), or for the whole
         image when ``box`` is None (a face crop framed like the training crops)."""
-        x, m = self.preprocess(image, box)
-        return self.postprocess(self._run(x)[0], m)
+        if self._lut is None:
+            x, m = self.preprocess(image, box)
+            return self.postprocess(self._run(x)[0], m)
+        import cv2
+
+        image = _check_image(image)
+        m = self.crop_matrix(image, box)
+        crop = cv2.warpAffine(image, m, (self._size, self._size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT)
+        chans = self.config.in_chans
+        if chans == 1 and crop.ndim == 3:
+            crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY if self.color == "bgr" else cv2.COLOR_RGB2GRAY)
+        elif chans == 3 and crop.ndim == 2:
+            crop = cv2.merge((crop, crop, crop))
+        values = cv2.LUT(crop, self._lut)  # normalised (and quantised) in one pass, (S, S, C) in the file's dtype
+        buf = self._run.input_buffer
+        if chans == 1:
+            buf[0, 0] = values
+        elif self.color == "bgr":
+            buf[0] = values.transpose(2, 0, 1)[::-1]
+        else:
+            buf[0] = values.transpose(2, 0, 1)
+        return self.postprocess(self._run.invoke(), m)
 
     def predict_many(self, image: np.ndarray, boxes) -> np.ndarray:
         """(N, K, 2) for N boxes in one frame."""
@@ -204,23 +252,25 @@ class LandmarkPredictor:
         return found
 
 
-def check_box(box, width: int, height: int) -> np.ndarray:
+def check_box(box, width: int, height: int) -> tuple[float, float, float, float]:
     """A face box (x0, y0, x1, y1) in frame pixels, checked: four finite numbers, x1 > x0 and y1 > y0, at least a
     pixel and at most 100 frames wide, and overlapping the frame (a box outside it would give points from a black
-    crop). Anything else is an error naming the box; nothing is clipped silently."""
+    crop). Anything else is an error naming the box; nothing is clipped silently. (Plain floats: this runs on every
+    prediction.)"""
     try:
-        b = np.asarray(box, dtype=np.float64).reshape(-1)
+        x0, y0, x1, y1 = (float(v) for v in box)
     except (TypeError, ValueError):
-        b = np.zeros(0)
-    if b.shape != (4,) or not np.isfinite(b).all() or b[2] <= b[0] or b[3] <= b[1]:
+        x0 = y0 = x1 = y1 = math.nan
+    if not (math.isfinite(x0) and math.isfinite(y0) and math.isfinite(x1) and math.isfinite(y1)) \
+            or x1 <= x0 or y1 <= y0:
         raise EdgeLandmarksError(f"a face box is four finite numbers (x0, y0, x1, y1) with x1 > x0 and y1 > y0, "
                                  f"got {box!r}")
-    side = max(b[2] - b[0], b[3] - b[1])
+    side = max(x1 - x0, y1 - y0)
     if side < 1.0 or side > 100 * max(width, height):
         raise EdgeLandmarksError(f"face box {box!r} is {side:.3g} px across: not a face in a {width}x{height} frame")
-    if b[2] < -0.5 or b[3] < -0.5 or b[0] > width - 0.5 or b[1] > height - 0.5:
+    if x1 < -0.5 or y1 < -0.5 or x0 > width - 0.5 or y0 > height - 0.5:
         raise EdgeLandmarksError(f"face box {box!r} lies outside the {width}x{height} frame")
-    return b
+    return x0, y0, x1, y1
 
 
 def _check_image(image) -> np.ndarray:
