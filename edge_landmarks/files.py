@@ -2,22 +2,69 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_write", "refuse_overwrite",
-           "publish", "plain_mode", "write_image"]
+           "publish", "plain_mode", "write_image", "temporary", "remove_stale_temporaries"]
+
+
+def temporary(path: str | Path, suffix: str = "", folder: bool = False) -> str:
+    """A new temporary file (or folder) beside ``path``, named ``.<name>.<pid>.<random><suffix>``: a process killed
+    before its rename leaves it behind, and the next write of ``path`` removes it
+    (:func:`remove_stale_temporaries`) once that process is gone."""
+    path = Path(path)
+    remove_stale_temporaries(path)
+    prefix = f".{path.name}.{os.getpid()}."
+    if folder:
+        return tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    os.close(fd)
+    return tmp
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove the temporaries of ``path`` (:func:`temporary`) whose process no longer runs; a running writer's are
+    kept. Returns what was removed."""
+    path = Path(path)
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    head = f".{path.name}."
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        pid = tmp.name[len(head):].split(".", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 def atomic_write(path: str | Path, writer: Callable[[str], None], suffix: str = "") -> Path:
     """Call ``writer(tmp_path)`` then rename the temporary file onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = temporary(path, suffix=suffix or path.suffix)
     try:
         writer(tmp)
         publish(tmp, path)

@@ -4,6 +4,7 @@ nothing that looks like a finished file."""
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import subprocess
@@ -228,3 +229,24 @@ def test_an_image_that_does_not_fit_is_an_error(command, demo68, tmp_path):
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("error: o/") and "could not be written (is the disk full?)" in last, last
     assert not [p for p in (tmp_path / "o").iterdir()]  # nothing half-written, no temporary left
+
+
+def test_temporaries_of_dead_writers_are_removed_running_ones_kept(tmp_path):
+    """What a writer killed before its rename leaves (``.<name>.<pid>.<random><suffix>``, file or folder) is
+    removed by the next write of that file; a running writer's (this process) and other files are kept."""
+    from edge_landmarks.files import atomic_write_text, temporary
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a real process that has ended: its pid is free
+    target = tmp_path / "model.onnx"
+    dead_file = tmp_path / f".model.onnx.{gone.pid}.abc.onnx"
+    dead_dir = tmp_path / f".model.onnx.{gone.pid}.xyz"
+    dead_file.write_text("half")
+    (dead_dir / "inner").mkdir(parents=True)
+    running = Path(temporary(target, ".onnx"))
+    other = tmp_path / f".other.onnx.{gone.pid}.abc.onnx"
+    other.write_text("not this file's")
+    atomic_write_text(target, "done")
+    assert target.read_text() == "done"
+    assert not dead_file.exists() and not dead_dir.exists()
+    assert running.exists() and other.exists() and running.name.startswith(f".model.onnx.{os.getpid()}.")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import require
-from ..files import publish
+from ..files import publish, temporary
 
 __all__ = ["export", "run_onnx", "export_fp32", "export_int8"]
 
@@ -23,8 +22,8 @@ def export(model, path: str | Path, simplify: bool = True, opset: int = 17) -> d
     path = Path(path)
     model = model.eval()
     dummy = torch.rand(1, cfg.in_chans, cfg.input_size, cfg.input_size)
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent if path.parent.exists() else None)
-    os.close(fd)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary(path, ".onnx")
     try:
         torch.onnx.export(
             model, (dummy,), tmp, input_names=["image"], output_names=["landmarks"], opset_version=opset,
@@ -105,7 +104,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     )
 
     path = Path(path)
-    fp32 = path.with_name(path.stem + ".fp32-tmp.onnx")
+    fp32 = temporary(path, ".fp32.onnx")
     export(model, fp32)
     from .contract import input_bounds
 
@@ -123,8 +122,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
             x = next(self._it, None)
             return None if x is None else {"image": x.astype(np.float32)}
 
-    fd, tmp = tempfile.mkstemp(suffix=".onnx", dir=path.parent)
-    os.close(fd)
+    tmp = temporary(path, ".onnx")
     root = logging.getLogger()
     root.addFilter(_no_preprocess_hint)
     try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import require
+from ..files import temporary
 
 __all__ = ["export_fp32", "export_int8"]
 
@@ -29,7 +29,7 @@ def _save(ov_model, path: Path, metadata: dict | None) -> None:
     ov = require("openvino", "convert")
     if metadata:
         ov_model.set_rt_info(json.dumps(metadata), ["edge_landmarks", "metadata"])
-    tmpdir = tempfile.mkdtemp(dir=path.parent, prefix=".ov-")
+    tmpdir = temporary(path, folder=True)
     try:
         ov.save_model(ov_model, os.path.join(tmpdir, path.name), compress_to_fp16=False)
         os.replace(os.path.join(tmpdir, path.with_suffix(".bin").name), path.with_suffix(".bin"))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write, publish, refuse_overwrite
+from ..files import atomic_write, publish, refuse_overwrite, temporary
 
 __all__ = ["open_source", "run_demo", "make_test_video", "annotate", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
 
@@ -156,8 +155,7 @@ class _VideoOut:
 
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
+        self.tmp = temporary(path, path.suffix)
         self.writer = cv2.VideoWriter(self.tmp, cv2.VideoWriter_fourcc(*VIDEO_SUFFIXES[path.suffix.lower()]),
                                       fps, size)
         if not self.writer.isOpened():

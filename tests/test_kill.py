@@ -1,0 +1,122 @@
+"""kill -9, for real, at several points of export, quantize and train, and what the next run does: nothing
+unvalidated is served, the rerun needs no --force and leaves no temporaries, a training run resumes to the same
+weights as one never killed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_landmarks.data import load_dataset
+from edge_landmarks.errors import EdgeLandmarksError
+from edge_landmarks.runtime import load_backend
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINT = ROOT / "tests" / "assets" / "demo68_mobilenetv2_56.pt"
+pytestmark = pytest.mark.slow
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "edge_landmarks", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _kill_when(proc: subprocess.Popen, ready, what: str, timeout: float = 600) -> None:
+    """SIGKILL ``proc`` as soon as ``ready()`` holds (polled every 10 ms); fails if it ended first."""
+    deadline = time.time() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended (exit {proc.returncode}) before {what}: {proc.communicate()[1][-1500:]}")
+        assert time.time() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.01)
+    proc.kill()
+    proc.communicate()
+    assert proc.returncode == -9
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edge_landmarks", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900)
+
+
+def _validation(path: Path):
+    side = Path(str(path) + ".json")
+    return json.loads(side.read_text()).get("validation") if side.is_file() else "no sidecar"
+
+
+@pytest.mark.parametrize("command,point", [
+    ("export", "sidecar written, file half-written"),
+    ("export", "file written, check running"),
+    ("quantize", "file written, check running"),
+])
+def test_kill9_in_an_export_then_the_rerun(command, point, cache_env, demo68, tmp_path):
+    out = tmp_path / "export"
+    precision = "fp32" if command == "export" else "int8"
+    path = out / f"mobilenetv2_56_{precision}.onnx"
+    args = [command, str(CHECKPOINT), "--format", "onnx", "--out", str(out)]
+    args += ["--data", str(demo68)] if command == "export" else ["--int8", "--calib-data", str(demo68),
+                                                                  "--calib-size", "40"]
+    proc = _start(args, tmp_path)
+    if point.startswith("sidecar"):  # the ONNX exporter's temporary file is there, the file not yet
+        _kill_when(proc, lambda: _validation(path) is None and not path.exists()
+                   and any(out.glob(f".{path.name}.*.onnx")), point)
+        assert any(out.glob(f".{path.name}.*.onnx"))
+    else:
+        _kill_when(proc, lambda: path.exists() and _validation(path) is None, point)
+    assert _validation(path) is None  # edge-lmk's sidecar, no validation: the state the kill left
+    if path.exists():  # nothing serves it
+        with pytest.raises(EdgeLandmarksError, match="not validated"):
+            load_backend(path)
+        image = next(iter(load_dataset(demo68).split("test"))).image_path
+        res = _cli(["predict", str(path), str(image)], tmp_path)
+        assert res.returncode == 1 and "not validated" in res.stderr + res.stdout
+    res = _cli(args, tmp_path)  # no --force: an unfinished export of ours is made again
+    assert res.returncode == 0, res.stderr[-1500:]
+    assert _validation(path)["faces"] > 0
+    assert load_backend(path)[2]["validation"] == _validation(path)
+    leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert leftovers == []  # the killed run's temporaries are gone
+    assert [e["path"] for e in json.loads((out / "manifest.json").read_text())["artefacts"]] == [str(path)]
+
+
+def test_kill9_in_training_resumes_to_the_same_weights(cache_env, tmp_path):
+    """Killed once its first epoch is recorded, mid-way through the next: --resume finishes with the weights of a
+    run that was never killed."""
+    from edge_landmarks.training import read_checkpoint
+
+    common = ["train", "demo", "--epochs", "3", "--threads", "1"]
+    straight = _cli([*common, "--out", str(tmp_path / "straight")], tmp_path)
+    assert straight.returncode == 0, straight.stderr[-1500:]
+    run = tmp_path / "killed"
+    proc = _start([*common, "--out", str(run)], tmp_path)
+    metrics = run / "metrics.csv"
+    _kill_when(proc, lambda: metrics.is_file() and len(metrics.read_text().splitlines()) >= 2, "the first epoch")
+    assert read_checkpoint(run / "last.pt")["epoch"] < 3
+    res = _cli([*common, "--out", str(run), "--resume"], tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    a, b = read_checkpoint(tmp_path / "straight" / "last.pt"), read_checkpoint(run / "last.pt")
+    assert a["epoch"] == b["epoch"] == 3
+    for k, v in a["state_dict"].items():
+        np.testing.assert_array_equal(np.asarray(v), np.asarray(b["state_dict"][k]), err_msg=k)
+    assert [p.name for p in run.iterdir() if p.name.startswith(".")] == []
+
+
+def test_kill9_in_a_demo_set_build_then_the_rerun(tmp_path):
+    """A build killed half-way leaves its staging folder: the next build removes it and finishes; the half-built
+    set was never where the set goes."""
+    target = tmp_path / "sets" / "demo68"
+    args = ["data", "demo", "--out", str(target)]
+    proc = _start(args, tmp_path)
+    staging = lambda: [p for p in target.parent.glob(".demo68.*") if sum(1 for _ in p.rglob("*")) > 50]  # noqa: E731
+    _kill_when(proc, lambda: target.parent.is_dir() and bool(staging()), "a half-built set")
+    assert staging() and not (target / "manifest.json").exists()
+    res = _cli(args, tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    assert (target / "manifest.json").is_file() and list(target.parent.glob(".demo68.*")) == []
+    assert len(list(load_dataset(str(target)).split("test"))) == 40
