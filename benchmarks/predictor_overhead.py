@@ -1,7 +1,7 @@
 """The predictor's own cost beside the bare model call, per artefact: crop (one bilinear warp of the frame),
 normalisation and mapping the points back, against the runtime call alone on the same inputs.
 
-Usage: python benchmarks/predictor_overhead.py ARTEFACT... [--threads 1] [--runs 500]
+Usage: python benchmarks/predictor_overhead.py ARTEFACT... [--threads 1] [--runs 500]   (colour models, BGR frames)
 
 Three timings per file: the runtime alone, as its own benchmark tool loops it (onnxruntime ``session.run`` with a
 ready feed; OpenVINO ``InferRequest.infer()`` on an input tensor set beforehand, what ``benchmark_app -api sync``
@@ -62,6 +62,37 @@ def main() -> None:
         raw, bare, full = measure(path, frame, boxes, args.threads, args.runs)
         print(f"| {path.split('/')[-1]} | {raw:.3f} | {bare:.3f} | {full:.3f} | {100 * (bare - raw) / raw:+.1f} % | "
               f"{100 * (full - raw) / raw:+.1f} % |")
+    print("\nWhere predict()'s time goes (its fast path, stage by stage; medians in µs):\n")
+    print("| artefact | box check + crop matrix | warp | table lookup | into the input buffer | model call | "
+          "mapping back |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for path in args.artefacts:
+        print(f"| {path.split('/')[-1]} | " + " | ".join(f"{v:.1f}" for v in stages(path, frame, boxes, args.threads,
+                                                                                     args.runs)) + " |")
+
+
+def stages(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:
+    """Median µs of each step of predict()'s fast path (LandmarkPredictor.predict, step by step)."""
+    pred = LandmarkPredictor(path, threads=threads)
+    size, run, clock = pred.config.input_size, pred._run, time.perf_counter
+    times = []
+    for i in range(runs + 200):
+        t0 = clock()
+        m = pred.crop_matrix(frame, boxes[i % len(boxes)])
+        t1 = clock()
+        crop = cv2.warpAffine(frame, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        t2 = clock()
+        values = cv2.LUT(crop, pred._lut)
+        t3 = clock()
+        run.input_buffer[0] = values.transpose(2, 0, 1)[::-1]
+        t4 = clock()
+        out = run.invoke()
+        t5 = clock()
+        pred.postprocess(out, m)
+        t6 = clock()
+        if i >= 200:
+            times.append(np.diff([t0, t1, t2, t3, t4, t5, t6]))
+    return list(1e6 * np.median(np.array(times), axis=0))
 
 
 def measure(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:
