@@ -305,6 +305,18 @@ def test_int8_of_a_trained_model_keeps_the_promised_budget(trained, demo68, tmp_
     assert v["mean_px_error_vs_fp32"] < 0.2, v
     if fmt != "onnx":  # onnxruntime's own default is min-max already
         assert entry["settings"]["ranges"] == "min-max"
+    if fmt == "tflite":  # the GDConv (a depthwise conv with a 1x1 output) and the head stay in float: XNNPACK's
+        from ai_edge_litert.interpreter import Interpreter  # int8 kernel for it is twice as slow
+
+        interp = Interpreter(model_path=entry["path"])
+        tensors = {t["index"]: t for t in interp.get_tensor_details()}
+        ops = [(op["op_name"], tensors[op["inputs"][0]]["dtype"], list(tensors[op["outputs"][0]]["shape"]))
+               for op in interp._get_ops_details() if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+        float_ops = [(name, shape) for name, dtype, shape in ops if dtype == np.float32]
+        assert float_ops == [("DEPTHWISE_CONV_2D", [1, 1, 1, 1280]), ("CONV_2D", [1, 1, 1, 136])], float_ops
+        assert all(dtype == np.int8 for _, dtype, _ in ops[:-2])
+        assert entry["settings"]["float_layers"][:2] == ["Sequential_gdconv/BatchNorm2d_1",
+                                                         "Sequential_head/BatchNorm2d_1"]
 
 
 @pytest.mark.slow

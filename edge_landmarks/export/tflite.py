@@ -54,6 +54,19 @@ def _op_scopes(interpreter) -> list[tuple[str, str]]:
             for op in interpreter._get_ops_details()]
 
 
+def _global_depthwise_scopes(interpreter) -> list[str]:
+    """Depthwise convs whose kernel covers their whole input (a 1x1 output: MobileNetV2's GDConv). XNNPACK runs such
+    a conv in int8 as a one-row indirect GEMM (``qs8_qc8w_igemm 1x16c8``), twice as slow as its float kernel: at
+    224 px it took 0.45 of 3.8 ms in int8 against 0.2 ms in float (perf, 1 thread), so it stays in float."""
+    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    scopes = []
+    for op in interpreter._get_ops_details():
+        shape = list(tensors[op["outputs"][0]]["shape"])
+        if op["op_name"] == "DEPTHWISE_CONV_2D" and len(shape) == 4 and shape[1] == shape[2] == 1:
+            scopes.append(";".join(tensors[i]["name"] for i in op["outputs"]) + ";")
+    return scopes
+
+
 def _head_scopes(interpreter) -> list[str]:
     """The last weighted op and every op after it: the landmark head, kept in float."""
     ops = _op_scopes(interpreter)
@@ -70,8 +83,9 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     on the demo checkpoint that costs +14.3 % NME against +0.7 % with the running min and max
     (``qsv_utils.min_max_update``). The input's range is the normalisation's true bounds, and the head (the last
     weighted op and every op after it) stays in float, so the output is float32 and never clips (a calibrated int8
-    output covered only [0, 0.95] of the crop). ``float_ends`` also keeps the first weighted op and the one before
-    the head in float.
+    output covered only [0, 0.95] of the crop); so does a global depthwise conv before it (GDConv: faster in float
+    under XNNPACK, see :func:`_global_depthwise_scopes`). ``float_ends`` also keeps the first weighted op and the
+    one before the head in float.
     """
     from .contract import check_ranges, input_bounds
 
@@ -89,9 +103,9 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     rm = recipe_manager.RecipeManager()
     rm.add_static_config(".*", qtyping.TFLOperationName.ALL_SUPPORTED, 8, 8)
     scopes = _weighted_scopes(interp)
-    excluded = _head_scopes(interp) if float_head else []
+    excluded = (_global_depthwise_scopes(interp) + _head_scopes(interp)) if float_head else []
     if float_ends:
-        excluded = scopes[:1] + scopes[-2:-1] + excluded
+        excluded = list(dict.fromkeys(scopes[:1] + scopes[-2:-1] + excluded))
     for scope in excluded:  # the latest matching config wins
         rm.add_quantization_config("^" + re.escape(scope), qtyping.TFLOperationName.ALL_SUPPORTED,
                                    algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
@@ -113,8 +127,14 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     atomic_write_bytes(path, bytes(result.quantized_model))
     return {"quantizer": "ai_edge_quantizer", "recipe": "static_wi8_ai8", "ranges": ranges,
             "input_range": [round(lo, 6), round(hi, 6)],
-            "float_layers": [s.split(";")[0].rsplit("/", 1)[-1] for s in excluded],
+            "float_layers": [_layer_name(s) for s in excluded],
             "calibration_faces": int(len(calib))}
+
+
+def _layer_name(scope: str) -> str:
+    """A readable name for an op's scope: its module path below the model, e.g. ``Sequential_gdconv/BatchNorm2d_1``."""
+    parts = scope.split(";")[0].split("/")
+    return "/".join(p.rsplit(".", 1)[-1] for p in parts[1:]) or parts[0]
 
 
 def export_qat(qmodel, plain, path: str | Path, calib: np.ndarray, metadata: dict | None = None) -> dict:

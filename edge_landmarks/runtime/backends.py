@@ -6,9 +6,10 @@ through the trainer's loader named in the format table (:mod:`edge_landmarks.for
 
 For one sample at a time without per-call wrapping, each runtime's ``predict_batch`` also carries the file's own
 input (the predictor's fast path): ``input_buffer``, a (1, C, S, S) array in the file's input dtype that the caller
-fills; ``input_quant``, the (scale, zero point) of an integer input (None for float); and ``invoke()``, which runs
-the file on that buffer and returns float32 (2K,), dequantised. The buffers are allocated once: OpenVINO's is the
-infer request's own input tensor, onnxruntime's and LiteRT's a numpy array handed over as the runtime's tools do.
+fills (``feed(x)`` fills it from a float32 normalised crop); ``input_quant``, the (scale, zero point) of an integer
+input (None for float); and ``invoke()``, which runs the file on that buffer and returns float32 (2K,), dequantised.
+The buffers are allocated once: OpenVINO's is the infer request's own input tensor, onnxruntime's and LiteRT's a
+numpy array handed over as the runtime's tools do. ``predict_batch`` itself is ``feed`` + ``invoke`` per sample.
 """
 
 from __future__ import annotations
@@ -89,9 +90,39 @@ def _with_sidecar(make_run):
     return load
 
 
-def _fast(run, input_buffer: np.ndarray, input_quant, invoke):
-    """``run`` (predict_batch) carrying the one-sample fast path described in the module's docstring."""
-    run.input_buffer, run.input_quant, run.invoke = input_buffer, input_quant, invoke
+def _fast(input_buffer: np.ndarray, input_quant, invoke):
+    """The runtime's ``predict_batch`` over its one-sample path: ``feed`` (a float32 (1, C, S, S) normalised crop
+    into ``input_buffer``, quantised in place where the file takes integers: fresh temporaries of a 224 px input
+    cost page faults on every call, 0.9 ms measured between invokes against 0.07 ms in place), then ``invoke``.
+    The function carries ``input_buffer``, ``input_quant``, ``feed`` and ``invoke`` (the module's docstring)."""
+    if input_quant is not None:
+        scale, zero = input_quant
+        info = np.iinfo(input_buffer.dtype)
+        inv_scale, lo, hi = np.float32(1.0 / scale), np.float32(info.min - zero), np.float32(info.max - zero)
+        scratch = np.empty(input_buffer.shape, np.float32)
+
+    def feed(x):
+        if input_quant is None:
+            input_buffer[...] = x
+            return
+        np.multiply(x, inv_scale, out=scratch)  # q = clip(round(x / scale) + zero), as the runtime rounds
+        np.rint(scratch, out=scratch)
+        np.clip(scratch, lo, hi, out=scratch)
+        np.add(scratch, zero, out=scratch)
+        input_buffer[...] = scratch
+
+    def run(x):
+        x = np.asarray(x, dtype=np.float32)
+        result = None
+        for i in range(len(x)):
+            feed(x[i:i + 1])
+            y = invoke()
+            if result is None:
+                result = np.empty((len(x), y.size), np.float32)
+            result[i] = y
+        return result
+
+    run.input_buffer, run.input_quant, run.feed, run.invoke = input_buffer, input_quant, feed, invoke
     return run
 
 
@@ -111,13 +142,10 @@ def load_onnx(path: Path, threads: int):
     shape = [d if isinstance(d, int) else 1 for d in sess.get_inputs()[0].shape]
     feed = {name: np.zeros(shape, np.float32)}  # a ready feed, as onnxruntime's own perf test loops it
 
-    def run(x):
-        return sess.run(None, {name: np.ascontiguousarray(x, dtype=np.float32)})[0]
-
     def invoke():
         return sess.run(None, feed)[0][0]
 
-    return _fast(run, feed[name], None, invoke)
+    return _fast(feed[name], None, invoke)
 
 
 @_with_sidecar
@@ -140,18 +168,7 @@ def load_openvino(path: Path, threads: int):
         req.infer()
         return out_tensor.data.reshape(-1).copy()
 
-    def run(x):
-        x = np.asarray(x, dtype=np.float32)
-        out = None
-        for i in range(len(x)):
-            buf[...] = x[i:i + 1]
-            y = invoke()
-            if out is None:
-                out = np.empty((len(x), y.size), np.float32)
-            out[i] = y
-        return out
-
-    return _fast(run, buf, None, invoke)
+    return _fast(buf, None, invoke)
 
 
 @_with_sidecar
@@ -167,11 +184,6 @@ def load_tflite(path: Path, threads: int):
     interp = Interpreter(model_path=str(path), num_threads=threads)
     interp.allocate_tensors()
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    quant_in = inp["dtype"] != np.float32
-    if quant_in:
-        scale, zero = inp["quantization"]
-        info = np.iinfo(inp["dtype"])
-        inv_scale, lo, hi = np.float32(1.0 / scale), np.float32(info.min - zero), np.float32(info.max - zero)
     out_scale, out_zero = out["quantization"] if out["dtype"] != np.float32 else (None, None)
     buf = np.zeros(inp["shape"], inp["dtype"])
     in_index, out_index = inp["index"], out["index"]
@@ -182,22 +194,8 @@ def load_tflite(path: Path, threads: int):
         y = interp.get_tensor(out_index).reshape(-1)
         return y if out_scale is None else (y.astype(np.float32) - out_zero) * np.float32(out_scale)
 
-    def run(x):
-        x = np.asarray(x, dtype=np.float32)
-        result = None
-        for i in range(len(x)):
-            if quant_in:  # q = clip(round(x / scale) + zero), as the runtime's quantiser rounds
-                buf[...] = np.clip(np.rint(x[i:i + 1] * inv_scale), lo, hi) + zero
-            else:
-                buf[...] = x[i:i + 1]
-            y = invoke()
-            if result is None:
-                result = np.empty((len(x), y.size), np.float32)
-            result[i] = y
-        return result
-
-    return _fast(run, buf, (float(inp["quantization"][0]), int(inp["quantization"][1])) if quant_in else None,
-                 invoke)
+    quant = (float(inp["quantization"][0]), int(inp["quantization"][1])) if inp["dtype"] != np.float32 else None
+    return _fast(buf, quant, invoke)
 
 
 def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = False):
