@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError
-from ..files import atomic_write_json
+from ..files import atomic_write_json, write_image
 from .samples import IMAGE_SUFFIXES
 
 __all__ = ["label_sources", "find_sources", "split_groups", "VIDEO_SUFFIXES", "MANIFEST_KIND"]
@@ -141,8 +141,7 @@ def _label_one(job: tuple) -> dict:
         for k, box in enumerate(boxes, 1):
             pts = tch.landmarks(grey, box)
             stem = f"{name}_f{k}"
-            if not cv2.imwrite(str(dest / f"{stem}.png"), img):
-                raise EdgeLandmarksError(f"could not write {dest / stem}.png (disk full or read-only?)")
+            write_image(dest / f"{stem}.png", img)  # atomic, checked: one error naming the file
             write_pts(dest / f"{stem}.pts", pts)
             record["files"].append(f"{split}/{group}/{stem}.png")
             record["faces"] += 1
