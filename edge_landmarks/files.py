@@ -21,9 +21,12 @@ def temporary(path: str | Path, suffix: str = "", folder: bool = False) -> str:
     path = Path(path)
     remove_stale_temporaries(path)
     prefix = f".{path.name}.{os.getpid()}."
-    if folder:
-        return tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    try:
+        if folder:
+            return tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+    except OSError as exc:  # a read-only or full folder: name the file the user asked for, not our temporary
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     return tmp
 

@@ -231,6 +231,78 @@ def test_an_image_that_does_not_fit_is_an_error(command, demo68, tmp_path):
     assert not [p for p in (tmp_path / "o").iterdir()]  # nothing half-written, no temporary left
 
 
+# --- a read-only folder and a full disk, for real: a private mount namespace (root), else chmod / a size limit ----
+
+def _commands(demo68, tmp_path, folder: str) -> dict:
+    from edge_landmarks.runtime.camera_demo import make_test_video
+
+    if not (tmp_path / "in.mp4").exists():
+        make_test_video(tmp_path / "in.mp4", frames=30)
+    ckpt = Path(__file__).parent / "assets" / "demo68_mobilenetv2_56.pt"
+    return {"predict": ["predict", _face(demo68), "--out", folder],
+            "data show": ["data", "show", str(demo68), "--out", f"{folder}/grid.png"],
+            "data video": ["data", "video", "--out", f"{folder}/v.mp4", "--frames", "30"],
+            "demo --save": ["demo", "--video", "in.mp4", "--headless", "--save", f"{folder}/out.mp4"],
+            "export": ["export", str(ckpt), "--format", "onnx", "--out", folder, "--data", str(demo68)]}
+
+
+def _in_mounted(mount: str, folder: Path, args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, str]:
+    """Run edge-lmk in its own mount namespace (``unshare -m``) where ``folder`` is mounted as ``mount`` says; what
+    the command left in the folder is listed before the namespace (and its mount) goes away."""
+    script = (f'{mount} && "$0" -m edge_landmarks "$@"; rc=$?; echo "LEFT:$(ls -A {folder} | tr "\\n" " ")" >&2; '
+              'exit $rc')
+    res = subprocess.run(["unshare", "-m", "sh", "-c", script, sys.executable, *args], cwd=cwd, capture_output=True,
+                         text=True, timeout=300)
+    left = res.stderr.strip().splitlines()[-1]
+    assert left.startswith("LEFT:"), res.stderr[-2000:]
+    return res, left[5:].strip()
+
+
+def _last_error(res: subprocess.CompletedProcess) -> str:
+    lines = [ln for ln in res.stderr.strip().splitlines() if not ln.startswith("LEFT:")]
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stdout + res.stderr
+    return lines[-1]
+
+
+@pytest.mark.parametrize("command", ["predict", "data show", "data video", "demo --save", "export"])
+def test_a_read_only_folder_is_one_clear_error(command, demo68, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    args = _commands(demo68, tmp_path, "ro")[command]
+    if os.geteuid() == 0:  # root writes anywhere chmod forbids: a read-only bind mount, as a read-only disk
+        res, left = _in_mounted(f"mount --bind {ro} {ro} && mount -o remount,bind,ro {ro}", ro, args, tmp_path)
+        reason = "Read-only file system"
+    else:
+        ro.chmod(0o555)
+        try:
+            res = subprocess.run([sys.executable, "-m", "edge_landmarks", *args], cwd=tmp_path, capture_output=True,
+                                 text=True, timeout=300)
+        finally:
+            ro.chmod(0o755)
+        left, reason = " ".join(p.name for p in ro.iterdir()), "Permission denied"
+    last = _last_error(res)
+    assert last.startswith("error: ro/") and reason in last, last
+    assert re.match(r"error: ro/[^.]", last), last  # the user's file is named, not our temporary (.<name>.<pid>...)
+    assert left == ""
+
+
+@pytest.mark.parametrize("command,size", [("predict", "16k"), ("data show", "16k"), ("data video", "64k"),
+                                          ("demo --save", "64k"), ("export", "1m")])
+def test_a_full_disk_is_one_clear_error_and_leaves_nothing(command, size, demo68, tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    args = _commands(demo68, tmp_path, "full")[command]
+    if os.geteuid() == 0:  # a real full disk: a tmpfs of a few kB
+        res, left = _in_mounted(f"mount -t tmpfs -o size={size} tmpfs {full}", full, args, tmp_path)
+    else:  # what a full disk looks like to a process that may not mount: a file-size limit (EFBIG)
+        res = _run(args, tmp_path, limit=16_000)
+        left = " ".join(p.name for p in full.iterdir())
+    last = _last_error(res)
+    assert last.startswith("error: full"), last
+    assert any(w in last for w in ("disk full", "No space left", "File too large")), last
+    assert left == "", left  # no half-written file, no temporary
+
+
 def test_temporaries_of_dead_writers_are_removed_running_ones_kept(tmp_path):
     """What a writer killed before its rename leaves (``.<name>.<pid>.<random><suffix>``, file or folder) is
     removed by the next write of that file; a running writer's (this process) and other files are kept."""

@@ -158,10 +158,12 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     try:
         entry = _write_and_validate(module, model, checkpoint, path, cfg, metadata, precision, qat, data, calib_split,
                                     calib_size, train_cfg, progress, float_ends, val_split, check_faces, threads)
-    except BaseException:
+    except BaseException as exc:
         for f in written:
             if f.exists():
                 f.unlink()
+        if isinstance(exc, OSError) and exc.filename is None:  # a converter's own write (torch.onnx, onnx.save)
+            raise OSError(exc.errno, exc.strerror, str(path)) from None  # fails: name the file it was writing
         raise
     _update_manifest(out / "manifest.json", entry)
     return entry
