@@ -21,8 +21,12 @@ def models_cmd(pattern: str, no_macs: bool, wide: bool) -> None:
       edge-lmk models
       edge-lmk models --pattern 'mobilenet*' --wide
     """
-    from ..models import zoo_rows
+    from ..errors import EdgeLandmarksError
+    from ..models import list_models, zoo_rows
     from ..report import format_table
+
+    if not list_models(pattern):
+        raise EdgeLandmarksError(f"no model matches {pattern!r} (the zoo: {', '.join(list_models())})")
 
     headers = ["name", "scheme", "pts", "input", "params", "seed params", "vs seed", "MACs"]
     headers += ["source"] if wide else []
