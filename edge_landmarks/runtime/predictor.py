@@ -154,22 +154,31 @@ class LandmarkPredictor:
             return T.crop_matrix((-0.5, -0.5, w - 0.5, h - 0.5), self._size, margin=0.0)
         return T.crop_matrix(check_box(box, image.shape[1], image.shape[0]), self._size, self._margin)
 
-    def preprocess(self, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
-        """(normalised float32 input (1, C, S, S), crop matrix) for one face."""
+    def crop(self, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
+        """(uint8 crop (S, S) or (S, S, C) with the model's channel count, crop matrix) for one face: one bilinear
+        warp of the frame, then grey where the model is grey and three channels where it takes colour."""
         import cv2
 
         image = _check_image(image)
         m = self.crop_matrix(image, box)
         crop = cv2.warpAffine(image, m, (self._size, self._size), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_CONSTANT)
-        if self.config.in_chans == 1:
-            if crop.ndim == 3:
-                crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY if self.color == "bgr" else cv2.COLOR_RGB2GRAY)
-            chw = crop[None]
-        elif crop.ndim == 2:
-            chw = np.broadcast_to(crop, (3, *crop.shape))
-        else:
-            chw = crop.transpose(2, 0, 1)[::-1] if self.color == "bgr" else crop.transpose(2, 0, 1)
+        if self.config.in_chans == 1 and crop.ndim == 3:
+            crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY if self.color == "bgr" else cv2.COLOR_RGB2GRAY)
+        elif self.config.in_chans == 3 and crop.ndim == 2:
+            crop = cv2.merge((crop, crop, crop))
+        return crop, m
+
+    def _chw(self, values: np.ndarray) -> np.ndarray:
+        """(S, S[, C]) in the frame's channel order -> (C, S, S) in the model's (RGB; a view)."""
+        if values.ndim == 2:
+            return values[None]
+        return values.transpose(2, 0, 1)[::-1] if self.color == "bgr" else values.transpose(2, 0, 1)
+
+    def preprocess(self, image: np.ndarray, box=None) -> tuple[np.ndarray, np.ndarray]:
+        """(normalised float32 input (1, C, S, S), crop matrix) for one face."""
+        crop, m = self.crop(image, box)
+        chw = self._chw(crop)
         x = np.empty((1, *chw.shape), dtype=np.float32)
         np.multiply(chw, self._scale, out=x[0])
         x[0] += self._offset
@@ -192,23 +201,9 @@ class LandmarkPredictor:
             return self.postprocess(self._run(x)[0], m)
         import cv2
 
-        image = _check_image(image)
-        m = self.crop_matrix(image, box)
-        crop = cv2.warpAffine(image, m, (self._size, self._size), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT)
-        chans = self.config.in_chans
-        if chans == 1 and crop.ndim == 3:
-            crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY if self.color == "bgr" else cv2.COLOR_RGB2GRAY)
-        elif chans == 3 and crop.ndim == 2:
-            crop = cv2.merge((crop, crop, crop))
-        values = cv2.LUT(crop, self._lut)  # normalised (and quantised) in one pass, (S, S, C) in the file's dtype
-        buf = self._run.input_buffer
-        if chans == 1:
-            buf[0, 0] = values
-        elif self.color == "bgr":
-            buf[0] = values.transpose(2, 0, 1)[::-1]
-        else:
-            buf[0] = values.transpose(2, 0, 1)
+        crop, m = self.crop(image, box)
+        # normalised (and quantised) in one table lookup, straight into the runtime's own input buffer
+        self._run.input_buffer[0] = self._chw(cv2.LUT(crop, self._lut))
         return self.postprocess(self._run.invoke(), m)
 
     def predict_many(self, image: np.ndarray, boxes) -> np.ndarray:
