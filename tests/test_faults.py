@@ -258,6 +258,38 @@ def _in_mounted(mount: str, folder: Path, args: list[str], cwd: Path) -> tuple[s
     return res, left[5:].strip()
 
 
+def _can_mount() -> bool:
+    """Root with the right to make a private mount namespace (a VM or a privileged container)."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        return subprocess.run(["unshare", "-m", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+# Where no namespace may be made as root (chmod does not stop root): EROFS injected at the OS boundary, os.open,
+# through which every writer of edge-lmk passes first (each creates its temporary with mkstemp / mkdtemp).
+_READ_ONLY_AT_OS_OPEN = """
+import errno, os, runpy, sys
+folder = os.path.abspath(sys.argv.pop(1)) + os.sep
+_open, _mkdir = os.open, os.mkdir
+def _refuse(path):
+    if os.path.abspath(path).startswith(folder):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
+def guarded_open(path, flags, *a, **k):
+    if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+        _refuse(path)
+    return _open(path, flags, *a, **k)
+def guarded_mkdir(path, *a, **k):
+    _refuse(path)
+    return _mkdir(path, *a, **k)
+os.open, os.mkdir = guarded_open, guarded_mkdir
+sys.argv[0] = "edge-lmk"
+runpy.run_module("edge_landmarks", run_name="__main__")
+"""
+
+
 def _last_error(res: subprocess.CompletedProcess) -> str:
     lines = [ln for ln in res.stderr.strip().splitlines() if not ln.startswith("LEFT:")]
     assert res.returncode == 1 and "Traceback" not in res.stderr, res.stdout + res.stderr
@@ -269,9 +301,13 @@ def test_a_read_only_folder_is_one_clear_error(command, demo68, tmp_path):
     ro = tmp_path / "ro"
     ro.mkdir()
     args = _commands(demo68, tmp_path, "ro")[command]
-    if os.geteuid() == 0:  # root writes anywhere chmod forbids: a read-only bind mount, as a read-only disk
+    if _can_mount():  # root writes anywhere chmod forbids: a read-only bind mount, as a read-only disk
         res, left = _in_mounted(f"mount --bind {ro} {ro} && mount -o remount,bind,ro {ro}", ro, args, tmp_path)
         reason = "Read-only file system"
+    elif os.geteuid() == 0:
+        res = subprocess.run([sys.executable, "-c", _READ_ONLY_AT_OS_OPEN, str(ro), *args], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+        left, reason = " ".join(p.name for p in ro.iterdir()), "Read-only file system"
     else:
         ro.chmod(0o555)
         try:
@@ -292,7 +328,7 @@ def test_a_full_disk_is_one_clear_error_and_leaves_nothing(command, size, demo68
     full = tmp_path / "full"
     full.mkdir()
     args = _commands(demo68, tmp_path, "full")[command]
-    if os.geteuid() == 0:  # a real full disk: a tmpfs of a few kB
+    if _can_mount():  # a real full disk: a tmpfs of a few kB
         res, left = _in_mounted(f"mount -t tmpfs -o size={size} tmpfs {full}", full, args, tmp_path)
     else:  # what a full disk looks like to a process that may not mount: a file-size limit (EFBIG)
         res = _run(args, tmp_path, limit=16_000)
