@@ -16,6 +16,14 @@ __all__ = ["export_fp32", "export_int8"]
 
 
 def _convert(model):
+    """The converted FP32 model: a copy of the last conversion of the same weights (``_save`` writes metadata into
+    the model it is given)."""
+    from .cache import cached
+
+    return cached("openvino", model, lambda: _convert_afresh(model)).clone()
+
+
+def _convert_afresh(model):
     torch = require("torch", "train")
     ov = require("openvino", "convert")
     cfg = model.config

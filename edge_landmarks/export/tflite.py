@@ -20,6 +20,12 @@ __all__ = ["export_fp32", "export_int8"]
 
 
 def _convert_bytes(model) -> bytes:
+    from .cache import cached
+
+    return cached("tflite", model, lambda: _convert_afresh(model))
+
+
+def _convert_afresh(model) -> bytes:
     torch = require("torch", "train")
     litert_torch = require("litert_torch", "convert", "litert-torch")
     cfg = model.config
