@@ -162,8 +162,8 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
         for f in written:
             if f.exists():
                 f.unlink()
-        if isinstance(exc, OSError) and exc.filename is None:  # a converter's own write (torch.onnx, onnx.save)
-            raise OSError(exc.errno, exc.strerror, str(path)) from None  # fails: name the file it was writing
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno:  # a converter's own write
+            raise OSError(exc.errno, exc.strerror, str(path)) from None  # (torch.onnx, onnx.save): name the file
         raise
     _update_manifest(out / "manifest.json", entry)
     return entry

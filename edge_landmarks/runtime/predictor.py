@@ -79,6 +79,7 @@ class LandmarkPredictor:
     for the default model shipped in the package (the demo model, INT8; :func:`default_model`).
     ``threads``: intra-op threads of the runtime. ``color``: channel order of the frames you pass, ``"bgr"``
     (OpenCV, picamera2's ``RGB888``) or ``"rgb"``; grey frames work with either.
+    One predictor holds one input buffer and one runtime request: use one per thread.
 
     >>> p = LandmarkPredictor()                          # the shipped default model   # doctest: +SKIP
     >>> p = LandmarkPredictor("runs/demo/export/mobilenetv2_56_int8.onnx")   # doctest: +SKIP
