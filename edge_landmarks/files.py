@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_write", "refuse_overwrite",
-           "publish", "plain_mode", "write_image", "temporary", "remove_stale_temporaries"]
+           "publish", "plain_mode", "write_image", "temporary", "remove_stale_temporaries", "process_alive"]
 
 
 def temporary(path: str | Path, suffix: str = "", folder: bool = False) -> str:
@@ -41,7 +41,7 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     head = f".{path.name}."
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*"):
         pid = tmp.name[len(head):].split(".", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or process_alive(int(pid)):
             continue
         if tmp.is_dir() and not tmp.is_symlink():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -51,7 +51,8 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (this one does; another user's counts as running)."""
     if pid == os.getpid():
         return True
     try:

@@ -6,7 +6,9 @@ What a row measures:
 - latency: the bare backend (:func:`edge_landmarks.runtime.load_backend`, set up as the format table says:
   onnxruntime intra-op threads, OpenVINO ``INFERENCE_NUM_THREADS`` with the f32 precision hint, LiteRT
   ``num_threads``, torch threads) called on one
-  pre-made crop, batch 1, ``warmup`` calls then ``runs`` calls each timed with ``time.perf_counter``: median, p90,
+  pre-made crop, batch 1 (for exported files the runtime's own call on that crop, fed once, as the runtime's
+  benchmark tool and the predictor call it), ``warmup`` calls then ``runs`` calls each timed with
+  ``time.perf_counter``: median, p90,
   min, FPS, and the speed-up against the PyTorch FP32 row at the same thread count;
 - memory: the peak resident set size of the process that ran the row (VmHWM), and the part of it that
   loading and running the model added (runtime library included).

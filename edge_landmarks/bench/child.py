@@ -60,9 +60,9 @@ def _child_model(job: dict) -> dict:
     result = {"load_seconds": round(time.perf_counter() - t0, 3)}
     if hasattr(run, "invoke"):  # the file's own call on its ready input, as the runtime's benchmark tool and the
         run.feed(x)             # predictor make it (an int8 input is quantised once, not on every call)
-        result.update(_time(run.invoke, job["runs"], job["warmup"]), timed="runtime call on a ready input")
+        result.update(_time(run.invoke, job["runs"], job["warmup"]))
     else:
-        result.update(_time(lambda: run(x), job["runs"], job["warmup"]), timed="predict_batch")
+        result.update(_time(lambda: run(x), job["runs"], job["warmup"]))
     _, peak = _rss_mb()
     result.update(peak_rss_mb=round(peak, 1), model_rss_mb=round(peak - base, 1))
     if job["accuracy"]:

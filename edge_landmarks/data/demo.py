@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write_json
+from ..files import atomic_write_json, process_alive
 
 __all__ = ["build_demo_set", "demo_root", "is_built", "teacher", "Teacher", "BUILDER_VERSION"]
 
@@ -75,13 +75,8 @@ def _clean_leftovers(root: Path) -> None:
         except (OSError, ValueError):
             pid = None
         if pid is not None:
-            try:
-                os.kill(pid, 0)
+            if process_alive(pid):
                 continue  # still building
-            except ProcessLookupError:
-                pass
-            except PermissionError:
-                continue
         elif time.time() - tmp.stat().st_mtime < 3600:
             continue  # no owner recorded (an older build): only once it is an hour old
         shutil.rmtree(tmp, ignore_errors=True)

@@ -50,13 +50,15 @@ WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 def _weighted_scopes(interpreter) -> list[str]:
     """ai-edge-quantizer's scope of each conv / fully-connected op (its output tensor names + ';'), graph order."""
-    return [scope for name, scope in _op_scopes(interpreter) if name in WEIGHTED_OPS]
+    return [scope for name, scope, _ in _op_scopes(interpreter) if name in WEIGHTED_OPS]
 
 
-def _op_scopes(interpreter) -> list[tuple[str, str]]:
-    """(op name, ai-edge-quantizer scope: its output tensor names + ';') of every op, in graph order."""
+def _op_scopes(interpreter) -> list[tuple[str, str, list[int]]]:
+    """(op name, ai-edge-quantizer scope: its output tensor names + ';', first output's shape) of every op, in graph
+    order."""
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-    return [(op["op_name"], ";".join(tensors[i]["name"] for i in op["outputs"]) + ";")
+    return [(op["op_name"], ";".join(tensors[i]["name"] for i in op["outputs"]) + ";",
+             [int(d) for d in tensors[op["outputs"][0]]["shape"]])
             for op in interpreter._get_ops_details()]
 
 
@@ -64,20 +66,15 @@ def _global_depthwise_scopes(interpreter) -> list[str]:
     """Depthwise convs whose kernel covers their whole input (a 1x1 output: MobileNetV2's GDConv). XNNPACK runs such
     a conv in int8 as a one-row indirect GEMM (``qs8_qc8w_igemm 1x16c8``), twice as slow as its float kernel: at
     224 px it took 0.45 of 3.8 ms in int8 against 0.2 ms in float (perf, 1 thread), so it stays in float."""
-    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-    scopes = []
-    for op in interpreter._get_ops_details():
-        shape = list(tensors[op["outputs"][0]]["shape"])
-        if op["op_name"] == "DEPTHWISE_CONV_2D" and len(shape) == 4 and shape[1] == shape[2] == 1:
-            scopes.append(";".join(tensors[i]["name"] for i in op["outputs"]) + ";")
-    return scopes
+    return [scope for name, scope, shape in _op_scopes(interpreter)
+            if name == "DEPTHWISE_CONV_2D" and len(shape) == 4 and shape[1] == shape[2] == 1]
 
 
 def _head_scopes(interpreter) -> list[str]:
     """The last weighted op and every op after it: the landmark head, kept in float."""
     ops = _op_scopes(interpreter)
-    last = max(i for i, (name, _) in enumerate(ops) if name in WEIGHTED_OPS)
-    return [scope for _, scope in ops[last:]]
+    last = max(i for i, (name, _, _) in enumerate(ops) if name in WEIGHTED_OPS)
+    return [scope for _, scope, _ in ops[last:]]
 
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,

@@ -126,11 +126,10 @@ class LandmarkPredictor:
         values = np.arange(256, dtype=np.float32)
         table = np.stack([values * self._scale[c, 0, 0] + self._offset[c, 0, 0] for c in range(len(self._scale))],
                          axis=-1)  # (256, C): the same float32 multiply-add as preprocess
-        quant = self._run.input_quant
-        if quant is not None:
-            scale, zero = quant
-            info = np.iinfo(buf.dtype)
-            table = np.clip(np.rint(table * np.float32(1.0 / scale)), info.min - zero, info.max - zero) + zero
+        if self._run.input_quant is not None:  # the backend's own quantiser
+            from .backends import quantize
+
+            table = quantize(table, self._run.input_quant, np.empty(table.shape, buf.dtype))
         if self.color == "bgr" and table.shape[1] == 3:
             table = table[:, ::-1]  # column k serves the crop's channel k: B, G, R
         return np.ascontiguousarray(table.astype(buf.dtype)[None])
