@@ -3,23 +3,29 @@ normalisation and mapping the points back, against the runtime call alone on the
 
 Usage: python benchmarks/predictor_overhead.py ARTEFACT... [--threads 1] [--runs 500]   (colour models, BGR frames)
 
-Three timings per file: the runtime alone, as its own benchmark tool loops it (onnxruntime ``session.run`` with a
+Four timings per file: the runtime alone, as its own benchmark tool loops it (onnxruntime ``session.run`` with a
 ready feed; OpenVINO ``InferRequest.infer()`` on an input tensor set beforehand, what ``benchmark_app -api sync``
 times; LiteRT ``Interpreter.invoke()`` on an input written beforehand, what ``litert-benchmark`` times); edge-lmk's
-backend call (input handed over, quantised where the file takes int8, output copied out); and ``predict()`` (crop,
-normalise, run, map back).
+backend call (input handed over, quantised where the file takes int8, output copied out); ``predict()`` (crop,
+normalise, run, map back); and the same job written by hand from the sidecar, with no edge-lmk code: the crop and
+mapping back of docs/use-without-edge-lmk.md (its own code, read from the page) around the runtime's documented call
+on a session made once.
 
 The frame is a 640x480 camera-sized image (the astronaut photo the demo video uses) with the face box its
 BlazeFace detection gives, jittered per call so that no call reuses the last one's input. The three are timed in
 alternating blocks of 100 calls (runtime, backend, predict, runtime, ...; the first 10 of each block not counted,
 so that each starts with its own weights in the cache), so that the drift of a shared VM's speed falls on all three
-alike: medians over --runs counted calls each, time.perf_counter, batch 1.
+alike: medians over --runs counted calls each, time.perf_counter, batch 1. The stage table re-runs predict()'s
+fast path step by step, and checks that its points are predict()'s, so that it cannot drift from the predictor.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -54,14 +60,16 @@ def main() -> None:
     frame = cv2.copyMakeBorder(frame, 0, 0, 80, 80, cv2.BORDER_CONSTANT)
     box = create_detector()(frame)[0].box
     rng = np.random.default_rng(0)
-    print("| artefact | runtime alone ms | backend call ms | predict() ms | backend vs runtime | predict vs runtime |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| artefact | runtime alone ms | backend call ms | predict() ms | by hand ms | backend vs runtime | "
+          "predict vs runtime | predict vs by hand |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     # 64 boxes jittered by a pixel or two, as a tracker gives them: each timed call gets another input
     boxes = [tuple(np.asarray(box) + rng.normal(0, 1.0, 4)) for _ in range(64)]
     for path in args.artefacts:
-        raw, bare, full = measure(path, frame, boxes, args.threads, args.runs)
-        print(f"| {path.split('/')[-1]} | {raw:.3f} | {bare:.3f} | {full:.3f} | {100 * (bare - raw) / raw:+.1f} % | "
-              f"{100 * (full - raw) / raw:+.1f} % |")
+        raw, bare, full, hand = measure(path, frame, boxes, args.threads, args.runs)
+        print(f"| {path.split('/')[-1]} | {raw:.3f} | {bare:.3f} | {full:.3f} | {hand:.3f} | "
+              f"{100 * (bare - raw) / raw:+.1f} % | {100 * (full - raw) / raw:+.1f} % | "
+              f"{100 * (full - hand) / hand:+.1f} % |")
     print("\nWhere predict()'s time goes (its fast path, stage by stage; medians in µs):\n")
     print("| artefact | box check + crop matrix | warp | table lookup | into the input buffer | model call | "
           "mapping back |")
@@ -77,8 +85,9 @@ def stages(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -
     size, run, clock = pred.config.input_size, pred._run, time.perf_counter
     times = []
     for i in range(runs + 200):
+        box = boxes[i % len(boxes)]
         t0 = clock()
-        m = pred.crop_matrix(frame, boxes[i % len(boxes)])
+        m = pred.crop_matrix(frame, box)
         t1 = clock()
         crop = cv2.warpAffine(frame, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         t2 = clock()
@@ -88,21 +97,86 @@ def stages(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -
         t4 = clock()
         out = run.invoke()
         t5 = clock()
-        pred.postprocess(out, m)
+        points = pred.postprocess(out, m)
         t6 = clock()
         if i >= 200:
             times.append(np.diff([t0, t1, t2, t3, t4, t5, t6]))
+        if i == 0 and not np.allclose(points, pred.predict(frame, box), atol=1e-6):
+            raise SystemExit(f"{path}: the stage table's steps no longer give predict()'s points: update stages()")
     return list(1e6 * np.median(np.array(times), axis=0))
 
 
 def measure(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:
-    """Medians (ms) of the runtime alone, the backend call and predict(), for one file."""
+    """Medians (ms) of the runtime alone, the backend call, predict() and the hand-written pipeline, for one file."""
     pred = LandmarkPredictor(path, threads=threads)
     raw = runtime_alone(path, pred.preprocess(frame, boxes[0])[0], threads)
+    hand = by_hand(path, threads)
+    for b in boxes[:4]:  # the hand-written pipeline does the same job
+        if not np.allclose(hand(frame, b), pred.predict(frame, b), atol=0.01):
+            raise SystemExit(f"{path}: the documented pipeline and predict() disagree")
     inputs = [pred.preprocess(frame, b)[0] for b in boxes]
     i = iter(range(10 ** 9))
     return medians_ms([raw, lambda: pred._run(inputs[next(i) % len(inputs)]),
-                       lambda: pred.predict(frame, boxes[next(i) % len(boxes)])], runs)
+                       lambda: pred.predict(frame, boxes[next(i) % len(boxes)]),
+                       lambda: hand(frame, boxes[next(i) % len(boxes)])], runs)
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "use-without-edge-lmk.md"
+
+
+def by_hand(path: str, threads: int):
+    """``(frame, box) -> points`` as docs/use-without-edge-lmk.md writes it: its crop block (``make_input``,
+    ``to_image``, executed from the page) around its runtime's call, on a session / compiled model / interpreter
+    made once. The thread count is set as the runtime's API sets it."""
+    crop_block = next(b for b in re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S) if b.startswith("# crop"))
+    scope: dict = {}
+    exec(compile(crop_block.split("\nmeta = ")[0], str(DOC), "exec"), scope)  # the functions, not the example
+    make_input, to_image = scope["make_input"], scope["to_image"]
+    meta = json.loads(Path(path + ".json").read_text())
+    if path.endswith(".onnx"):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = threads, 1, 3
+        session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        name = meta["contract"]["inputs"][0]["name"]
+
+        def run(x):
+            return session.run(None, {name: x})[0]
+    elif path.endswith(".xml"):
+        import openvino as ov
+
+        compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
+                                                         "INFERENCE_NUM_THREADS": threads})
+        port = compiled.output(0)
+
+        def run(x):
+            return compiled(x)[port]
+    else:
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_path=path, num_threads=threads)
+        interpreter.allocate_tensors()
+        inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+
+        def run(x):
+            if inp["dtype"] != np.float32:
+                scale, zero = inp["quantization"]
+                limits = np.iinfo(inp["dtype"])
+                x = np.clip(np.round(x / scale + zero), limits.min, limits.max).astype(inp["dtype"])
+            interpreter.set_tensor(inp["index"], x)
+            interpreter.invoke()
+            output = interpreter.get_tensor(out["index"]).astype(np.float32)
+            if out["dtype"] != np.float32:
+                scale, zero = out["quantization"]
+                output = (output - zero) * scale
+            return output
+
+    def predict(frame, box):
+        x, crop = make_input(frame, box, meta)
+        return to_image(run(x)[0], meta, crop)
+
+    return predict
 
 
 def runtime_alone(path: str, x: np.ndarray, threads: int):
