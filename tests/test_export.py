@@ -248,22 +248,39 @@ def test_budget_met_by_the_first_step(checkpoint, demo68, tmp_path):
     assert json.loads((tmp_path / "mobilenetv2_56_int8.onnx.json").read_text())["budget"]["within_budget"]
 
 
+def small_copy(demo68: Path, dst: Path, train_faces: int) -> Path:
+    """demo68 with its held-out splits whole and the first person folders of train that hold ``train_faces``."""
+    import shutil
+
+    shutil.copytree(demo68, dst, ignore=shutil.ignore_patterns("train"))
+    kept = 0
+    for person in sorted((demo68 / "train").iterdir()):
+        if kept >= train_faces:
+            break
+        shutil.copytree(person, dst / "train" / person.name)
+        kept = len(load_dataset(dst).split("train"))
+    return dst
+
+
 @pytest.mark.slow
 def test_budget_tries_every_remedy_then_fails_with_the_numbers(checkpoint, demo68, tmp_path):
     """A budget no remedy can meet (the NME must fall by half) walks the whole ladder, QAT included, and raises
-    with the numbers; the last attempt's file stays, marked as over the budget."""
+    with the numbers; the last attempt's file stays, marked as over the budget. (On demo68 with a smaller train
+    split: "more calibration data" and QAT take the whole split, 414 faces in demo68 itself.)"""
     from edge_landmarks.export import REMEDIES, BudgetError, quantize_within_budget
 
+    data = small_copy(demo68, tmp_path / "small", 60)
+    n_train = len(load_dataset(data).split("train"))
+    assert 60 <= n_train < 100
     seen = []
     with pytest.raises(BudgetError) as err, pytest.warns(UserWarning, match="calibration faces"):
-        quantize_within_budget(checkpoint, "onnx", -0.5, out=tmp_path, data=str(demo68), calib_size=40,
+        quantize_within_budget(checkpoint, "onnx", -0.5, out=tmp_path, data=str(data), calib_size=40,
                                qat={"epochs": 1, "lr": 1e-4}, on_attempt=lambda fmt, a: seen.append(a["remedy"]))
     assert seen == list(REMEDIES)
     for step in REMEDIES:
         assert step in str(err.value)
     meta = json.loads((tmp_path / "mobilenetv2_56_int8.onnx.json").read_text())
     attempts = meta["budget"]["attempts"]
-    n_train = len(load_dataset(demo68).split("train"))
     assert [a["calibration_faces"] for a in attempts] == [40, n_train, n_train, n_train]
     assert meta["budget"]["within_budget"] is False and meta["budget"]["remedy"] is None
     assert meta["quantizer"]["qat"]["epochs"] == 1  # the file kept is the last attempt's, the QAT one
@@ -381,9 +398,10 @@ def test_export_and_quantize_on_the_cli(demo68, tmp_path):
     assert meta["budget"]["max_nme_increase"] == 0.02 and meta["validation"]["delta_nme_rel"] <= 0.02
     assert "mobilenetv2_56_int8.tflite" in res.output
 
+    small = small_copy(demo68, tmp_path / "small", 100)  # QAT's epoch runs over the whole train split
     res = runner.invoke(main, ["quantize", str(SHIPPED_CHECKPOINT), "--int8", "--format", "onnx", "--qat",
                                "--qat-epochs", "1", "--qat-lr", "0.00005", "--max-nme-increase", "off",
-                               "--calib-data", str(demo68), "--calib-size", "100", "--out", str(q)])
+                               "--calib-data", str(small), "--calib-size", "100", "--out", str(q)])
     assert res.exit_code == 0, res.output
     meta = json.loads((q / "mobilenetv2_56_int8.onnx.json").read_text())
     assert meta["quantizer"]["qat"]["epochs"] == 1 and meta["quantizer"]["qat"]["lr"] == 0.00005
