@@ -1,7 +1,8 @@
 """The predictor's own cost beside the bare model call, per artefact: crop (one bilinear warp of the frame),
 normalisation and mapping the points back, against the runtime call alone on the same inputs.
 
-Usage: python benchmarks/predictor_overhead.py ARTEFACT... [--threads 1] [--runs 500]   (colour models, BGR frames)
+Usage: python benchmarks/predictor_overhead.py ARTEFACT... [--threads 1] [--runs 500] [--floor]
+(colour models, BGR frames)
 
 Four timings per file: the runtime alone, as its own benchmark tool loops it (onnxruntime ``session.run`` with a
 ready feed; OpenVINO ``InferRequest.infer()`` on an input tensor set beforehand, what ``benchmark_app -api sync``
@@ -15,7 +16,9 @@ The frame is a 640x480 camera-sized image (the astronaut photo the demo video us
 BlazeFace detection gives, jittered per call so that no call reuses the last one's input. The three are timed in
 alternating blocks of 100 calls (runtime, backend, predict, runtime, ...; the first 10 of each block not counted,
 so that each starts with its own weights in the cache), so that the drift of a shared VM's speed falls on all three
-alike: medians over --runs counted calls each, time.perf_counter, batch 1. The stage table re-runs predict()'s
+alike: medians over --runs counted calls each, time.perf_counter, batch 1. ``--floor`` adds what no predictor can go
+below: the same steps with nothing checked and everything preallocated, and the same again for a file that would
+take the uint8 crop as it is (no normalisation: the warp writes the input). The stage table re-runs predict()'s
 fast path step by step, and checks that its points are predict()'s, so that it cannot drift from the predictor.
 """
 
@@ -54,6 +57,7 @@ def main() -> None:
     ap.add_argument("artefacts", nargs="+")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=500)
+    ap.add_argument("--floor", action="store_true", help="also time the floor of an exact crop in Python")
     args = ap.parse_args()
     photo = _face_photos()[0]
     frame = cv2.resize(photo, (480, 480))
@@ -77,6 +81,14 @@ def main() -> None:
     for path in args.artefacts:
         print(f"| {path.split('/')[-1]} | " + " | ".join(f"{v:.1f}" for v in stages(path, frame, boxes, args.threads,
                                                                                      args.runs)) + " |")
+    if args.floor:
+        print("\nThe floor (medians in ms; nothing checked, every buffer preallocated):\n")
+        print("| artefact | runtime alone | predict() | floor, this file | floor, a uint8-input file |")
+        print("|---|---:|---:|---:|---:|")
+        for path in args.artefacts:
+            raw, full, exact, u8 = floor(path, frame, boxes, args.threads, args.runs)
+            print(f"| {path.split('/')[-1]} | {raw:.3f} | {full:.3f} ({100 * (full - raw) / raw:+.1f} %) | {exact:.3f} "
+                  f"({100 * (exact - raw) / raw:+.1f} %) | {u8:.3f} ({100 * (u8 - raw) / raw:+.1f} %) |")
 
 
 def stages(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:
@@ -104,6 +116,38 @@ def stages(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -
         if i == 0 and not np.allclose(points, pred.predict(frame, box), atol=1e-6):
             raise SystemExit(f"{path}: the stage table's steps no longer give predict()'s points: update stages()")
     return list(1e6 * np.median(np.array(times), axis=0))
+
+
+def floor(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:
+    """Medians (ms) of the runtime alone, predict(), and two floors: predict()'s steps with no check, in plain floats,
+    into preallocated buffers (the warp, the table lookup, the copy into the runtime's input, the runtime's call, one
+    multiply-add back), and the same without the lookup and the copy, as for a file that took the uint8 crop."""
+    pred = LandmarkPredictor(path, threads=threads)
+    raw = runtime_alone(path, pred.preprocess(frame, boxes[0])[0], threads)
+    run, size, margin, k0 = pred._run, pred.config.input_size, pred.config.crop_margin, 1.0 / pred.config.output_scale
+    crop = np.empty((size, size, 3), np.uint8)
+    values = np.empty((size, size, 3), pred._lut.dtype)
+    planes, chw = run.input_buffer[0], values.transpose(2, 0, 1)[::-1]
+    flat = [tuple(float(v) for v in b) for b in boxes]
+
+    def steps(normalise: bool):
+        x0, y0, x1, y1 = flat[next(i) % len(flat)]
+        side = max(x1 - x0, y1 - y0) * (1.0 + margin)
+        s = size / side
+        c, f = s * (side - x0 - x1) / 2.0 - 0.5, s * (side - y0 - y1) / 2.0 - 0.5
+        cv2.warpAffine(frame, np.array(((s, 0.0, c), (0.0, s, f))), (size, size), dst=crop, flags=cv2.INTER_LINEAR)
+        if normalise:
+            cv2.LUT(crop, pred._lut, dst=values)
+            np.copyto(planes, chw)
+        k = k0 * size / s
+        return run.invoke().reshape(-1, 2) * k + ((-0.5 - c) / s, (-0.5 - f) / s)
+
+    i = iter(range(10 ** 9))
+    if not np.allclose(steps(True), pred.predict(frame, boxes[0]), atol=1e-3):
+        raise SystemExit(f"{path}: the floor's steps no longer give predict()'s points: update floor()")
+    i = iter(range(10 ** 9))
+    return medians_ms([raw, lambda: pred.predict(frame, boxes[next(i) % len(boxes)]), lambda: steps(True),
+                       lambda: steps(False)], runs)
 
 
 def measure(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:

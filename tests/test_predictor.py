@@ -213,17 +213,17 @@ def test_predict_is_preprocess_run_postprocess(fast_path_files, demo68, kind):
 
 
 def test_overhead_benchmark_times_what_predict_does(tmp_path):
-    """benchmarks/predictor_overhead.py on the shipped files, a few calls: its stage table re-runs predict()'s steps
-    and its hand-written pipeline is the docs' own code (use-without-edge-lmk.md); the script checks both against
-    predict() and exits with an error where they drift apart."""
+    """benchmarks/predictor_overhead.py on the shipped files, a few calls: its stage table and its floor re-run
+    predict()'s steps and its hand-written pipeline is the docs' own code (use-without-edge-lmk.md); the script checks
+    all three against predict() and exits with an error where they drift apart."""
     from edge_landmarks.runtime.predictor import default_model
 
     files = [str(default_model(f)) for f in ("onnx", "tflite")]
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "predictor_overhead.py"), *files, "--runs", "20"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "predictor_overhead.py"), *files, "--runs", "20",
+                          "--floor"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     rows = [line for line in out.stdout.splitlines() if line.startswith("| demo68_")]
-    assert len(rows) == 4  # two files, in the overhead table and in the stage table
+    assert len(rows) == 6  # two files, in the overhead, stage and floor tables
     for row in rows[:2]:
         times = [float(v) for v in row.split("|")[2:6]]  # runtime, backend, predict(), by hand: ms
         assert all(0 < t < 100 for t in times), row
