@@ -212,7 +212,7 @@ def test_predict_is_preprocess_run_postprocess(fast_path_files, demo68, kind):
                                atol=1e-4)
 
 
-def test_overhead_benchmark_times_what_predict_does(tmp_path):
+def test_overhead_benchmark_times_what_predict_does():
     """benchmarks/predictor_overhead.py on the shipped files, a few calls: its stage table and its floor re-run
     predict()'s steps and its hand-written pipeline is the docs' own code (use-without-edge-lmk.md); the script checks
     all three against predict() and exits with an error where they drift apart."""
