@@ -16,10 +16,11 @@ The frame is a 640x480 camera-sized image (the astronaut photo the demo video us
 detection gives, jittered per call so that no call reuses the last one's input. The four are timed in alternating
 blocks of 100 calls (runtime, backend, predict, by hand, runtime, ...; the first 10 of each block not counted, so
 that each starts with its own weights in the cache), so that the drift of a shared VM's speed falls on all of them
-alike: medians over --runs counted calls each, time.perf_counter, batch 1. ``--floor`` adds what no predictor can go
-below: the same steps with nothing checked and everything preallocated, and the same again for a file that would
-take the uint8 crop as it is (no normalisation: the warp writes the input). The stage table re-runs predict()'s fast
-path step by step, and checks that its points are predict()'s, so that it cannot drift from the predictor.
+alike: medians over --runs counted calls each, time.perf_counter, batch 1. ``--floor`` adds the bare steps, a floor
+for a Python predictor with this crop: the same steps with nothing checked and everything preallocated, and the same
+again for a file that would take the uint8 crop as it is (no normalisation: the warp writes the input). The stage
+table re-runs predict()'s fast path step by step, and checks that its points are predict()'s, so that it cannot
+drift from the predictor.
 """
 
 from __future__ import annotations
