@@ -16,11 +16,11 @@ The frame is a 640x480 camera-sized image (the astronaut photo the demo video us
 detection gives, jittered per call so that no call reuses the last one's input. The four are timed in alternating
 blocks of 100 calls (runtime, backend, predict, by hand, runtime, ...; the first 10 of each block not counted, so
 that each starts with its own weights in the cache), so that the drift of a shared VM's speed falls on all of them
-alike: medians over --runs counted calls each, time.perf_counter, batch 1. ``--floor`` adds the bare steps, a floor
-for a Python predictor with this crop: the same steps with nothing checked and everything preallocated, and the same
-again for a file that would take the uint8 crop as it is (no normalisation: the warp writes the input). The stage
-table re-runs predict()'s fast path step by step, and checks that its points are predict()'s, so that it cannot
-drift from the predictor.
+alike: medians over --runs counted calls each, time.perf_counter, batch 1. ``--floor`` adds the bare steps around
+the runtime's own call (no edge-lmk wrapper): the same steps with nothing checked, crop and input preallocated, and
+the same again for a file that would take the uint8 crop as it is (no normalisation: the warp writes the input). The
+stage table re-runs predict()'s fast path step by step, and checks that its points are predict()'s, so that it
+cannot drift from the predictor.
 """
 
 from __future__ import annotations
@@ -60,6 +60,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--floor", action="store_true", help="also time the floor of an exact crop in Python")
     args = ap.parse_args()
+    for path in args.artefacts:  # what the timings below assume
+        pred = LandmarkPredictor(path)
+        if not path.endswith((".onnx", ".xml", ".tflite")) or pred.config.in_chans != 3 or pred._lut is None:
+            raise SystemExit(f"{path}: this script times colour models in .onnx, .xml or .tflite files")
     photo = _face_photos()[0]
     frame = cv2.resize(photo, (480, 480))
     frame = cv2.copyMakeBorder(frame, 0, 0, 80, 80, cv2.BORDER_CONSTANT)
@@ -83,7 +87,7 @@ def main() -> None:
         print(f"| {path.split('/')[-1]} | " + " | ".join(f"{v:.1f}" for v in stages(path, frame, boxes, args.threads,
                                                                                      args.runs)) + " |")
     if args.floor:
-        print("\nThe floor (medians in ms; nothing checked, every buffer preallocated):\n")
+        print("\nThe floor (medians in ms; nothing checked, crop and input preallocated, the runtime's own call):\n")
         print("| artefact | runtime alone | predict() | floor, this file | floor, a uint8-input file |")
         print("|---|---:|---:|---:|---:|")
         for path in args.artefacts:
@@ -121,14 +125,17 @@ def stages(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -
 
 def floor(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:
     """Medians (ms) of the runtime alone, predict(), and two floors: predict()'s steps with no check, in plain floats,
-    into preallocated buffers (the warp, the table lookup, the copy into the runtime's input, the runtime's call, one
-    multiply-add back), and the same without the lookup and the copy, as for a file that took the uint8 crop."""
+    with the crop and the input preallocated, around the runtime's own call (no edge-lmk wrapper: the warp, the table
+    lookup, the copy into the runtime's input, the call, one multiply-add back with the output's dequantisation folded
+    in); and the same without the lookup and the copy, as for a file that took the uint8 crop."""
     pred = LandmarkPredictor(path, threads=threads)
     raw = runtime_alone(path, pred.preprocess(frame, boxes[0])[0], threads)
-    run, size, margin, k0 = pred._run, pred.config.input_size, pred.config.crop_margin, 1.0 / pred.config.output_scale
+    x, call, (oscale, ozero) = raw_call(path, threads)
+    size, margin = pred.config.input_size, pred.config.crop_margin
+    k0 = oscale / pred.config.output_scale
     crop = np.empty((size, size, 3), np.uint8)
     values = np.empty((size, size, 3), pred._lut.dtype)
-    planes, chw = run.input_buffer[0], values.transpose(2, 0, 1)[::-1]
+    planes, chw = x[0], values.transpose(2, 0, 1)[::-1]
     flat = [tuple(float(v) for v in b) for b in boxes]
 
     def steps(normalise: bool):
@@ -141,7 +148,7 @@ def floor(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) ->
             cv2.LUT(crop, pred._lut, dst=values)
             np.copyto(planes, chw)
         k = k0 * size / s
-        return run.invoke().reshape(-1, 2) * k + ((-0.5 - c) / s, (-0.5 - f) / s)
+        return call().reshape(-1, 2) * k + ((-0.5 - c) / s - ozero * k, (-0.5 - f) / s - ozero * k)
 
     i = iter(range(10 ** 9))
     if not np.allclose(steps(True), pred.predict(frame, boxes[0]), atol=1e-3):
@@ -149,6 +156,49 @@ def floor(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) ->
     i = iter(range(10 ** 9))
     return medians_ms([raw, lambda: pred.predict(frame, boxes[next(i) % len(boxes)]), lambda: steps(True),
                        lambda: steps(False)], runs)
+
+
+def raw_call(path: str, threads: int):
+    """(input array the caller writes, ``call() -> raw output``, (output scale, zero point)) with the runtime's own
+    API and nothing around it: onnxruntime on a ready feed, OpenVINO's infer request on its own tensors, LiteRT's
+    set_tensor / invoke / get_tensor."""
+    if path.endswith(".onnx"):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = threads, 1, 3
+        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        inp = sess.get_inputs()[0]
+        x = np.zeros([d if isinstance(d, int) else 1 for d in inp.shape], np.float32)
+        feed = {inp.name: x}
+        return x, lambda: sess.run(None, feed)[0], (1.0, 0)
+    if path.endswith(".xml"):
+        import openvino as ov
+
+        compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": threads,
+                                                         "INFERENCE_PRECISION_HINT": "f32"})
+        req = compiled.create_infer_request()
+        out = req.get_output_tensor(0)
+
+        def infer():
+            req.infer()
+            return out.data
+
+        return req.get_input_tensor(0).data, infer, (1.0, 0)
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=path, num_threads=threads)
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    x = np.zeros(inp["shape"], inp["dtype"])
+
+    def invoke():
+        interp.set_tensor(inp["index"], x)
+        interp.invoke()
+        return interp.get_tensor(out["index"])
+
+    quant = out["quantization"] if out["dtype"] != np.float32 else (1.0, 0)
+    return x, invoke, (float(quant[0]), int(quant[1]))
 
 
 def measure(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:
@@ -250,7 +300,8 @@ def runtime_alone(path: str, x: np.ndarray, threads: int):
     inp = interp.get_input_details()[0]
     if inp["dtype"] != np.float32:
         scale, zero = inp["quantization"]
-        x = np.clip(np.rint(x / scale) + zero, -128, 127).astype(inp["dtype"])
+        limits = np.iinfo(inp["dtype"])
+        x = np.clip(np.rint(x / scale) + zero, limits.min, limits.max).astype(inp["dtype"])
     interp.set_tensor(inp["index"], x)
     return interp.invoke
 
