@@ -8,13 +8,13 @@ Four timings per file: the runtime alone, as its own benchmark tool loops it (on
 ready feed; OpenVINO ``InferRequest.infer()`` on an input tensor set beforehand, what ``benchmark_app -api sync``
 times; LiteRT ``Interpreter.invoke()`` on an input written beforehand, what ``litert-benchmark`` times); edge-lmk's
 backend call (input handed over, quantised where the file takes int8, output copied out); ``predict()`` (crop,
-normalise, run, map back); and the same job written by hand from the sidecar, with no edge-lmk code: the crop and
+normalise, run, map back); and the docs' pipeline, the same job with no edge-lmk code: the crop and
 mapping back of docs/use-without-edge-lmk.md (its own code, read from the page) around the runtime's documented call
 on a session made once.
 
 The frame is a 640x480 camera-sized image (the astronaut photo the demo video uses) with the face box its BlazeFace
 detection gives, jittered per call so that no call reuses the last one's input. The four are timed in alternating
-blocks of 100 calls (runtime, backend, predict, by hand, runtime, ...; the first 10 of each block not counted, so
+blocks of 100 calls (runtime, backend, predict, docs, runtime, ...; the first 10 of each block not counted, so
 that each starts with its own weights in the cache), so that the drift of a shared VM's speed falls on all of them
 alike: medians over --runs counted calls each, time.perf_counter, batch 1. ``--floor`` adds the bare steps around
 the runtime's own call (no edge-lmk wrapper): the same steps with nothing checked, crop and input preallocated, and
@@ -69,16 +69,16 @@ def main() -> None:
     frame = cv2.copyMakeBorder(frame, 0, 0, 80, 80, cv2.BORDER_CONSTANT)
     box = create_detector()(frame)[0].box
     rng = np.random.default_rng(0)
-    print("| artefact | runtime alone ms | backend call ms | predict() ms | by hand ms | backend vs runtime | "
-          "predict vs runtime | predict vs by hand |")
+    print("| artefact | runtime alone ms | backend call ms | predict() ms | docs' pipeline ms | backend vs runtime | "
+          "predict vs runtime | predict vs docs' pipeline |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     # 64 boxes jittered by a pixel or two, as a tracker gives them: each timed call gets another input
     boxes = [tuple(np.asarray(box) + rng.normal(0, 1.0, 4)) for _ in range(64)]
     for path in args.artefacts:
-        raw, bare, full, hand = measure(path, frame, boxes, args.threads, args.runs)
-        print(f"| {path.split('/')[-1]} | {raw:.3f} | {bare:.3f} | {full:.3f} | {hand:.3f} | "
+        raw, bare, full, docs = measure(path, frame, boxes, args.threads, args.runs)
+        print(f"| {path.split('/')[-1]} | {raw:.3f} | {bare:.3f} | {full:.3f} | {docs:.3f} | "
               f"{100 * (bare - raw) / raw:+.1f} % | {100 * (full - raw) / raw:+.1f} % | "
-              f"{100 * (full - hand) / hand:+.1f} % |")
+              f"{100 * (full - docs) / docs:+.1f} % |")
     print("\nWhere predict()'s time goes (its fast path, stage by stage; medians in µs):\n")
     print("| artefact | box check + crop matrix | warp | table lookup | into the input buffer | model call | "
           "mapping back |")
@@ -202,24 +202,24 @@ def raw_call(path: str, threads: int):
 
 
 def measure(path: str, frame: np.ndarray, boxes: list, threads: int, runs: int) -> list[float]:
-    """Medians (ms) of the runtime alone, the backend call, predict() and the hand-written pipeline, for one file."""
+    """Medians (ms) of the runtime alone, the backend call, predict() and the docs' pipeline, for one file."""
     pred = LandmarkPredictor(path, threads=threads)
     raw = runtime_alone(path, pred.preprocess(frame, boxes[0])[0], threads)
-    hand = by_hand(path, threads)
-    for b in boxes[:4]:  # the hand-written pipeline does the same job
-        if not np.allclose(hand(frame, b), pred.predict(frame, b), atol=0.01):
+    docs = docs_pipeline(path, threads)
+    for b in boxes[:4]:  # the docs' pipeline does the same job
+        if not np.allclose(docs(frame, b), pred.predict(frame, b), atol=0.01):
             raise SystemExit(f"{path}: the documented pipeline and predict() disagree")
     inputs = [pred.preprocess(frame, b)[0] for b in boxes]
     i = iter(range(10 ** 9))
     return medians_ms([raw, lambda: pred._run(inputs[next(i) % len(inputs)]),
                        lambda: pred.predict(frame, boxes[next(i) % len(boxes)]),
-                       lambda: hand(frame, boxes[next(i) % len(boxes)])], runs)
+                       lambda: docs(frame, boxes[next(i) % len(boxes)])], runs)
 
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "use-without-edge-lmk.md"
 
 
-def by_hand(path: str, threads: int):
+def docs_pipeline(path: str, threads: int):
     """``(frame, box) -> points`` as docs/use-without-edge-lmk.md writes it: its crop block (``make_input``,
     ``to_image``, executed from the page) around its runtime's call, on a session / compiled model / interpreter
     made once. The thread count is set as the runtime's API sets it."""

@@ -214,7 +214,7 @@ def test_predict_is_preprocess_run_postprocess(fast_path_files, demo68, kind):
 
 def test_overhead_benchmark_times_what_predict_does():
     """benchmarks/predictor_overhead.py on the shipped files, a few calls: its stage table and its floor re-run
-    predict()'s steps and its hand-written pipeline is the docs' own code (use-without-edge-lmk.md); the script checks
+    predict()'s steps and its docs' pipeline is the docs' own code (use-without-edge-lmk.md); the script checks
     all three against predict() and exits with an error where they drift apart."""
     from edge_landmarks.runtime.predictor import default_model
 
@@ -225,7 +225,7 @@ def test_overhead_benchmark_times_what_predict_does():
     rows = [line for line in out.stdout.splitlines() if line.startswith("| demo68_")]
     assert len(rows) == 6  # two files, in the overhead, stage and floor tables
     for row in rows[:2]:
-        times = [float(v) for v in row.split("|")[2:6]]  # runtime, backend, predict(), by hand: ms
+        times = [float(v) for v in row.split("|")[2:6]]  # runtime, backend, predict(), docs' pipeline: ms
         assert all(0 < t < 100 for t in times), row
 
 
