@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from edge_landmarks import LandmarkPredictor
+from edge_landmarks.runtime.backends import quantize
 from edge_landmarks.runtime.camera_demo import _face_photos
 from edge_landmarks.runtime.detect import create_detector
 
@@ -163,21 +164,13 @@ def raw_call(path: str, threads: int):
     API and nothing around it: onnxruntime on a ready feed, OpenVINO's infer request on its own tensors, LiteRT's
     set_tensor / invoke / get_tensor."""
     if path.endswith(".onnx"):
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = threads, 1, 3
-        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        sess = _open(path, threads)
         inp = sess.get_inputs()[0]
         x = np.zeros([d if isinstance(d, int) else 1 for d in inp.shape], np.float32)
         feed = {inp.name: x}
         return x, lambda: sess.run(None, feed)[0], (1.0, 0)
     if path.endswith(".xml"):
-        import openvino as ov
-
-        compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                                         "INFERENCE_PRECISION_HINT": "f32"})
-        req = compiled.create_infer_request()
+        req = _open(path, threads).create_infer_request()
         out = req.get_output_tensor(0)
 
         def infer():
@@ -185,10 +178,7 @@ def raw_call(path: str, threads: int):
             return out.data
 
         return req.get_input_tensor(0).data, infer, (1.0, 0)
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_path=path, num_threads=threads)
-    interp.allocate_tensors()
+    interp = _open(path, threads)
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     x = np.zeros(inp["shape"], inp["dtype"])
 
@@ -229,29 +219,19 @@ def docs_pipeline(path: str, threads: int):
     make_input, to_image = scope["make_input"], scope["to_image"]
     meta = json.loads(Path(path + ".json").read_text())
     if path.endswith(".onnx"):
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = threads, 1, 3
-        session = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        session = _open(path, threads)
         name = meta["contract"]["inputs"][0]["name"]
 
         def run(x):
             return session.run(None, {name: x})[0]
     elif path.endswith(".xml"):
-        import openvino as ov
-
-        compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
-                                                         "INFERENCE_NUM_THREADS": threads})
+        compiled = _open(path, threads)
         port = compiled.output(0)
 
         def run(x):
             return compiled(x)[port]
     else:
-        from ai_edge_litert.interpreter import Interpreter
-
-        interpreter = Interpreter(model_path=path, num_threads=threads)
-        interpreter.allocate_tensors()
+        interpreter = _open(path, threads)
         inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
 
         def run(x):
@@ -277,33 +257,44 @@ def docs_pipeline(path: str, threads: int):
 def runtime_alone(path: str, x: np.ndarray, threads: int):
     """The runtime's own call on a ready input, as its benchmark tool loops it (a function to time)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
+    runtime = _open(path, threads)
+    if path.endswith(".onnx"):
+        feed = {runtime.get_inputs()[0].name: x}
+        return lambda: runtime.run(None, feed)
+    if path.endswith(".xml"):
+        import openvino as ov
+
+        req = runtime.create_infer_request()
+        req.set_input_tensor(ov.Tensor(x))
+        return req.infer
+    inp = runtime.get_input_details()[0]
+    if inp["dtype"] != np.float32:
+        scale, zero = inp["quantization"]
+        x = quantize(x, (scale, zero), np.empty(x.shape, inp["dtype"]))
+    runtime.set_tensor(inp["index"], x)
+    return runtime.invoke
+
+
+def _open(path: str, threads: int):
+    """The runtime's own object for the file, set up as edge-lmk's backends set it up (``threads`` intra-op
+    threads; OpenVINO in f32): an onnxruntime session, an OpenVINO compiled model, a LiteRT interpreter with its
+    tensors allocated."""
     if path.endswith(".onnx"):
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = threads, 1, 3
-        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-        feed = {sess.get_inputs()[0].name: x}
-        return lambda: sess.run(None, feed)
+        return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     if path.endswith(".xml"):
         import openvino as ov
 
-        compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                                         "INFERENCE_PRECISION_HINT": "f32"})
-        req = compiled.create_infer_request()
-        req.set_input_tensor(ov.Tensor(x))
-        return req.infer
+        return ov.Core().compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": threads,
+                                                     "INFERENCE_PRECISION_HINT": "f32"})
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_path=path, num_threads=threads)
     interp.allocate_tensors()
-    inp = interp.get_input_details()[0]
-    if inp["dtype"] != np.float32:
-        scale, zero = inp["quantization"]
-        limits = np.iinfo(inp["dtype"])
-        x = np.clip(np.rint(x / scale) + zero, limits.min, limits.max).astype(inp["dtype"])
-    interp.set_tensor(inp["index"], x)
-    return interp.invoke
+    return interp
 
 
 if __name__ == "__main__":
