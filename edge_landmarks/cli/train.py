@@ -105,8 +105,12 @@ def _options_again(ctx: click.Context, skip: str) -> list[str]:
               help="Start from an edge-landmarks checkpoint: every tensor whose shape fits is loaded, the rest listed.")
 @click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
               help="Override a model setting, e.g. --model-arg input_size=224 or --model-arg scheme=ibug68.")
+@click.option("--val-split", default=None, metavar="auto|NAME|FRACTION",
+              help="Faces to validate on (best.pt, early stopping, plateau schedule). auto (the recipes' default): "
+                   "the data's 'val' split, else a seeded 10 % of the training split held out, stratified by subset "
+                   "and listed in val_faces.txt; NAME: that split; FRACTION (e.g. 0.2): that part held out.")
 def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, workers, nproc, sync_bn, pretrained,
-              init, model_args) -> None:
+              init, model_args, val_split) -> None:
     """Train a model from a recipe: a YAML file, or the name of a shipped recipe (demo, xception_ffhq, ...;
     see edge_landmarks/recipes/ and train/README.md).
 
@@ -129,7 +133,7 @@ def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, work
 
     cfg = load_recipe(recipe, epochs=epochs, threads=threads, device=device, amp=amp,
                       workers=_workers(workers) if workers is not None else None, sync_bn=sync_bn,
-                      pretrained=pretrained, init=init)
+                      pretrained=pretrained, init=init, val_split=val_split)
     for item in model_args:
         key, sep, value = item.partition("=")
         if not sep or not key:

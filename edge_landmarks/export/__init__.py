@@ -43,8 +43,9 @@ def calibration_crops(config, data: str, split: str = "train", size: int = 300, 
     """Up to ``size`` normalised crops from ``data``'s ``split``, made exactly as in training (no augmentation)."""
     from ..data import load_dataset
     from ..data.dataset import make_inputs
+    from ..data.holdout import training_split
 
-    samples, _ = load_dataset(data, split=split).for_scheme(config.scheme)
+    samples, _ = training_split(load_dataset(data), split)[0].for_scheme(config.scheme)
     if not len(samples):
         raise EdgeLandmarksError(f"{data}: no {config.scheme} faces in split {split!r} to calibrate INT8 with")
     idx = np.random.default_rng(seed).permutation(len(samples))[:size]
@@ -235,12 +236,13 @@ def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: f
     attempt's file stays, marked ``within_budget: false`` in its sidecar and the manifest).
     """
     from ..data import load_dataset
+    from ..data.holdout import training_split
     from ..runtime.backends import sidecar_path
     from ..training import load_checkpoint
 
     _, ckpt = load_checkpoint(checkpoint)
     data = kwargs.get("data") or ckpt.get("train_config", {}).get("data") or "demo68"
-    available = len(load_dataset(data, split=kwargs.get("calib_split", "train")))
+    available = len(training_split(load_dataset(data), kwargs.get("calib_split", "train"))[0])
     more = min(available, MAX_CALIBRATION)
     steps = [(REMEDIES[0], {"calib_size": calib_size})]
     if more > calib_size:

@@ -29,7 +29,9 @@ class TrainConfig:
     """Overrides of the model's config, e.g. {input_size: 56} or {scheme: eyes12}."""
     data: str = "demo68"
     train_split: str = "train"
-    val_split: str = "val"
+    val_split: str | float = "auto"
+    """auto: the data's ``val`` split, else a seeded 10 % of the training split held out (stratified by subset);
+    a split name; or the fraction to hold out (see :mod:`edge_landmarks.data.holdout`)."""
     loss: str = "mse"
     wing_w: float = 10.0
     wing_eps: float = 2.0
@@ -89,7 +91,7 @@ class TrainConfig:
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 bad(key, "a whole number >= 0")
-        for key in ("model", "data", "train_split", "val_split", "init"):
+        for key in ("model", "data", "train_split", "init"):
             if not isinstance(getattr(self, key), str):
                 bad(key, "text")
         for key in ("model_args", "augment", "seed_reference"):
@@ -97,6 +99,12 @@ class TrainConfig:
                 bad(key, "a mapping")
         if not isinstance(self.sync_bn, bool):
             bad("sync_bn", "true or false")
+        from ..data.holdout import parse_val_split
+
+        try:
+            self.val_split = parse_val_split(self.val_split)
+        except EdgeLandmarksError as exc:
+            raise EdgeLandmarksError(f"recipe {self.name}: {exc}") from None
 
     def _check_augment(self, augment_cls) -> None:
         """Each augment value of the right kind, so a bad one stops here, not in the first batch of an epoch."""

@@ -31,7 +31,10 @@ from .loader import EpochBatches, epoch_batches, make_loader
 from .losses import landmark_loss
 from .optim import build_optimizer, build_scheduler
 
-__all__ = ["train", "train_one_epoch"]
+__all__ = ["train", "train_one_epoch", "VAL_FACES"]
+
+VAL_FACES = "val_faces.txt"
+"""In the run folder, where validation faces were held out of the training split: one face's source per line."""
 
 
 @contextlib.contextmanager
@@ -173,7 +176,7 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
         raise EdgeLandmarksError(f"{last_path}: nothing to resume")
     dist, amp, workers, log = _set_up(cfg, data, progress, log)
     device, main = dist.device, dist.is_main
-    samples, val_samples = _training_faces(cfg, samples, val_samples, dist.world, log)
+    samples, val_samples, validation = _training_faces(cfg, samples, val_samples, dist.world, log)
 
     raw = model = _prepare_model(cfg, log, warm=not resume).to(device)
     mcfg = raw.config
@@ -183,7 +186,8 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     opt = build_optimizer(cfg, (p for p in raw.parameters() if p.requires_grad))
     run = _Run(cfg, out, raw, opt, build_scheduler(cfg, opt),
                torch.amp.GradScaler(device.type) if amp == "fp16" else None,
-               {"device": str(device), "amp": amp, "world_size": dist.world, "workers": workers})
+               {"device": str(device), "amp": amp, "world_size": dist.world, "workers": workers},
+               validation.to_dict())
     if resume:
         run.resume(last_path)
     start_epoch = run.epoch
@@ -193,6 +197,8 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     if main and not resume:
         out.mkdir(parents=True, exist_ok=True)
         save_checkpoint(last_path, run.state(0))
+    if main and validation.faces:  # which faces validate, one per line (a resumed run holds out the same ones)
+        atomic_write_text(out / VAL_FACES, "".join(f"{f}\n" for f in validation.faces))
     _barrier(dist)
 
     sampler = EpochBatches(dist.rank, dist.world)
@@ -249,9 +255,9 @@ class _Run:
     """A run's state between epochs (optimiser, schedule, scaler, best NME, stale epochs, history) and its
     checkpoints: ``last.pt`` after every epoch, ``best.pt`` when validation NME improves, metrics.csv beside them."""
 
-    def __init__(self, cfg: TrainConfig, out: Path, raw, opt, sched, scaler, trained_on: dict):
+    def __init__(self, cfg: TrainConfig, out: Path, raw, opt, sched, scaler, trained_on: dict, validation: dict):
         self.cfg, self.out, self.raw, self.opt, self.sched, self.scaler = cfg, out, raw, opt, sched, scaler
-        self.trained_on = trained_on
+        self.trained_on, self.validation = trained_on, validation
         self.epoch, self.best, self.stale, self.history = 0, float("inf"), 0, []
 
     def state(self, epoch: int) -> dict:
@@ -264,7 +270,7 @@ class _Run:
             "scaler": self.scaler.state_dict() if self.scaler is not None else {},
             "rng": torch.get_rng_state(), "epoch": epoch, "best_nme": self.best, "stale": self.stale,
             "history": self.history, "train_config": asdict(self.cfg), "crop_margin": mcfg.crop_margin,
-            "trained_on": self.trained_on,
+            "trained_on": self.trained_on, "validation": self.validation,
         }
 
     def resume(self, last_path: Path) -> None:
@@ -329,30 +335,37 @@ def _wrap_ddp(raw, cfg: TrainConfig, device):
 
 
 def _training_faces(cfg: TrainConfig, samples, val_samples, world: int, log=print):
-    """The training and validation faces: given, or read from the recipe's data; validation falls back to training.
-    Faces whose points do not convert to the model's scheme (Menpo's 39-point profiles for a 68-point model, and
-    the other way round) are left out, and the log says how many."""
+    """The training and validation faces, and how validation was chosen: given (tests), or read from the recipe's
+    data by the one validation rule (:mod:`edge_landmarks.data.holdout`: the data's ``val`` split, else a seeded,
+    stated part of the training split). Faces whose points do not convert to the model's scheme (Menpo's 39-point
+    profiles for a 68-point model, and the other way round) are left out, and the log says how many."""
+    from ..data.holdout import Validation, training_and_validation
     from ..data.samples import LandmarkSet
     from ..models import get_model_config
 
-    if samples is None:
-        samples = load_dataset(cfg.data, split=cfg.train_split)
-        val_samples = load_dataset(cfg.data, split=cfg.val_split)
     scheme = get_model_config(cfg.model, **cfg.model_args).scheme
-    total = len(samples)
-    samples, dropped = LandmarkSet(samples).for_scheme(scheme)
+    given = samples is not None
+    data = LandmarkSet(samples) if given else load_dataset(cfg.data)
+    total = len(data)
+    data, dropped = data.for_scheme(scheme)
     if dropped:
         others = ", ".join(f"{n} {name}" for name, n in sorted(dropped.items()))
-        log(f"{len(samples)} of {total} training faces are {scheme} or convert to it; left out: {others}")
-    if val_samples is not None:
-        val_samples = LandmarkSet(val_samples).for_scheme(scheme)[0]
-    if not len(samples):
+        log(f"{len(data)} of {total} faces are {scheme} or convert to it; left out: {others}")
+    if not len(data):
         raise EdgeLandmarksError(f"no training samples in {scheme} or a scheme that converts to it" if total
                                  else "no training samples")
+    if given:
+        samples = data
+        validation = Validation("faces given by the caller" if val_samples is not None else "the training faces")
+    else:
+        samples, val_samples, validation = training_and_validation(data, cfg.train_split, cfg.val_split, cfg.seed)
+        log(f"validation: {validation.rule}")
+    if val_samples is not None:
+        val_samples = LandmarkSet(val_samples).for_scheme(scheme)[0]
     val_samples = val_samples if val_samples is not None and len(val_samples) else samples
     if len(samples) < 2 * world:
         raise EdgeLandmarksError(f"{len(samples)} training faces cannot feed {world} processes (2 each at least)")
-    return samples, val_samples
+    return samples, val_samples, validation
 
 
 def _progress_bar():

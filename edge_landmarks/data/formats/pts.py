@@ -14,7 +14,8 @@ schemes: a model trains and is scored on the faces of its own scheme (see ``Land
 
 300-W splits by subset: train = afw + helen/trainset + lfpw/trainset; common test = helen/testset + lfpw/testset;
 challenge = ibug; full = common + challenge; the private 300-W test (01_Indoor, 02_Outdoor) is ``test300w``. A folder
-with train/ val/ test/ (and test_wild/) sub-folders (the demo set) uses those as splits.
+with train/ val/ test/ (and test_wild/) sub-folders (the demo set) uses those as splits; Menpo 2D's trainset/ and
+testset/ are train and test.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def _split_of(rel: Path) -> tuple[str, str]:
     sub = parts[1] if len(parts) > 1 else ""
     if top in ("train", "val", "test", "test_wild"):
         return top, top
+    if top in ("trainset", "testset"):  # Menpo 2D's folders
+        return top[:-3], top
     if top == "afw":
         return "train", "afw"
     if top in ("helen", "lfpw"):
