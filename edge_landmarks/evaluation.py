@@ -108,31 +108,74 @@ def _default_out(model: Path) -> Path:
     return (Path.cwd() if shipped else model.parent) / f"eval-{model.stem}"
 
 
+def _checkpoint_record(model_path: str | Path) -> dict:
+    """A checkpoint's recipe and the faces its run held out for validation ({} for an exported file)."""
+    if Path(model_path).suffix.lower() != ".pt":
+        return {}
+    from .training.checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(model_path)
+    return {"train_config": ckpt.get("train_config") or {}, "validation": ckpt.get("validation") or {}}
+
+
+def _scored_splits(dataset, split: str | None, protocol, record: dict) -> list[tuple[str, list]]:
+    """(name, faces) to score, the protocol's way: 300-W's subsets and private test, WFLW's test and its attribute
+    subsets, and where the data has no split to score on, the faces the checkpoint's run held out."""
+    from .protocols import HELD_OUT_NAME, attribute_subsets
+
+    names = dataset.held_out_splits(split, "score")
+    if split is None and protocol.name == "300w" and "test300w" in dataset.splits():
+        names = [n for n in names if n in dataset.splits()] + ["test300w"]
+    held = set(record.get("validation", {}).get("faces") or ())
+    if split is None and names in (["all"], ["train"]) and held:
+        faces = [s for s in dataset if s.source in held]
+        if faces:
+            return [(HELD_OUT_NAME, faces)]
+    out = [(name, list(dataset.split(name))) for name in names]
+    if protocol.name == "wflw":
+        out += [(f"{name}/{attr}", faces) for name, samples in list(out)
+                for attr, faces in attribute_subsets(samples).items() if faces]
+    return out
+
+
 def run_eval(model_path: str, data: str, split: str | None = None, out: str | Path | None = None,
-             worst: int = 8, boxes: str = "points") -> dict:
-    """Evaluate ``model_path`` on ``data``; writes eval.json, ced.png and worst_*.png into ``out``."""
+             worst: int = 8, boxes: str = "points", seed_recipe: str | None = None) -> dict:
+    """Evaluate ``model_path`` on ``data`` in its seed's protocol (:mod:`edge_landmarks.protocols`); writes
+    eval.json, ced.png and worst_*.png into ``out`` (and submission.csv for Kaggle's unlabelled test.csv).
+    ``seed_recipe`` (``"auto"``: the checkpoint's own recipe) adds that recipe's published numbers."""
     from .errors import EdgeLandmarksError
 
     if boxes not in BOX_PROTOCOLS:
         raise EdgeLandmarksError(f"boxes must be one of {', '.join(BOX_PROTOCOLS)}, not {boxes!r}")
     from .metrics import nme as nme_fn
+    from .protocols import kaggle_submission, protocol_for
     from .training import predict_crops
 
     predict, cfg = load_predictor_for_eval(model_path)
     dataset = load_dataset(data)
+    record = _checkpoint_record(model_path)
+    protocol = protocol_for(dataset, cfg.scheme)
     out = Path(out) if out else _default_out(Path(model_path))
     out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(model_path), "data": str(data), "model_name": cfg.name, "input_size": cfg.input_size,
-              "boxes": boxes, "splits": {}}
+              "boxes": boxes, "protocol": protocol.name, "splits": {}}
+    if seed_recipe:
+        result["seed_reference"] = _seed_reference(seed_recipe, record)
+    if protocol.name == "kaggle" and not any(s.mask.any() for s in dataset):  # test.csv: no labels to score
+        faces = dataset.for_scheme(cfg.scheme)[0]
+        pred, _ = predict_crops(predict, faces, cfg)
+        result.update(faces=len(faces), submission=str(kaggle_submission(data, pred, faces, out)))
+        atomic_write_json(out / "eval.json", result)
+        return result
     curves = {}
     from .metrics import summarize
 
-    names = dataset.held_out_splits(split, "score")
-    for name in names:
-        samples, dropped = dataset.split(name).for_scheme(cfg.scheme)
+    scored = _scored_splits(dataset, split, protocol, record)
+    for i, (name, faces) in enumerate(scored):
+        samples, dropped = type(dataset)(faces).for_scheme(cfg.scheme)
         if not samples:
             raise EdgeLandmarksError(f"split {name}: no face in {cfg.scheme} or a scheme that converts to it "
-                                     f"(it holds {', '.join(f'{n} {k}' for k, n in dropped.items())})")
+                                     f"(it holds {', '.join(f'{n} {k}' for k, n in dropped.items()) or 'none'})")
         missed = 0
         if boxes == "detector":
             total = len(samples)
@@ -146,13 +189,36 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
         if boxes == "detector":
             metrics.update(detection_rate=len(samples) / (len(samples) + missed), missed=missed)
         nmes = nme_fn(pred, gt, cfg.scheme)
-        curves[name] = nmes
         result["splits"][name] = metrics
-        if worst and name == names[-1]:
+        if "/" not in name:  # WFLW's attribute subsets are in the table, not on the CED plot
+            curves[name] = nmes
+        if worst and i == len(scored) - 1 - sum("/" in n for n, _ in scored):
             result["worst"] = _save_worst(samples, pred, gt, nmes, cfg.scheme, out, worst)
     main = "full" if "full" in result["splits"] else next(iter(result["splits"]))
     result["split"] = main
     result["nme"] = result["splits"][main]["nme"]
+    if split is None and [n for n, _ in scored] in (["all"], ["train"]):
+        result["note"] = ("this data has no test or validation split and the model recorded no held-out faces in it: "
+                          "every face was scored, training faces included (pass --split)")
     result["ced_plot"] = str(save_ced_plot(curves, out / "ced.png", norm=get_scheme(cfg.scheme).nme_norm))
     atomic_write_json(out / "eval.json", result)
     return result
+
+
+def _seed_reference(recipe: str, record: dict) -> dict:
+    """The published numbers of ``recipe`` (``auto``: the checkpoint's own recipe)."""
+    from .errors import EdgeLandmarksError
+    from .training.config import load_recipe
+
+    if recipe == "auto":
+        recipe = record.get("train_config", {}).get("name", "")
+        if not recipe:
+            raise EdgeLandmarksError("--vs-seed: this model file names no recipe (only checkpoints do); pass the "
+                                     "recipe, e.g. --vs-seed mobilenetv2_300w_56")
+    try:
+        ref = load_recipe(recipe).seed_reference
+    except EdgeLandmarksError:
+        ref = record.get("train_config", {}).get("seed_reference") or {}  # a recipe file that is not shipped
+        if not ref:
+            raise
+    return {"recipe": recipe, **ref}

@@ -157,42 +157,68 @@ def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, work
 @main.command("eval")
 @click.argument("model")
 @click.option("--data", "data_path", default="demo68", show_default=True, help="Dataset path or name.")
-@click.option("--split", default=None, help="Split (default: 300-W common/challenge/full, else test, else all).")
+@click.option("--split", default=None, help="Split (default: the seed's protocol: 300-W common/challenge/full and "
+              "its private test; WFLW test and its attribute subsets; else test; where the data has none, the faces "
+              "the checkpoint's run held out).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to write plots (default: "
               "eval-<model> beside the model; in this folder for the package's shipped model).")
 @click.option("--boxes", type=click.Choice(["points", "detector"]), default="points", show_default=True,
               help="Face boxes: the true landmarks' bounding box, or the shipped detector's box on the whole image "
                    "(real use; faces it misses are counted in detection_rate).")
+@click.option("--vs-seed", "vs_seed", is_flag=False, flag_value="auto", default=None, metavar="[RECIPE]",
+              help="Print the seed project's published row beside ours (the recipe's seed_reference; alone: the "
+                   "checkpoint's own recipe).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key 'nme': mean NME in the scheme's "
               "normalisation, named by 'nme_norm': inter-ocular, or box diagonal for menpo39).")
-def eval_cmd(model, data_path, split, out, boxes, as_json) -> None:
-    """Evaluate a checkpoint: NME / FR / AUC per split, a CED plot and overlays of the worst faces.
+def eval_cmd(model, data_path, split, out, boxes, vs_seed, as_json) -> None:
+    """Evaluate a model in its seed's protocol: NME / FR / AUC per split, a CED plot and overlays of the worst faces.
+
+    \b
+    Protocols (chosen from the data):
+      300-W    common / challenge / full (+ private test): NME % (inter-ocular), FR@0.08, AUC@0.08
+      WFLW     test and its 6 attribute subsets: NME %, FR@0.1 %, AUC@0.1
+      Kaggle   RMSE px on the held-out rows of training.csv; test.csv -> submission.csv (IdLookupTable.csv beside it)
+      Menpo39  NME by the box diagonal; anything else: NME, FR@0.1, AUC@0.1
 
     \b
     Example:
       edge-lmk eval runs/demo/best.pt --data demo68 --split test --json
+      edge-lmk eval runs/mobilenetv2_300w_56/best.pt --data ~/300W --vs-seed
+      edge-lmk eval runs/kaggle_cnn1/best.pt --data test.csv
       edge-lmk eval mobilenetv2_56_int8.onnx --data demo68 --split test_wild --boxes detector
     """
     import json
 
     from ..evaluation import run_eval
+    from ..protocols import PROTOCOLS, our_rows_for_seed, protocol_rows, seed_rows
     from ..report import format_table
 
-    result = run_eval(model, data_path, split=split, out=out, boxes=boxes)
+    result = run_eval(model, data_path, split=split, out=out, boxes=boxes, seed_recipe=vs_seed)
     if as_json:
         click.echo(json.dumps(result))
         return
+    if "submission" in result:
+        click.echo(f"{result['faces']} faces of {data_path} predicted; Kaggle submission: {result['submission']}")
+        return
     from ..metrics import NORM_LABELS
 
+    protocol = PROTOCOLS[result["protocol"]]
+    click.echo(format_table(*protocol_rows(protocol, result["splits"])))
     first = next(iter(result["splits"].values()))
-    second = "nme_interpupil" if first["nme_norm"] == "interocular" else "nme_box"
-    rows = [[name, m["faces"], f"{m['nme']:.4f}", f"{m[second]:.4f}", f"{m['fr_08']:.3f}",
-             f"{m['fr_10']:.3f}", f"{m['auc_08']:.3f}", f"{m['auc_10']:.3f}"] for name, m in result["splits"].items()]
-    short = {"nme_interpupil": "NME ip", "nme_box": "NME box"}[second]
-    click.echo(format_table(["split", "faces", "NME", short, "FR@.08", "FR@.10", "AUC@.08", "AUC@.10"], rows))
-    click.echo(f"NME: {NORM_LABELS[first['nme_norm']]}; FR and AUC use it.")
+    click.echo(f"protocol {protocol.name}: NME {NORM_LABELS[first['nme_norm']]}; FR and AUC at "
+               f"{protocol.threshold:g} use it" + ("; RMSE in pixels of the image" if protocol.rmse else "") + ".")
+    if "seed_reference" in result:
+        ref = result["seed_reference"]
+        headers, rows = seed_rows(protocol, ref, ref["recipe"])
+        if rows:
+            click.echo(format_table(headers, our_rows_for_seed(protocol, result["splits"]) + rows))
+            click.echo(f"seed: {ref.get('dataset', 'its data')}, its protocol; ours: {data_path}.")
+        else:
+            click.echo(f"{ref['recipe']}: the seed publishes no number to compare with.")
     for name, m in result["splits"].items():
         if "detection_rate" in m:
             click.echo(f"{name}: the detector found {100 * m['detection_rate']:.1f} % of the faces ({m['missed']} "
                        "missed, left out of the NME)")
+    if "note" in result:
+        click.echo(f"note: {result['note']}")
     click.echo(f"CED plot: {result['ced_plot']}")
