@@ -149,7 +149,8 @@ def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, work
     if summary.get("stopped_by"):
         click.echo(summary["message"], err=True)
         sys.exit(130)
-    click.echo(f"best validation NME {summary['best_val_nme']:.4f} after {summary['epochs']} epochs "
+    click.echo(f"best validation {summary['val_metric']} {summary['best_val_nme']:.4f} after {summary['epochs']} "
+               "epochs "
                f"({summary['seconds']:.0f} s on {summary['device']}, amp {summary['amp']}, "
                f"{summary['world_size']} process(es)); checkpoint: {summary['best']}")
 

@@ -14,6 +14,7 @@ __all__ = ["TrainConfig", "load_recipe", "find_recipe", "recipe_names", "LOSSES"
 LOSSES = ("mse", "l1", "log_l2", "rmse", "wing")
 OPTIMIZERS = ("adam", "adamw", "nadam", "sgd")
 SCHEDULERS = ("none", "step", "cosine", "plateau")
+VAL_METRICS = ("nme", "rmse_px")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 PRETRAINED = ("none", "imagenet")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -51,7 +52,11 @@ class TrainConfig:
     plateau_patience: int = 5
     plateau_factor: float = 0.5
     early_stopping: int = 0
-    """Stop after this many epochs without a better validation NME (0: never)."""
+    """Stop after this many epochs without a better validation score (0: never)."""
+    val_metric: str = "nme"
+    """The validation score that picks best.pt and drives early stopping and the plateau schedule: ``nme`` (the
+    scheme's normalisation) or ``rmse_px`` (the Kaggle project's: most Kaggle rows lack the eye corners that
+    inter-ocular NME needs)."""
     augment: dict = field(default_factory=dict)
     """Overrides of :class:`Augment`; ``augment: false`` in YAML turns augmentation off."""
     seed: int = 0
@@ -91,7 +96,7 @@ class TrainConfig:
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 bad(key, "a whole number >= 0")
-        for key in ("model", "data", "train_split", "init"):
+        for key in ("model", "data", "train_split", "init", "val_metric"):
             if not isinstance(getattr(self, key), str):
                 bad(key, "text")
         for key in ("model_args", "augment", "seed_reference"):
@@ -127,7 +132,7 @@ class TrainConfig:
         self._check_types()
         checks = (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS),
                   ("scheduler", self.scheduler, SCHEDULERS), ("amp", self.amp, AMP_MODES),
-                  ("pretrained", self.pretrained, PRETRAINED))
+                  ("pretrained", self.pretrained, PRETRAINED), ("val_metric", self.val_metric, VAL_METRICS))
         for key, value, allowed in checks:
             if value not in allowed:
                 raise EdgeLandmarksError(f"recipe {self.name}: {key} {value!r} is not one of {', '.join(allowed)}")

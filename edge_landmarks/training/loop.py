@@ -33,6 +33,8 @@ from .optim import build_optimizer, build_scheduler
 
 __all__ = ["train", "train_one_epoch", "VAL_FACES"]
 
+VAL_LABELS = {"nme": "NME", "rmse_px": "RMSE px"}
+"""How the progress bar and the summary name each validation score (``TrainConfig.val_metric``)."""
 VAL_FACES = "val_faces.txt"
 """In the run folder, where validation faces were held out of the training split: one face's source per line."""
 
@@ -207,6 +209,7 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     t0 = time.time()
     epochs_run, skipped_steps = 0, 0
     prog = _progress_bar() if progress and main else None
+    label = VAL_LABELS[cfg.val_metric]
     with _stop_on_signals(stop), (prog or contextlib.nullcontext()):
         task = prog.add_task(cfg.name, total=cfg.epochs, completed=start_epoch, info="") if prog else None
         for epoch in range(start_epoch, cfg.epochs):
@@ -223,17 +226,18 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
                 stop.setdefault("stop", "a signal on another rank")
                 break
             metrics = evaluate(torch_predictor(raw, device), val_samples, mcfg)[0] if main else {"nme": float("nan")}
-            loss, val = res["loss_sum"] / max(res["count"], 1), _broadcast(dist, device, metrics["nme"])
+            loss, val = res["loss_sum"] / max(res["count"], 1), _broadcast(dist, device, metrics[cfg.val_metric])
             run.end_epoch(epoch + 1, loss, val, metrics, time.time() - te, write=main)
             epochs_run += 1
             if prog:
-                prog.update(task, completed=epoch + 1, info=f"loss {loss:.4f}  val NME {val:.4f}  best {run.best:.4f}")
+                prog.update(task, completed=epoch + 1,
+                            info=f"loss {loss:.4f}  val {label} {val:.4f}  best {run.best:.4f}")
     _barrier(dist)
     summary = {"run": str(out), "best": str(out / "best.pt"), "last": str(last_path), "best_val_nme": run.best,
                "epochs": epoch_count(run.history, start_epoch, epochs_run), "epochs_this_call": epochs_run,
                "seconds": round(time.time() - t0, 1), "stopped_by": stop.get("stop"), "model": cfg.model,
                "input_size": mcfg.input_size, "device": str(device), "amp": amp, "workers": workers,
-               "world_size": dist.world, "rank": dist.rank, "skipped_steps": skipped_steps}
+               "world_size": dist.world, "rank": dist.rank, "skipped_steps": skipped_steps, "val_metric": label}
     if stop:
         summary["message"] = (f"stopped by {stop['stop']}; resume with: edge-lmk train {cfg.name} --resume "
                               f"--out {out}")
@@ -297,9 +301,9 @@ class _Run:
         self.best, self.stale = (val, 0) if improved else (self.best, self.stale + 1)
         if not write:
             return
-        self.history.append({"epoch": epoch, "train_loss": round(loss, 6), "val_nme": round(val, 6),
+        self.history.append({"epoch": epoch, "train_loss": round(loss, 6), "val_nme": round(metrics["nme"], 6),
                              "val_fr_08": round(metrics["fr_08"], 4), "val_auc_08": round(metrics["auc_08"], 4),
-                             "lr": lr, "seconds": round(seconds, 2)})
+                             "lr": lr, "seconds": round(seconds, 2), "val_rmse_px": round(metrics["rmse_px"], 4)})
         if improved:
             save_checkpoint(self.out / "best.pt", {**self.state(epoch), "optimizer": {}, "scheduler": {},
                                                    "scaler": {}, "metrics": {"val": metrics}})
