@@ -72,3 +72,41 @@ def test_nproc_hands_the_same_command_to_torchrun():
     cmd = torchrun_command(4, ["train", "demo", "--epochs", "2"])
     assert cmd[1:6] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4", "-m"]
     assert cmd[6:] == ["edge_landmarks", "train", "demo", "--epochs", "2"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_nodes_of_one_process_each_end_in_the_checkpoint_of_one_node(cache_env, tmp_path):
+    """A cluster as torchrun runs one: an agent per node (here two on this host, one process each), c10d rendezvous
+    on 127.0.0.1; the run ends in the same checkpoint files as one node with two processes."""
+    job = ["-m", "edge_landmarks", "train", "demo", "--epochs", "1", "--threads", "1"]
+    _torchrun([*job, "--out", str(tmp_path / "one")], tmp_path)
+    port = _free_port()
+    agents = [subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=1", "--rdzv-backend=c10d",
+         f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=two-nodes", f"--rdzv-conf=is_host={int(node == 0)}",
+         "--max-restarts=0", *job, "--out", str(tmp_path / "two")],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for node in (0, 1)]
+    outputs = [a.communicate(timeout=300) for a in agents]
+    assert [a.returncode for a in agents] == [0, 0], "\n".join(err[-2000:] for _, err in outputs)
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["best.pt", "last.pt", "metrics.csv"]
+    for name in ("best.pt", "last.pt"):
+        (_, one), (_, two) = load_checkpoint(tmp_path / "one" / name), load_checkpoint(tmp_path / "two" / name)
+        assert two["trained_on"]["world_size"] == 2 and one["epoch"] == two["epoch"] == 1
+        assert _max_diff(one["state_dict"], two["state_dict"], one["state_dict"]) < 1e-6
+        assert one["best_nme"] == pytest.approx(two["best_nme"], rel=1e-6)
+
+    def metrics(run: str) -> list[dict]:  # every column but the wall time
+        import csv
+
+        with open(tmp_path / run / "metrics.csv") as f:
+            return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
+
+    assert metrics("one") == metrics("two")
