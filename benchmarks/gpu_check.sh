@@ -4,7 +4,7 @@
 # beforehand (copy ~/.cache/edge-landmarks/demo68 along and point EDGE_LMK_CACHE at its parent).
 #   EDGE_LMK_CACHE=shared/cache bash benchmarks/gpu_check.sh OUT_DIR
 # Writes into OUT_DIR: the CUDA tests' output, the demo recipe trained on CUDA with bf16 and its test NME, and the
-# training-throughput table (off / bf16 / fp16, 0 / 4 / 8 workers).
+# training-throughput table (off / bf16 / fp16, 0 / 4 / 8 workers), and every seed recipe for an epoch on its replica.
 set -uo pipefail
 out=${1:-gpu_check}
 mkdir -p "$out"
@@ -22,3 +22,6 @@ $py -m edge_landmarks eval "$out/demo_cuda_bf16/best.pt" --data demo68 --split t
   --out "$out/demo_eval" > "$out/demo_eval.json" 2>&1
 timeout 180 $py benchmarks/train_throughput.py --device cuda --amp off,bf16,fp16 --workers 0,4,8 --batches 30 \
   --json "$out/train_throughput_cuda.json" 2>&1 | tail -14 | tee "$out/train_throughput.md"
+# Each seed's recipe for one epoch on its layout replica (tests/replicas.py), bf16, with images/s:
+timeout 240 $py benchmarks/seed_recipes.py --device cuda --amp bf16 --json "$out/seed_recipes_cuda.json" 2>&1 \
+  | tail -12 | tee "$out/seed_recipes.txt"
