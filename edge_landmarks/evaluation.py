@@ -36,12 +36,12 @@ def save_ced_plot(curves: dict[str, np.ndarray], path: Path, threshold: float = 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .metrics import NORM_LABELS, ced
+    from .metrics import NORM_LABELS, ced, mean_finite
 
     fig, ax = plt.subplots(figsize=(5, 4), dpi=120)
     for name, nmes in curves.items():
         x, y = ced(nmes, threshold)
-        ax.plot(x, y, label=f"{name} (NME {np.nanmean(nmes):.4f})")
+        ax.plot(x, y, label=f"{name} (NME {mean_finite(nmes):.4f})")
     ax.set_xlabel(f"NME ({NORM_LABELS[norm]})")
     ax.set_ylabel("fraction of faces")
     ax.set_xlim(0, threshold)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .schemes import get_scheme
 
-__all__ = ["nme", "failure_rate", "auc", "ced", "rmse", "summarize", "simpson", "NORMS", "NORM_LABELS"]
+__all__ = ["nme", "failure_rate", "auc", "ced", "rmse", "summarize", "simpson", "mean_finite", "NORMS", "NORM_LABELS"]
 
 
 def _mask(gt: np.ndarray, mask) -> np.ndarray:
@@ -104,17 +104,25 @@ def summarize(pred, gt, scheme: str, mask=None, thresholds=(0.05, 0.08, 0.1)) ->
     per_face = nme(pred, gt, scheme, None, mask)
     out = {
         "faces": int(len(per_face)),
-        "nme": float(np.nanmean(per_face)) if len(per_face) else float("nan"),
+        "nme": mean_finite(per_face),
         "nme_norm": s.nme_norm,
-        "nme_interpupil": float(np.nanmean(nme(pred, gt, scheme, "interpupil", mask))) if s.pupils else float("nan"),
-        "nme_box": float(np.nanmean(nme(pred, gt, scheme, "box", mask))),
-        "nme_diagonal": float(np.nanmean(nme(pred, gt, scheme, "diagonal", mask))),
+        "nme_interpupil": mean_finite(nme(pred, gt, scheme, "interpupil", mask)) if s.pupils else float("nan"),
+        "nme_box": mean_finite(nme(pred, gt, scheme, "box", mask)),
+        "nme_diagonal": mean_finite(nme(pred, gt, scheme, "diagonal", mask)),
         "rmse_px": rmse(pred, gt, mask),
     }
     for t in thresholds:
         out[f"fr_{metric_suffix(t)}"] = failure_rate(per_face, t)
         out[f"auc_{metric_suffix(t)}"] = auc(per_face, t)
     return out
+
+
+def mean_finite(values) -> float:
+    """The mean of the values that are not NaN (a Kaggle row without eye corners has no inter-ocular NME); NaN,
+    without a warning, when none is."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else float("nan")
 
 
 def metric_suffix(threshold: float) -> str:

@@ -120,6 +120,8 @@ def our_rows_for_seed(protocol: Protocol, splits: dict[str, dict]) -> list[list]
     """Our rows in :func:`seed_rows`' columns."""
     t = _key(protocol.threshold)
     scale = 100.0 if protocol.percent else 1.0
+    if protocol.rmse:  # FR and AUC are not Kaggle's numbers
+        return [["ours", name, _fmt(m["nme"], 4), "-", "-", _fmt(m["rmse_px"], 4)] for name, m in splits.items()]
     return [["ours", name, _fmt(scale * m["nme"], 2 if protocol.percent else 4),
              _fmt(100.0 * m[f"fr_{t}"], 2), _fmt(m[f"auc_{t}"], 4), _fmt(m["rmse_px"], 4)]
             for name, m in splits.items()]

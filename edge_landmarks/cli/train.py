@@ -206,8 +206,12 @@ def eval_cmd(model, data_path, split, out, boxes, vs_seed, as_json) -> None:
     protocol = PROTOCOLS[result["protocol"]]
     click.echo(format_table(*protocol_rows(protocol, result["splits"])))
     first = next(iter(result["splits"].values()))
-    click.echo(f"protocol {protocol.name}: NME {NORM_LABELS[first['nme_norm']]}; FR and AUC at "
-               f"{protocol.threshold:g} use it" + ("; RMSE in pixels of the image" if protocol.rmse else "") + ".")
+    if protocol.rmse:
+        click.echo(f"protocol {protocol.name}: RMSE in pixels of the image; NME {NORM_LABELS[first['nme_norm']]} "
+                   "over the faces that have its points.")
+    else:
+        click.echo(f"protocol {protocol.name}: NME {NORM_LABELS[first['nme_norm']]}; FR and AUC at "
+                   f"{protocol.threshold:g} use it.")
     if "seed_reference" in result:
         ref = result["seed_reference"]
         headers, rows = seed_rows(protocol, ref, ref["recipe"])
