@@ -303,7 +303,7 @@ class _Run:
             return
         self.history.append({"epoch": epoch, "train_loss": round(loss, 6), "val_nme": round(metrics["nme"], 6),
                              "val_fr_08": round(metrics["fr_08"], 4), "val_auc_08": round(metrics["auc_08"], 4),
-                             "lr": lr, "seconds": round(seconds, 2), "val_rmse_px": round(metrics["rmse_px"], 4)})
+                             "val_rmse_px": round(metrics["rmse_px"], 4), "lr": lr, "seconds": round(seconds, 2)})
         if improved:
             save_checkpoint(self.out / "best.pt", {**self.state(epoch), "optimizer": {}, "scheduler": {},
                                                    "scaler": {}, "metrics": {"val": metrics}})
