@@ -144,3 +144,110 @@ def test_ffhq_xception_seed_000(demo68, tmp_path, monkeypatch):
     cli("train", "xception_ffhq", "--data", "ffhq68", "--epochs", 1, "--out", "runs/x")
     ev = _eval(Path("runs/x/best.pt"), Path("ffhq68"), tmp_path / "ev")
     assert ev["protocol"] == "default" and ev["splits"] and math.isfinite(ev["nme"])
+
+
+# --- every training command of the docs, on the matching replica --------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = (ROOT / "README.md", ROOT / "train" / "README.md")
+
+
+def _documented_training_commands() -> list[tuple[str, list[str]]]:
+    """(doc:line, argv after the launcher) of every ``edge-lmk train`` / ``torchrun ... train`` line in the docs'
+    bash blocks (one-process-per-node cluster lines are the two-node test's: tests/test_distributed.py)."""
+    import re
+    import shlex
+
+    found, seen = [], set()
+    for doc in DOCS:
+        text = doc.read_text()
+        for block in re.finditer(r"```bash\n(.*?)```", text, re.S):
+            start = text[:block.start()].count("\n") + 2
+            for k, line in enumerate(block.group(1).replace("\\\n", " \n").splitlines()):
+                for part in line.split("&&"):
+                    words = shlex.split(part.split(" #")[0], comments=False)
+                    edge_lmk = len(words) > 1 and words[0].endswith("edge-lmk") and words[1] == "train"
+                    torchrun = words[:1] == ["torchrun"] and "--nnodes" not in words and "edge_landmarks" in words
+                    if (edge_lmk or torchrun) and " ".join(words[1:]) not in seen:  # once per command text
+                        seen.add(" ".join(words[1:]))
+                        found.append((f"{doc.relative_to(ROOT)}:{start + k}", words))
+    return found
+
+
+COMMANDS = _documented_training_commands()
+
+
+def _replica_for(value: str, replicas_at: dict) -> tuple[str, str, str] | None:
+    """(training data, eval data, the protocol eval must pick) standing in for a documented --data value."""
+    if value.endswith("300W"):
+        return replicas_at["300w"], replicas_at["300w"], "300w"
+    if value.endswith("training.csv"):
+        return replicas_at["kaggle"], replicas_at["kaggle"], "kaggle"
+    if value.endswith("list_98pt_rect_attr_train.txt"):
+        return replicas_at["wflw"], replicas_at["wflw"].replace("_train.txt", "_test.txt"), "wflw"
+    if value in ("demo68", "~/faces68"):
+        return "demo68", "demo68", "default"
+    return None
+
+
+@pytest.fixture(scope="module")
+def replicas_at(demo68, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("replicas")
+    return {"300w": str(replicas.build_300w(demo68, root / "300W")),
+            "wflw": str(replicas.build_wflw(demo68, root / "WFLW")),
+            "kaggle": str(replicas.build_kaggle(demo68, root / "kaggle"))}
+
+
+def test_the_docs_print_training_commands():
+    assert len(COMMANDS) >= 12 and any(w[0] == "torchrun" for _, w in COMMANDS)
+
+
+@pytest.mark.parametrize("where,words", COMMANDS, ids=[w for w, _ in COMMANDS])
+def test_every_documented_training_command_runs_on_its_replica(where, words, replicas_at, cache_env, tmp_path,
+                                                               monkeypatch):
+    """The line as printed, with its data pointed at the matching replica, one epoch of one batch and a run folder
+    here; then eval on the matching data in the seed's protocol."""
+    import subprocess
+    import sys
+
+    if any(w.startswith("cuda") for w in words):
+        pytest.skip("needs a CUDA device (benchmarks/gpu_check.sh runs the recipes on a lent GPU)")
+    if "--resume" in words:
+        pytest.skip("resume is tests/test_training.py's (test_resume_matches_an_uninterrupted_run)")
+    if "~/ffhq68" in words:
+        pytest.skip("the labelled FFHQ folder is test_ffhq_xception_seed_000's journey")
+    monkeypatch.chdir(tmp_path)
+    argv = words[words.index("train"):]
+    launcher = words[:words.index("train")]
+    if "--data" in argv:
+        mapped = _replica_for(argv[argv.index("--data") + 1], replicas_at)
+        assert mapped, f"{where}: no replica for --data {argv[argv.index('--data') + 1]}"
+        argv[argv.index("--data") + 1], eval_data, protocol = mapped
+    else:
+        eval_data, protocol = "demo68", "default"
+    if "--epochs" in argv:
+        argv[argv.index("--epochs") + 1] = "1"
+    else:
+        argv += ["--epochs", "1"]
+    argv += ["--max-batches", "1"]
+    if argv[1].endswith(".yaml"):  # "your own recipe": one written as a user would
+        Path(argv[1]).write_text("model: mobilenetv2\nmodel_args: {input_size: 56}\ndata: demo68\nbatch_size: 8\n")
+    if "--init" in argv and not Path(argv[argv.index("--init") + 1]).exists():  # the run it warm-starts from
+        cli("train", "demo", "--data", "demo68", "--epochs", 1, "--max-batches", 1, "--out",
+            Path(argv[argv.index("--init") + 1]).parent)
+    if "imagenet" in argv:  # torchvision's cache file, as with no network the user puts it there
+        from test_training import _fake_imagenet_file
+        from torchvision.models import ResNet50_Weights, resnet50
+
+        _fake_imagenet_file(ResNet50_Weights.IMAGENET1K_V1, resnet50, monkeypatch, tmp_path)
+    if launcher[0] == "torchrun":
+        res = subprocess.run([sys.executable, "-m", "torch.distributed.run", *launcher[1:], *argv],
+                             capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr[-3000:]
+    else:
+        cli(*argv)
+    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path("runs") / Path(argv[1]).stem
+    ev = _eval(out / "best.pt", Path(eval_data), tmp_path / "ev")
+    metric = "rmse_px" if ev["protocol"] == "kaggle" else "nme"
+    assert all(math.isfinite(m[metric]) for m in ev["splits"].values()), ev
+    assert ev["protocol"] == protocol

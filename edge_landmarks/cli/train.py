@@ -84,6 +84,9 @@ def _options_again(ctx: click.Context, skip: str) -> list[str]:
 @click.argument("recipe")
 @click.option("--data", "data_path", default=None, help="Dataset path or name (default: the recipe's, e.g. demo68).")
 @click.option("--epochs", type=int, default=None, help="Override the recipe's epoch count.")
+@click.option("--batch-size", "batch_size", type=click.IntRange(min=1), default=None,
+              help="Override the recipe's batch: the global batch, shared by all processes under DDP (2 faces a "
+                   "process at least).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default runs/<recipe>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint (any world size).")
 @click.option("--threads", type=int, default=None, help="torch threads (default: all cores).")
@@ -109,8 +112,11 @@ def _options_again(ctx: click.Context, skip: str) -> list[str]:
               help="Faces to validate on (best.pt, early stopping, plateau schedule). auto (the recipes' default): "
                    "the data's 'val' split, else a seeded 10 % of the training split held out, stratified by subset "
                    "and listed in val_faces.txt; NAME: that split; FRACTION (e.g. 0.2): that part held out.")
-def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, workers, nproc, sync_bn, pretrained,
-              init, model_args, val_split) -> None:
+@click.option("--max-batches", type=click.IntRange(min=1), default=None,
+              help="Stop each epoch after N batches: a quick check that a recipe runs on your data (validation "
+                   "still scores every validation face).")
+def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, device, amp, workers, nproc, sync_bn,
+              pretrained, init, model_args, val_split, max_batches) -> None:
     """Train a model from a recipe: a YAML file, or the name of a shipped recipe (demo, xception_ffhq, ...;
     see edge_landmarks/recipes/ and train/README.md).
 
@@ -131,7 +137,7 @@ def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, work
 
     from ..training import load_recipe, train
 
-    cfg = load_recipe(recipe, epochs=epochs, threads=threads, device=device, amp=amp,
+    cfg = load_recipe(recipe, epochs=epochs, batch_size=batch_size, threads=threads, device=device, amp=amp,
                       workers=_workers(workers) if workers is not None else None, sync_bn=sync_bn,
                       pretrained=pretrained, init=init, val_split=val_split)
     for item in model_args:
@@ -143,7 +149,7 @@ def train_cmd(recipe, data_path, epochs, out, resume, threads, device, amp, work
         from ..training.launch import run_torchrun
 
         sys.exit(run_torchrun(nproc, ["train", recipe, *_options_again(click.get_current_context(), skip="nproc")]))
-    summary = train(cfg, data=data_path, out=out, resume=resume)
+    summary = train(cfg, data=data_path, out=out, resume=resume, max_batches=max_batches)
     if summary["rank"] != 0:
         return
     if summary.get("stopped_by"):

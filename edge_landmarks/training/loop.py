@@ -369,6 +369,9 @@ def _training_faces(cfg: TrainConfig, samples, val_samples, world: int, log=prin
     val_samples = val_samples if val_samples is not None and len(val_samples) else samples
     if len(samples) < 2 * world:
         raise EdgeLandmarksError(f"{len(samples)} training faces cannot feed {world} processes (2 each at least)")
+    if cfg.batch_size < 2 * world:
+        raise EdgeLandmarksError(f"batch_size {cfg.batch_size} is the global batch: {world} processes need "
+                                 f"{2 * world} or more (2 faces each); pass --batch-size or start fewer processes")
     return samples, val_samples, validation
 
 
