@@ -5,8 +5,10 @@ the project's own exception), a traceback (or a foreign exception), or accepted 
 Usage: python benchmarks/hostile_inputs.py [--out results.json]   (needs the demo set: edge-lmk data demo)
 
 The classes are those of issue #13: damaged artefacts and sidecars that disagree with their file, bad images,
-recipes of the wrong types and ranges, bad options, damaged checkpoints and datasets, bad API arguments. A run
-prints one line per case and the counts; it exits 1 if any case gave a traceback or was accepted.
+recipes of the wrong types and ranges, bad options, damaged checkpoints and datasets, bad API arguments; and those
+of issue #27, files the user keeps beside an output (look-alikes of the tool's temporaries): ``kept``, or ``data
+loss`` when the command removed or changed one. A run prints one line per case and the counts; it exits 1 if any
+case gave a traceback, was accepted or lost data.
 """
 
 from __future__ import annotations
@@ -184,6 +186,38 @@ def run_cli(args: list[str], cwd: Path) -> tuple[str, str]:
     return f"exit {res.returncode}", last
 
 
+def loss_cases(d: Path) -> list[tuple[str, list[str], list[Path]]]:
+    """(name, argv, the user's files beside the output): each command runs, then every one must be as it was."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no process holds
+    cases = []
+    for name, out, argv, looks in [
+        ("data show beside look-alikes", d / "l1" / "grid.png", ["data", "show", "demo68", "-n", "4"],
+         [".grid.png.{pid}.bak", ".grid.png.{pid}.d/notes.txt", ".grid.png.{pid}.abcdefgh/notes.txt"]),
+        ("data demo (failing) beside the user's backups", d / "l2" / "demo68", ["data", "demo"],
+         [".demo68.backup-2023/notes.txt", ".demo68.my-old-copy/notes.txt", ".demo68.{pid}.abcdefgh/notes.txt"]),
+    ]:
+        kept = []
+        for look in looks:
+            f = out.parent / look.format(pid=gone.pid)
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text("the user's")
+            os.utime(f.parent, (0, 0))  # old: "over an hour" protected nothing
+            kept.append(f)
+        cases.append((name, [*argv, "--out", str(out)], kept))
+    return cases
+
+
+def run_loss(argv: list[str], kept: list[Path], cwd: Path) -> tuple[str, str]:
+    env = {**os.environ}
+    if argv[:2] == ["data", "demo"]:
+        env["EDGE_LMK_CACHE"] = str(cwd / "text.jpg")  # a file: the build fails after its clean-up
+    res = subprocess.run([sys.executable, "-m", "edge_landmarks", *argv], cwd=cwd, capture_output=True, text=True,
+                         timeout=600, env=env)
+    lost = [f.relative_to(cwd) for f in kept if not f.is_file() or f.read_text() != "the user's"]
+    return ("data loss", f"{', '.join(map(str, lost))} gone") if lost else ("kept", f"exit {res.returncode}")
+
+
 def api_cases(f: dict) -> list[tuple[str, object]]:
     from edge_landmarks import LandmarkPredictor
     from edge_landmarks.runtime import load_backend
@@ -239,6 +273,10 @@ def main() -> int:
             outcome, last = run_cli(argv, d)
             results.append({"case": name, "kind": "cli", "outcome": outcome, "message": last[:200]})
             print(f"{outcome:18s} {name}: {last[:110]}", flush=True)
+        for name, argv, kept in loss_cases(d):
+            outcome, last = run_loss(argv, kept, d)
+            results.append({"case": name, "kind": "cli", "outcome": outcome, "message": last[:200]})
+            print(f"{outcome:18s} {name}: {last[:110]}", flush=True)
         for name, fn in api_cases(files):
             outcome, last = run_api(fn)
             results.append({"case": name, "kind": "api", "outcome": outcome, "message": last[:200]})
@@ -251,7 +289,7 @@ def main() -> int:
     print(f"\n{len(results)} cases: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     if args.out:
         Path(args.out).write_text(json.dumps({"counts": counts, "cases": results}, indent=1) + "\n")
-    return 0 if set(counts) <= {"clear error"} else 1
+    return 0 if set(counts) <= {"clear error", "kept"} else 1
 
 
 if __name__ == "__main__":

@@ -339,22 +339,57 @@ def test_a_full_disk_is_one_clear_error_and_leaves_nothing(command, size, demo68
     assert left == "", left  # no half-written file, no temporary
 
 
+def _dead_temporaries(path) -> tuple[Path, Path]:
+    """A real temporary file and folder of ``path`` (``files.temporary``) made by a process that has ended: what a
+    writer killed before its rename leaves."""
+    code = ("import sys; from edge_landmarks.files import temporary; "
+            "print(temporary(sys.argv[1])); print(temporary(sys.argv[1], folder=True))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    file, folder = map(Path, out.stdout.split())
+    return file, folder
+
+
 def test_temporaries_of_dead_writers_are_removed_running_ones_kept(tmp_path):
     """What a writer killed before its rename leaves (``.<name>.<pid>.<random><suffix>``, file or folder) is
     removed by the next write of that file; a running writer's (this process) and other files are kept."""
     from edge_landmarks.files import atomic_write_text, temporary
 
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()  # a real process that has ended: its pid is free
     target = tmp_path / "model.onnx"
-    dead_file = tmp_path / f".model.onnx.{gone.pid}.abc.onnx"
-    dead_dir = tmp_path / f".model.onnx.{gone.pid}.xyz"
-    dead_file.write_text("half")
-    (dead_dir / "inner").mkdir(parents=True)
-    running = Path(temporary(target, ".onnx"))
-    other = tmp_path / f".other.onnx.{gone.pid}.abc.onnx"
+    running = Path(temporary(target))
+    dead_file, dead_dir = _dead_temporaries(target)
+    (dead_dir / "inner").mkdir()
+    other = tmp_path / f".other.onnx.{dead_file.name.split('.')[3]}.abcdefgh.onnx"
     other.write_text("not this file's")
+    assert dead_file.is_file() and dead_dir.is_dir() and dead_file.name.endswith(".onnx")
     atomic_write_text(target, "done")
     assert target.read_text() == "done"
     assert not dead_file.exists() and not dead_dir.exists()
     assert running.exists() and other.exists() and running.name.startswith(f".model.onnx.{os.getpid()}.")
+
+
+def test_the_clean_up_of_temporaries_leaves_look_alikes_alone(demo68, tmp_path):
+    """#27: ``data show --out grid.png`` deleted a user's ``.grid.png.99999.bak`` and folder ``.grid.png.99998.d/``
+    (no such process). Only the exact form the tool writes, of the kind it writes (a plain file with the path's
+    suffix; a folder holding our marker with the same pid), of a writer that has ended, is removed."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a real process that has ended: its pid is free
+    pid = gone.pid
+    files = [f".grid.png.{pid}.bak", f".grid.png.{pid}.abcdefgh.bak", f".grid.png.{pid}.abcdefgh",
+             f".grid.png.{pid}.abcdefg.png", f".grid.png.{pid}.ABCDEFGH.png", f".grid.png.x{pid}.abcdefgh.png"]
+    folders = [f".grid.png.{pid}.d", f".grid.png.{pid}.abcdefgh.png", f".grid.png.{pid}.nomarker",
+               f".grid.png.{pid}.marker_x"]
+    for name in files:
+        (tmp_path / name).write_text("the user's")
+    for name in folders:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "notes.txt").write_text("the user's")
+    (tmp_path / f".grid.png.{pid}.marker_x" / ".edge-lmk-temporary").write_text(str(pid + 1))  # another pid's
+    os.symlink(tmp_path / f".grid.png.{pid}.d", tmp_path / f".grid.png.{pid}.zzzzzzzz")  # a link: never ours
+    theirs = sorted(p.name for p in tmp_path.iterdir())
+    dead = _dead_temporaries(tmp_path / "grid.png")  # a real dead writer's file and folder: all there is to remove
+    res = _run(["data", "show", str(demo68), "--out", "grid.png", "-n", "4"], tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    assert not any(p.exists() for p in dead)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "grid.png") == theirs
+    assert all((tmp_path / n).read_text() == "the user's" for n in files)
+    assert all((tmp_path / n / "notes.txt").read_text() == "the user's" for n in folders)
