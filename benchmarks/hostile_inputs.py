@@ -186,8 +186,8 @@ def run_cli(args: list[str], cwd: Path) -> tuple[str, str]:
     return f"exit {res.returncode}", last
 
 
-def loss_cases(d: Path) -> list[tuple[str, list[str], list[Path]]]:
-    """(name, argv, the user's files beside the output): each command runs, then every one must be as it was."""
+def loss_cases(d: Path) -> list[tuple[str, list[str], list[str] | None, list[Path]]]:
+    """(name, argv, a setup command run first or None, the files beside the output that must stay as they are)."""
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a pid that no process holds
     cases = []
@@ -204,18 +204,26 @@ def loss_cases(d: Path) -> list[tuple[str, list[str], list[Path]]]:
             f.write_text("the user's")
             os.utime(f.parent, (0, 0))  # old: "over an hour" protected nothing
             kept.append(f)
-        cases.append((name, [*argv, "--out", str(out)], kept))
+        cases.append((name, [*argv, "--out", str(out)], None, kept))
+    export = ["export", str(CKPT), "--format", "onnx", "--out", str(d / "l3")]
+    cases.append(("export --force, --data misspelt, over a validated file", [*export, "--force", "--data",
+                                                                             str(d / "demo86")], export,
+                  [d / "l3" / "mobilenetv2_56_fp32.onnx", d / "l3" / "mobilenetv2_56_fp32.onnx.json"]))
     return cases
 
 
-def run_loss(argv: list[str], kept: list[Path], cwd: Path) -> tuple[str, str]:
+def run_loss(argv: list[str], setup: list[str] | None, kept: list[Path], cwd: Path) -> tuple[str, str]:
     env = {**os.environ}
     if argv[:2] == ["data", "demo"]:
         env["EDGE_LMK_CACHE"] = str(cwd / "text.jpg")  # a file: the build fails after its clean-up
+    if setup:
+        subprocess.run([sys.executable, "-m", "edge_landmarks", *setup], cwd=cwd, capture_output=True, timeout=600)
+    before = {f: f.read_bytes() if f.is_file() else None for f in kept}
     res = subprocess.run([sys.executable, "-m", "edge_landmarks", *argv], cwd=cwd, capture_output=True, text=True,
                          timeout=600, env=env)
-    lost = [f.relative_to(cwd) for f in kept if not f.is_file() or f.read_text() != "the user's"]
-    return ("data loss", f"{', '.join(map(str, lost))} gone") if lost else ("kept", f"exit {res.returncode}")
+    lost = [str(f.relative_to(cwd)) for f in kept if before[f] is None or not f.is_file()
+            or f.read_bytes() != before[f]]
+    return ("data loss", f"{', '.join(lost)} gone or changed") if lost else ("kept", f"exit {res.returncode}")
 
 
 def api_cases(f: dict) -> list[tuple[str, object]]:
@@ -273,8 +281,8 @@ def main() -> int:
             outcome, last = run_cli(argv, d)
             results.append({"case": name, "kind": "cli", "outcome": outcome, "message": last[:200]})
             print(f"{outcome:18s} {name}: {last[:110]}", flush=True)
-        for name, argv, kept in loss_cases(d):
-            outcome, last = run_loss(argv, kept, d)
+        for name, argv, setup, kept in loss_cases(d):
+            outcome, last = run_loss(argv, setup, kept, d)
             results.append({"case": name, "kind": "cli", "outcome": outcome, "message": last[:200]})
             print(f"{outcome:18s} {name}: {last[:110]}", flush=True)
         for name, fn in api_cases(files):
