@@ -47,6 +47,7 @@ def make_files(d: Path) -> dict[str, str]:
                                     "model_config": {**side["model_config"], "num_points": 98, "scheme": "wflw98"}}),
             "wrong_size": (data, {**side, "model_config": {**side["model_config"], "input_size": 112}}),
             "unvalidated": (data, {**side, "validation": None}),
+            "nan_validation": (data, {**side, "validation": {**side["validation"], "nme": float("nan")}}),
             "no_model_config": (data, {k: v for k, v in side.items() if k != "model_config"}),
         }
         for name, (blob, meta) in variants.items():
@@ -77,6 +78,14 @@ def make_files(d: Path) -> dict[str, str]:
     f["ckpt_truncated"] = str(d / "truncated.pt")
     (d / "text.pt").write_text("not a checkpoint")
     f["ckpt_text"] = str(d / "text.pt")
+    from edge_landmarks.training import read_checkpoint, save_checkpoint
+
+    nan = read_checkpoint(CKPT)
+    for v in nan["state_dict"].values():
+        if v.is_floating_point():
+            v.fill_(float("nan"))
+    save_checkpoint(d / "nan.pt", nan)
+    f["ckpt_nan"] = str(d / "nan.pt")
     recipes = {"lr_word": "model: mobilenetv2\nlr: fast\n", "epochs_word": "model: mobilenetv2\nepochs: ten\n",
                "model_unknown": "model: mobilenetv9\n",
                "augment_scale": "model: mobilenetv2\naugment: {scale: [1.1]}\n",
@@ -108,8 +117,8 @@ def make_files(d: Path) -> dict[str, str]:
 def cli_cases(f: dict, d: Path) -> list[tuple[str, list[str]]]:
     cases = []
     for fmt in ("onnx", "tflite"):
-        for bad in ("corrupt", "truncated", "empty", "wrong_points", "wrong_size", "unvalidated", "no_model_config",
-                    "no_sidecar", "bad_json"):
+        for bad in ("corrupt", "truncated", "empty", "wrong_points", "wrong_size", "unvalidated", "nan_validation",
+                    "no_model_config", "no_sidecar", "bad_json"):
             art = f[f"{fmt}_{bad}"]
             cases.append((f"predict {fmt} {bad}", ["predict", art, f["image"], "--crop"]))
             cases.append((f"eval {fmt} {bad}", ["eval", art, "--split", "test"]))
@@ -126,6 +135,7 @@ def cli_cases(f: dict, d: Path) -> list[tuple[str, list[str]]]:
         ("export text checkpoint", ["export", f["ckpt_text"], "--format", "onnx", "--out", str(d / "e2")]),
         ("export missing checkpoint", ["export", str(d / "nope.pt"), "--out", str(d / "e3")]),
         ("export unknown format", ["export", str(CKPT), "--format", "caffe"]),
+        ("export NaN weights", ["export", f["ckpt_nan"], "--format", "onnx", "--out", str(d / "e4")]),
         ("quantize without --int8", ["quantize", str(CKPT), "--out", str(d / "q1")]),
         ("quantize calib-size 0", ["quantize", str(CKPT), "--int8", "--calib-size", "0", "--out", str(d / "q2")]),
         ("quantize budget word", ["quantize", str(CKPT), "--int8", "--max-nme-increase", "lots"]),

@@ -89,12 +89,16 @@ def _damage(path, meta, how: str):
         side.write_text(json.dumps(dict(meta, model_config=cfg, input_size=112)))
     elif how == "sidecar not JSON":
         side.write_text("{not json")
+    elif how == "validation NaN":  # what the export of a checkpoint of NaN weights wrote (#27)
+        nan = float("nan")
+        side.write_text(json.dumps(dict(meta, validation=dict(meta["validation"], nme=nan, delta_nme=nan))))
 
 
 ARTEFACT_FAULTS = [
     ("onnx", "truncated", "cannot load"), ("onnx", "garbage", "cannot load"),
     ("onnx", "sidecar says 98 points", "98 points"), ("onnx", "sidecar says 112 px", "1x3x112x112"),
-    ("onnx", "sidecar not JSON", "not valid JSON"),
+    ("onnx", "sidecar not JSON", "not valid JSON"), ("onnx", "validation NaN", "not finite (nme: nan"),
+    ("tflite", "validation NaN", "not finite (nme: nan"),
     ("tflite", "truncated", "cannot load"), ("tflite", "garbage", "cannot load"),
     ("tflite", "sidecar says 98 points", "98 points"), ("tflite", "sidecar says 112 px", "1x3x112x112"),
     ("xml", "garbage", "cannot load"), ("xml", "bin truncated", "cannot load"),
@@ -393,3 +397,49 @@ def test_the_clean_up_of_temporaries_leaves_look_alikes_alone(demo68, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "grid.png") == theirs
     assert all((tmp_path / n).read_text() == "the user's" for n in files)
     assert all((tmp_path / n / "notes.txt").read_text() == "the user's" for n in folders)
+
+
+def test_nan_weights_are_never_validated_nor_served(demo68, tmp_path):
+    """#27: the export of a checkpoint of NaN weights exited 0 with ``validation: {nme: NaN}``; ``predict --crop
+    --json`` then printed NaN (not JSON) with exit 0, and without --crop ended in a traceback. The export now
+    fails with one line and leaves nothing; a file that gives NaN points (under a sidecar that says otherwise) is
+    one clear error in the predictor and the CLI, never a NaN printed."""
+    import json
+
+    import torch
+
+    from edge_landmarks import LandmarkPredictor
+    from edge_landmarks.errors import EdgeLandmarksError
+    from edge_landmarks.export.onnx import export_fp32
+    from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
+    from edge_landmarks.training import load_checkpoint, read_checkpoint, save_checkpoint
+
+    ckpt = read_checkpoint(Path(__file__).parent / "assets" / "demo68_mobilenetv2_56.pt")
+    for v in ckpt["state_dict"].values():
+        if v.is_floating_point():
+            v.fill_(float("nan"))
+    save_checkpoint(tmp_path / "nan.pt", ckpt)
+
+    def cli(*args):
+        res = subprocess.run([sys.executable, "-m", "edge_landmarks", *args], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=600)
+        assert "Traceback" not in res.stderr, res.stderr[-2000:]
+        return res
+
+    res = cli("export", "nan.pt", "--format", "onnx", "--out", "e", "--data", str(demo68))
+    last = _last_error(res)
+    assert res.returncode == 1 and last.startswith("error: nan.pt: ") and "not finite (nme_fp32: nan" in last, last
+    assert not (tmp_path / "e").exists()  # nothing left: no file, no sidecar, no manifest, no folder
+    # a file of NaN weights under a sidecar with finite numbers (one written by hand, or by an older edge-lmk)
+    model, _ = load_checkpoint(tmp_path / "nan.pt")
+    assert torch.isnan(model(torch.zeros(1, 3, 56, 56))).all()
+    path = tmp_path / "nan.onnx"
+    export_fp32(model, path)
+    meta = json.loads((DEFAULT_MODEL_DIR / "demo68_mobilenetv2_56_int8.onnx.json").read_text())
+    Path(str(path) + ".json").write_text(json.dumps(dict(meta, precision="fp32")))
+    face = _face(demo68)
+    with pytest.raises(EdgeLandmarksError, match="nan.onnx: the model gave 68 of 68 points that are not finite"):
+        LandmarkPredictor(path).predict(np.full((64, 64, 3), 128, np.uint8))
+    for args in (["--crop", "--json"], ["--json"], []):
+        res = cli("predict", str(path), face, *args)
+        assert res.returncode == 1 and "not finite" in _last_error(res) and "NaN" not in res.stdout, res.stdout

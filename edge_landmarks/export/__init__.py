@@ -99,8 +99,10 @@ def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
     ref_pred = decode(run_batches(torch_predictor(model), x), mats, config)
     run, _, _ = load_backend(artefact, threads, allow_unvalidated=True)
     pred = decode(run_batches(run, x), mats, config)
-    nme_ref = float(np.nanmean(nme(ref_pred, gt, config.scheme)))
-    nme_art = float(np.nanmean(nme(pred, gt, config.scheme)))
+    with warnings.catch_warnings():  # all-NaN points (NaN weights) give NaN here, refused by the caller
+        warnings.simplefilter("ignore", RuntimeWarning)
+        nme_ref = float(np.nanmean(nme(ref_pred, gt, config.scheme)))
+        nme_art = float(np.nanmean(nme(pred, gt, config.scheme)))
     return {
         "faces": int(len(samples)),
         "mean_px_error_vs_fp32": float(np.linalg.norm(pred - ref_pred, axis=-1).mean()),
@@ -212,7 +214,7 @@ def _write_and_validate(module, model, checkpoint, path: Path, cfg, metadata: di
                         calib_split, calib_size, train_cfg, progress, float_ends, val_split, check_faces,
                         threads) -> dict:
     from ..data import load_dataset
-    from ..runtime.backends import describe_io, sidecar_path
+    from ..runtime.backends import describe_io, sidecar_path, validation_problem
     from .contract import contract
 
     fmt = metadata["format"]
@@ -242,6 +244,10 @@ def _write_and_validate(module, model, checkpoint, path: Path, cfg, metadata: di
     metadata["contract"] = contract(cfg, describe_io(path))
     atomic_write_json(sidecar_path(path), {**metadata, "validation": None})  # validation reads it
     metadata["validation"] = validate(model, path, cfg, held_out, threads)
+    problem = validation_problem(metadata["validation"])
+    if problem:  # NaN weights give NaN points in both: no check at all
+        raise EdgeLandmarksError(f"{metadata['source_checkpoint']}: the exported file's check gave {problem}: "
+                                 "are the checkpoint's weights finite? Nothing was written")
     atomic_write_json(sidecar_path(path), metadata)  # last: the file now counts
     return {"path": str(path), "format": fmt, "precision": precision, "bytes": file_bytes(path),
             "convert_seconds": round(seconds, 1), "settings": settings, "validation": metadata["validation"]}
