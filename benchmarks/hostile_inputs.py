@@ -163,6 +163,7 @@ def cli_cases(f: dict, d: Path) -> list[tuple[str, list[str]]]:
         ("data check bad pts", ["data", "check", f["dataset_bad_pts"]]),
         ("data check bad xml", ["data", "check", f["dataset_bad_xml"]]),
         ("data demo --out a user folder --force", ["data", "demo", "--out", str(d), "--force"]),
+        ("data label --out inside its source", ["data", "label", str(d), "--out", str(d / "labelled")]),
         ("data video frames 1", ["data", "video", "--frames", "1", "--out", str(d / "v.mp4")]),
         ("data video unknown suffix", ["data", "video", "--out", str(d / "v.xyz")]),
         ("demo missing video", ["demo", "--video", str(d / "nope.mp4"), "--headless"]),

