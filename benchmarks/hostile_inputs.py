@@ -55,6 +55,10 @@ def make_files(d: Path) -> dict[str, str]:
             p.write_bytes(blob)
             Path(f"{p}.json").write_text(json.dumps(meta))
             f[f"{fmt}_{name}"] = str(p)
+        p = d / f"corrupt_with_source.{fmt}"  # the bench adds (and runs) the checkpoint it names: a reference row
+        p.write_bytes(variants["corrupt"][0])
+        Path(f"{p}.json").write_text(json.dumps({**side, "source_checkpoint": str(CKPT)}))
+        f[f"{fmt}_corrupt_with_source"] = str(p)
         p = d / f"no_sidecar.{fmt}"
         p.write_bytes(data)
         f[f"{fmt}_no_sidecar"] = str(p)
@@ -123,6 +127,8 @@ def cli_cases(f: dict, d: Path) -> list[tuple[str, list[str]]]:
             cases.append((f"predict {fmt} {bad}", ["predict", art, f["image"], "--crop"]))
             cases.append((f"eval {fmt} {bad}", ["eval", art, "--split", "test"]))
         cases.append((f"bench {fmt} corrupt", ["bench", f[f"{fmt}_corrupt"], "--runs", "5", "--no-dlib"]))
+        cases.append((f"bench {fmt} corrupt, its checkpoint a reference row", ["bench", f[f"{fmt}_corrupt_with_source"],
+                                                                              "--runs", "5", "--no-dlib"]))
     for bad in ("image_text", "image_truncated", "image_empty"):
         cases.append((f"predict {bad}", ["predict", f["image"].replace("ok.png", Path(f[bad]).name)]))
     cases += [
