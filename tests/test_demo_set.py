@@ -213,3 +213,15 @@ def test_cli_data_demo_builds_and_reuses(cache_env, demo68, tmp_path):
     assert json.loads((out / "manifest.json").read_text())["counts"] == counts  # the same set, built again
     assert sorted(p.name for p in (out / "test").rglob("*.pts")) == sorted(p.name for p in (demo68 / "test").rglob(
         "*.pts"))
+
+
+def test_the_suite_uses_its_own_cache_never_the_users(demo68, tmp_path_factory):
+    """#27: a test read the user's ``~/.cache/edge-landmarks/demo68`` (and failed without it), and the demo set's
+    build wrote ``~/.cache/edge-landmarks/packages``. The run has one cache of its own (conftest.py): 'demo68' by
+    name, and the packages, are the session's."""
+    from edge_landmarks.data import resolve_dataset_path
+    from edge_landmarks.data.demo import demo_root
+
+    base = tmp_path_factory.getbasetemp()
+    assert base in demo_root().parents and resolve_dataset_path("demo68") == demo68 == demo_root()
+    assert (demo_root().parent / "packages").is_dir()  # the session build's downloads, inside the run's folder
