@@ -5,8 +5,10 @@ the project's own exception), a traceback (or a foreign exception), or accepted 
 Usage: python benchmarks/hostile_inputs.py [--out results.json]   (needs the demo set: edge-lmk data demo)
 
 The classes are those of issue #13: damaged artefacts and sidecars that disagree with their file, bad images,
-recipes of the wrong types and ranges, bad options, damaged checkpoints and datasets, bad API arguments. A run
-prints one line per case and the counts; it exits 1 if any case gave a traceback or was accepted.
+recipes of the wrong types and ranges, bad options, damaged checkpoints and datasets, bad API arguments; and those
+of issue #27, files the user keeps beside an output (look-alikes of the tool's temporaries): ``kept``, or ``data
+loss`` when the command removed or changed one. A run prints one line per case and the counts; it exits 1 if any
+case gave a traceback, was accepted or lost data.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def make_files(d: Path) -> dict[str, str]:
                                     "model_config": {**side["model_config"], "num_points": 98, "scheme": "wflw98"}}),
             "wrong_size": (data, {**side, "model_config": {**side["model_config"], "input_size": 112}}),
             "unvalidated": (data, {**side, "validation": None}),
+            "nan_validation": (data, {**side, "validation": {**side["validation"], "nme": float("nan")}}),
             "no_model_config": (data, {k: v for k, v in side.items() if k != "model_config"}),
         }
         for name, (blob, meta) in variants.items():
@@ -52,6 +55,10 @@ def make_files(d: Path) -> dict[str, str]:
             p.write_bytes(blob)
             Path(f"{p}.json").write_text(json.dumps(meta))
             f[f"{fmt}_{name}"] = str(p)
+        p = d / f"corrupt_with_source.{fmt}"  # the bench adds (and runs) the checkpoint it names: a reference row
+        p.write_bytes(variants["corrupt"][0])
+        Path(f"{p}.json").write_text(json.dumps({**side, "source_checkpoint": str(CKPT)}))
+        f[f"{fmt}_corrupt_with_source"] = str(p)
         p = d / f"no_sidecar.{fmt}"
         p.write_bytes(data)
         f[f"{fmt}_no_sidecar"] = str(p)
@@ -75,6 +82,14 @@ def make_files(d: Path) -> dict[str, str]:
     f["ckpt_truncated"] = str(d / "truncated.pt")
     (d / "text.pt").write_text("not a checkpoint")
     f["ckpt_text"] = str(d / "text.pt")
+    from edge_landmarks.training import read_checkpoint, save_checkpoint
+
+    nan = read_checkpoint(CKPT)
+    for v in nan["state_dict"].values():
+        if v.is_floating_point():
+            v.fill_(float("nan"))
+    save_checkpoint(d / "nan.pt", nan)
+    f["ckpt_nan"] = str(d / "nan.pt")
     recipes = {"lr_word": "model: mobilenetv2\nlr: fast\n", "epochs_word": "model: mobilenetv2\nepochs: ten\n",
                "model_unknown": "model: mobilenetv9\n",
                "augment_scale": "model: mobilenetv2\naugment: {scale: [1.1]}\n",
@@ -106,12 +121,14 @@ def make_files(d: Path) -> dict[str, str]:
 def cli_cases(f: dict, d: Path) -> list[tuple[str, list[str]]]:
     cases = []
     for fmt in ("onnx", "tflite"):
-        for bad in ("corrupt", "truncated", "empty", "wrong_points", "wrong_size", "unvalidated", "no_model_config",
-                    "no_sidecar", "bad_json"):
+        for bad in ("corrupt", "truncated", "empty", "wrong_points", "wrong_size", "unvalidated", "nan_validation",
+                    "no_model_config", "no_sidecar", "bad_json"):
             art = f[f"{fmt}_{bad}"]
             cases.append((f"predict {fmt} {bad}", ["predict", art, f["image"], "--crop"]))
             cases.append((f"eval {fmt} {bad}", ["eval", art, "--split", "test"]))
         cases.append((f"bench {fmt} corrupt", ["bench", f[f"{fmt}_corrupt"], "--runs", "5", "--no-dlib"]))
+        cases.append((f"bench {fmt} corrupt, its checkpoint a reference row", ["bench", f[f"{fmt}_corrupt_with_source"],
+                                                                              "--runs", "5", "--no-dlib"]))
     for bad in ("image_text", "image_truncated", "image_empty"):
         cases.append((f"predict {bad}", ["predict", f["image"].replace("ok.png", Path(f[bad]).name)]))
     cases += [
@@ -124,6 +141,7 @@ def cli_cases(f: dict, d: Path) -> list[tuple[str, list[str]]]:
         ("export text checkpoint", ["export", f["ckpt_text"], "--format", "onnx", "--out", str(d / "e2")]),
         ("export missing checkpoint", ["export", str(d / "nope.pt"), "--out", str(d / "e3")]),
         ("export unknown format", ["export", str(CKPT), "--format", "caffe"]),
+        ("export NaN weights", ["export", f["ckpt_nan"], "--format", "onnx", "--out", str(d / "e4")]),
         ("quantize without --int8", ["quantize", str(CKPT), "--out", str(d / "q1")]),
         ("quantize calib-size 0", ["quantize", str(CKPT), "--int8", "--calib-size", "0", "--out", str(d / "q2")]),
         ("quantize budget word", ["quantize", str(CKPT), "--int8", "--max-nme-increase", "lots"]),
@@ -151,6 +169,7 @@ def cli_cases(f: dict, d: Path) -> list[tuple[str, list[str]]]:
         ("data check bad pts", ["data", "check", f["dataset_bad_pts"]]),
         ("data check bad xml", ["data", "check", f["dataset_bad_xml"]]),
         ("data demo --out a user folder --force", ["data", "demo", "--out", str(d), "--force"]),
+        ("data label --out inside its source", ["data", "label", str(d), "--out", str(d / "labelled")]),
         ("data video frames 1", ["data", "video", "--frames", "1", "--out", str(d / "v.mp4")]),
         ("data video unknown suffix", ["data", "video", "--out", str(d / "v.xyz")]),
         ("demo missing video", ["demo", "--video", str(d / "nope.mp4"), "--headless"]),
@@ -182,6 +201,46 @@ def run_cli(args: list[str], cwd: Path) -> tuple[str, str]:
     if res.returncode in (1, 2) and (last.startswith("error:") or last.startswith("Error:")):
         return "clear error", last
     return f"exit {res.returncode}", last
+
+
+def loss_cases(d: Path) -> list[tuple[str, list[str], list[str] | None, list[Path]]]:
+    """(name, argv, a setup command run first or None, the files beside the output that must stay as they are)."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no process holds
+    cases = []
+    for name, out, argv, looks in [
+        ("data show beside look-alikes", d / "l1" / "grid.png", ["data", "show", "demo68", "-n", "4"],
+         [".grid.png.{pid}.bak", ".grid.png.{pid}.d/notes.txt", ".grid.png.{pid}.abcdefgh/notes.txt"]),
+        ("data demo (failing) beside the user's backups", d / "l2" / "demo68", ["data", "demo"],
+         [".demo68.backup-2023/notes.txt", ".demo68.my-old-copy/notes.txt", ".demo68.{pid}.abcdefgh/notes.txt"]),
+    ]:
+        kept = []
+        for look in looks:
+            f = out.parent / look.format(pid=gone.pid)
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text("the user's")
+            os.utime(f.parent, (0, 0))  # old: "over an hour" protected nothing
+            kept.append(f)
+        cases.append((name, [*argv, "--out", str(out)], None, kept))
+    export = ["export", str(CKPT), "--format", "onnx", "--out", str(d / "l3")]
+    cases.append(("export --force, --data misspelt, over a validated file", [*export, "--force", "--data",
+                                                                             str(d / "demo86")], export,
+                  [d / "l3" / "mobilenetv2_56_fp32.onnx", d / "l3" / "mobilenetv2_56_fp32.onnx.json"]))
+    return cases
+
+
+def run_loss(argv: list[str], setup: list[str] | None, kept: list[Path], cwd: Path) -> tuple[str, str]:
+    env = {**os.environ}
+    if argv[:2] == ["data", "demo"]:
+        env["EDGE_LMK_CACHE"] = str(cwd / "text.jpg")  # a file: the build fails after its clean-up
+    if setup:
+        subprocess.run([sys.executable, "-m", "edge_landmarks", *setup], cwd=cwd, capture_output=True, timeout=600)
+    before = {f: f.read_bytes() if f.is_file() else None for f in kept}
+    res = subprocess.run([sys.executable, "-m", "edge_landmarks", *argv], cwd=cwd, capture_output=True, text=True,
+                         timeout=600, env=env)
+    lost = [str(f.relative_to(cwd)) for f in kept if before[f] is None or not f.is_file()
+            or f.read_bytes() != before[f]]
+    return ("data loss", f"{', '.join(lost)} gone or changed") if lost else ("kept", f"exit {res.returncode}")
 
 
 def api_cases(f: dict) -> list[tuple[str, object]]:
@@ -239,6 +298,10 @@ def main() -> int:
             outcome, last = run_cli(argv, d)
             results.append({"case": name, "kind": "cli", "outcome": outcome, "message": last[:200]})
             print(f"{outcome:18s} {name}: {last[:110]}", flush=True)
+        for name, argv, setup, kept in loss_cases(d):
+            outcome, last = run_loss(argv, setup, kept, d)
+            results.append({"case": name, "kind": "cli", "outcome": outcome, "message": last[:200]})
+            print(f"{outcome:18s} {name}: {last[:110]}", flush=True)
         for name, fn in api_cases(files):
             outcome, last = run_api(fn)
             results.append({"case": name, "kind": "api", "outcome": outcome, "message": last[:200]})
@@ -251,7 +314,7 @@ def main() -> int:
     print(f"\n{len(results)} cases: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     if args.out:
         Path(args.out).write_text(json.dumps({"counts": counts, "cases": results}, indent=1) + "\n")
-    return 0 if set(counts) <= {"clear error"} else 1
+    return 0 if set(counts) <= {"clear error", "kept"} else 1
 
 
 if __name__ == "__main__":

@@ -2,48 +2,91 @@
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_write", "refuse_overwrite",
-           "publish", "plain_mode", "write_image", "temporary", "remove_stale_temporaries", "process_alive"]
+           "publish", "plain_mode", "write_image", "temporary", "remove_stale_temporaries", "process_alive",
+           "TEMPORARY_MARKER"]
 
 
-def temporary(path: str | Path, suffix: str = "", folder: bool = False) -> str:
-    """A new temporary file (or folder) beside ``path``, named ``.<name>.<pid>.<random><suffix>``: a process killed
-    before its rename leaves it behind, and the next write of ``path`` removes it
+TEMPORARY_MARKER = ".edge-lmk-temporary"
+"""The file inside every temporary folder of ours: it holds the writer's pid. A folder without it is never ours."""
+
+_RANDOM_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+_RANDOM_LENGTH = 8
+
+
+def _temporary_name(path: Path, suffix: str) -> str:
+    """``.<name>.<pid>.<8 random characters of [a-z0-9_]><suffix>``: the only form :func:`remove_stale_temporaries`
+    recognises."""
+    rand = "".join(secrets.choice(_RANDOM_CHARS) for _ in range(_RANDOM_LENGTH))
+    return f".{path.name}.{os.getpid()}.{rand}{suffix}"
+
+
+def temporary(path: str | Path, suffix: str | None = None, folder: bool = False) -> str:
+    """A new temporary file (or folder) beside ``path``, named ``.<name>.<pid>.<random><suffix>`` (``suffix``: the
+    path's own for a file, none for a folder); a folder holds :data:`TEMPORARY_MARKER` with this process's pid. A
+    process killed before its rename leaves it behind, and the next write of ``path`` removes it
     (:func:`remove_stale_temporaries`) once that process is gone."""
     path = Path(path)
+    suffix = "" if folder else (path.suffix if suffix is None else suffix)
     remove_stale_temporaries(path)
-    prefix = f".{path.name}.{os.getpid()}."
-    try:
-        if folder:
-            return tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent)
-        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
-    except OSError as exc:  # a read-only or full folder: name the file the user asked for, not our temporary
-        raise OSError(exc.errno, exc.strerror, str(path)) from None
-    os.close(fd)
-    return tmp
+    for _ in range(100):
+        tmp = path.parent / _temporary_name(path, suffix)
+        try:
+            if folder:
+                os.mkdir(tmp, 0o700)
+                (tmp / TEMPORARY_MARKER).write_text(str(os.getpid()))
+            else:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return str(tmp)
+        except FileExistsError:
+            continue
+        except OSError as exc:  # a read-only or full folder: name the file the user asked for, not our temporary
+            if folder and tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
+def _stale_pid(tmp: Path, path: Path) -> int | None:
+    """The pid of the writer that made ``tmp``, if ``tmp`` is one of :func:`temporary`'s for ``path``: the exact
+    name form, a plain file with the path's suffix, or a folder (no suffix) that holds our marker with that pid."""
+    match = re.fullmatch(re.escape(f".{path.name}.") + rf"([0-9]+)\.[a-z0-9_]{{{_RANDOM_LENGTH}}}(.*)", tmp.name)
+    if not match or tmp.is_symlink():
+        return None
+    pid, suffix = int(match.group(1)), match.group(2)
+    if tmp.is_file() and suffix == path.suffix:
+        return pid
+    if tmp.is_dir() and suffix == "":
+        try:
+            return pid if (tmp / TEMPORARY_MARKER).read_text().strip() == str(pid) else None
+        except (OSError, UnicodeDecodeError):
+            return None
+    return None
 
 
 def remove_stale_temporaries(path: str | Path) -> list[Path]:
     """Remove the temporaries of ``path`` (:func:`temporary`) whose process no longer runs; a running writer's are
-    kept. Returns what was removed."""
+    kept, and so is anything else: a name not in the exact form, a file without the path's suffix, a folder without
+    our marker, a link. Returns what was removed."""
     path = Path(path)
     removed = []
     if not path.parent.is_dir():
         return removed
-    head = f".{path.name}."
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*"):
-        pid = tmp.name[len(head):].split(".", 1)[0]
-        if not pid.isdigit() or process_alive(int(pid)):
+        pid = _stale_pid(tmp, path)
+        if pid is None or process_alive(pid):
             continue
-        if tmp.is_dir() and not tmp.is_symlink():
+        if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
@@ -68,7 +111,7 @@ def atomic_write(path: str | Path, writer: Callable[[str], None], suffix: str = 
     """Call ``writer(tmp_path)`` then rename the temporary file onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary(path, suffix=suffix or path.suffix)
+    tmp = temporary(path, suffix=suffix or None)
     try:
         writer(tmp)
         publish(tmp, path)

@@ -7,13 +7,27 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def edge_lmk_cache(tmp_path_factory) -> Path:
+    """One cache for the whole run (``EDGE_LMK_CACHE``, which every process a test starts inherits): the demo set
+    that ``demo68`` names and the packages its build fetches. The user's own ``~/.cache/edge-landmarks`` is never
+    read nor written."""
+    cache = tmp_path_factory.mktemp("edge-lmk-cache")
+    before = os.environ.get("EDGE_LMK_CACHE")
+    os.environ["EDGE_LMK_CACHE"] = str(cache)
+    yield cache
+    if before is None:
+        os.environ.pop("EDGE_LMK_CACHE", None)
+    else:
+        os.environ["EDGE_LMK_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
-def demo68(tmp_path_factory) -> Path:
-    """The real demo set, built once per test session into a private cache (about 5 s, dlib on 400 faces)."""
+def demo68(edge_lmk_cache) -> Path:
+    """The real demo set, built once per test session into the run's cache (about 5 s, dlib on 400 faces)."""
     from edge_landmarks.data.demo import build_demo_set
 
-    root = tmp_path_factory.mktemp("cache") / "demo68"
-    return build_demo_set(root)
+    return build_demo_set(edge_lmk_cache / "demo68")
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +45,8 @@ def cache_env(tmp_path, monkeypatch, demo68):
     cache = tmp_path / "cache"
     cache.mkdir()
     os.symlink(demo68, cache / "demo68")
+    if (demo68.parent / "packages").is_dir():  # what the session's build fetched: not fetched again
+        os.symlink(demo68.parent / "packages", cache / "packages")
     monkeypatch.setenv("EDGE_LMK_CACHE", str(cache))
     return cache
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,6 +125,11 @@ def test_results_folder(bench_cli):
     assert (folder / "README.md").read_text() == md
 
 
+VALIDATION = {"faces": 1, **dict.fromkeys(("nme_fp32", "nme", "delta_nme", "delta_nme_rel", "mean_px_error_vs_fp32",
+                                           "max_px_error_vs_fp32"), 0.05)}
+"""A validation record of finite numbers, as an export writes it, for hand-made sidecars."""
+
+
 def test_failures_are_rows(demo68, run_dir, tmp_path):
     """A corrupt file, a file without its metadata, a missing file, an unknown type and a timeout: rows with their
     status and reason, no crash."""
@@ -134,7 +140,7 @@ def test_failures_are_rows(demo68, run_dir, tmp_path):
     corrupt.write_bytes(b"not an onnx model")
     (tmp_path / "corrupt.onnx.json").write_text(json.dumps(  # a validated file that was damaged afterwards
         {"model": "mobilenetv2", "precision": "fp32", "input_size": 56, "model_config": cfg.to_dict(),
-         "validation": {"faces": 1}}))
+         "validation": VALIDATION}))
     orphan = tmp_path / "orphan.tflite"
     orphan.write_bytes(b"\0" * 64)
     (tmp_path / "notes.txt").write_text("not a model")
@@ -163,11 +169,38 @@ def test_bench_exits_non_zero_when_no_row_succeeds(tmp_path):
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"not an onnx model")
     (tmp_path / "corrupt.onnx.json").write_text(json.dumps(
-        {"model": "mobilenetv2", "precision": "fp32", "input_size": 56, "validation": {"faces": 1},
+        {"model": "mobilenetv2", "precision": "fp32", "input_size": 56, "validation": VALIDATION,
          "model_config": get_model_config("mobilenetv2", input_size=56).to_dict()}))
     res = CliRunner().invoke(main, ["bench", str(corrupt), "--no-dlib", "--runs", "2", "--warmup", "0"])
     assert res.exit_code == 1, res.output
-    assert "error" in res.output and "no model row succeeded" in res.output
+    assert "error" in res.output and "no model row asked for succeeded" in res.output
+
+
+def test_bench_exit_counts_only_the_rows_asked_for(demo68, tmp_path):
+    """#27: ``bench FILE`` exited 0 when every file named failed, because the PyTorch reference row the bench added
+    by itself (the checkpoint the file was made from) succeeded. A real bench process on a corrupt file whose
+    sidecar names a real checkpoint: the reference row is there and ok, the exit status is 1."""
+    import shutil
+    import subprocess
+    import sys
+
+    from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
+
+    run = tmp_path / "run"
+    (run / "export").mkdir(parents=True)
+    shutil.copy(Path(__file__).parent / "assets" / "demo68_mobilenetv2_56.pt", run / "best.pt")  # its source
+    onnx = run / "export" / "m.onnx"
+    onnx.write_bytes(b"not an onnx model")
+    meta = json.loads((DEFAULT_MODEL_DIR / "demo68_mobilenetv2_56_int8.onnx.json").read_text())
+    (run / "export" / "m.onnx.json").write_text(json.dumps(dict(meta, source_checkpoint=str(run / "best.pt"))))
+    rows = tmp_path / "rows.json"
+    res = subprocess.run([sys.executable, "-m", "edge_landmarks", "bench", str(onnx), "--data", str(demo68),
+                          "--split", "val", "--no-dlib", "--runs", "2", "--warmup", "0", "--json", str(rows)],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stdout + res.stderr
+    assert res.stderr.strip().splitlines()[-1].startswith("error: no model row asked for succeeded (1 asked for")
+    status = {Path(r["file"]).name: r["status"] for r in json.loads(rows.read_text())}
+    assert status["best.pt"] == "ok" and status["m.onnx"] != "ok", status  # the reference ran, and succeeded
 
 
 def test_suites(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,21 +123,63 @@ def test_refuses_a_foreign_folder(tmp_path, force):
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 
-def test_leftovers_of_killed_builds_are_removed_running_ones_kept(tmp_path):
-    """A killed build leaves .demo68.XXXX behind: the next build removes it, but not a build still running."""
+def _dead_temporary(path, folder: bool) -> Path:
+    """What a writer killed before its rename leaves: a real temporary of ``path`` made by a process that has
+    ended (its pid is free)."""
     import subprocess
     import sys
 
-    from edge_landmarks.data.demo import _clean_leftovers
+    code = "import sys; from edge_landmarks.files import temporary; print(temporary(sys.argv[1], folder=%r))"
+    out = subprocess.run([sys.executable, "-c", code % folder, str(path)], capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
 
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()  # a real process that has ended: its pid is free
-    dead, alive = tmp_path / ".demo68.dead", tmp_path / ".demo68.alive"
-    for folder, pid in ((dead, gone.pid), (alive, os.getpid())):
-        (folder / "stage").mkdir(parents=True)
-        (folder / "owner.pid").write_text(str(pid))
-    _clean_leftovers(tmp_path / "demo68")
+
+def test_leftovers_of_killed_builds_are_removed_running_ones_kept(tmp_path):
+    """A killed build leaves .demo68.<pid>.<random>/ (with our marker) behind: the next build removes it, but not
+    a build still running."""
+    from edge_landmarks.files import remove_stale_temporaries, temporary
+
+    alive = Path(temporary(tmp_path / "demo68", folder=True))  # this process: a build still running
+    (alive / "stage").mkdir()
+    dead = _dead_temporary(tmp_path / "demo68", folder=True)
+    (dead / "stage").mkdir()
+    assert dead.name.startswith(".demo68.") and dead.is_dir() and alive.is_dir()
+    assert remove_stale_temporaries(tmp_path / "demo68") == [dead]
     assert not dead.exists() and alive.is_dir()
+
+
+def test_a_failing_build_leaves_the_users_look_alike_folders_alone(tmp_path):
+    """#27: the clean-up of killed builds removed every `.demo68.*` without an owner.pid once an hour old (a
+    user's `.demo68.backup-2023/` with notes, `.demo68.my-old-copy`), even when the build then failed. Only a
+    folder in the exact form a build makes, holding the marker with its ended writer's pid, is a leftover."""
+    import subprocess
+    import sys
+    import time
+
+    target = tmp_path / "mydata" / "demo68"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    users = [target.parent / ".demo68.backup-2023", target.parent / ".demo68.my-old-copy",
+             target.parent / f".demo68.{gone.pid}.abcdefgh",  # our exact name form, but no marker: not ours
+             target.parent / f".demo68.{gone.pid}.abcdefgh.old"]
+    for folder in users:
+        folder.mkdir(parents=True)
+        (folder / "notes.txt").write_text("keep me")
+    (users[1] / ".edge-lmk-temporary").write_text(str(gone.pid))  # our marker (files.TEMPORARY_MARKER), not our name
+    old = time.time() - 7200
+    for folder in users:
+        os.utime(folder, (old, old))
+    dead = _dead_temporary(target, folder=True)  # a killed build's leftover: the one thing to remove
+    not_a_dir = tmp_path / "cache-is-a-file"
+    not_a_dir.write_text("")  # <cache>/packages cannot be made: the build fails after its clean-up
+    res = subprocess.run([sys.executable, "-m", "edge_landmarks", "data", "demo", "--out", str(target)],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "EDGE_LMK_CACHE": str(not_a_dir)})
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr[-1500:]
+    for folder in users:
+        assert (folder / "notes.txt").read_text() == "keep me", folder
+    assert not dead.exists()
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted(p.name for p in users)
 
 
 def test_cli_data_commands(cache_env, tmp_path):
@@ -170,3 +213,15 @@ def test_cli_data_demo_builds_and_reuses(cache_env, demo68, tmp_path):
     assert json.loads((out / "manifest.json").read_text())["counts"] == counts  # the same set, built again
     assert sorted(p.name for p in (out / "test").rglob("*.pts")) == sorted(p.name for p in (demo68 / "test").rglob(
         "*.pts"))
+
+
+def test_the_suite_uses_its_own_cache_never_the_users(demo68, tmp_path_factory):
+    """#27: a test read the user's ``~/.cache/edge-landmarks/demo68`` (and failed without it), and the demo set's
+    build wrote ``~/.cache/edge-landmarks/packages``. The run has one cache of its own (conftest.py): 'demo68' by
+    name, and the packages, are the session's."""
+    from edge_landmarks.data import resolve_dataset_path
+    from edge_landmarks.data.demo import demo_root
+
+    base = tmp_path_factory.getbasetemp()
+    assert base in demo_root().parents and resolve_dataset_path("demo68") == demo68 == demo_root()
+    assert (demo_root().parent / "packages").is_dir()  # the session build's downloads, inside the run's folder

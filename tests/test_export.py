@@ -407,3 +407,33 @@ def test_export_and_quantize_on_the_cli(demo68, tmp_path):
     assert meta["quantizer"]["qat"]["epochs"] == 1 and meta["quantizer"]["qat"]["lr"] == 0.00005
     # QAT trains on (augmented) faces, so its NME moves from the checkpoint's either way
     assert "budget" not in meta and abs(meta["validation"]["delta_nme_rel"]) < 0.1
+
+
+def test_a_failed_force_export_keeps_the_validated_artefact(demo68, tmp_path):
+    """#27: ``export --force`` with a misspelt ``--data`` deleted the validated file and its sidecar and wrote
+    nothing. The new file is written and checked in a temporary folder and replaces the old one only once
+    validated; and --force replaces only a file edge-lmk made."""
+    import subprocess
+    import sys
+
+    ckpt = ROOT / "tests" / "assets" / "demo68_mobilenetv2_56.pt"
+    out = tmp_path / "export"
+    export_artefact(ckpt, "onnx", "fp32", out=out, data=str(demo68), check_faces=4)
+    path = out / "mobilenetv2_56_fp32.onnx"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(before) == {path.name, path.name + ".json", "manifest.json"}
+    args = [sys.executable, "-m", "edge_landmarks", "export", str(ckpt), "--format", "onnx", "--out", str(out),
+            "--force"]
+    res = subprocess.run([*args, "--data", str(tmp_path / "demo86")], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr[-1500:]
+    assert res.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path / 'demo86'}"), res.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old file, as it was; no temporaries
+    assert load_backend(path)[2]["validation"]["faces"] == 4
+    # a file of the user's with the artefact's name (no sidecar of ours): --force does not replace it
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / path.name).write_bytes(b"the user's own model")
+    res = subprocess.run([*args[:-3], "--out", str(mine), "--force", "--data", str(demo68)], capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 1 and "not an artefact edge-lmk made" in res.stderr.strip().splitlines()[-1], res.stderr
+    assert (mine / path.name).read_bytes() == b"the user's own model" and len(list(mine.iterdir())) == 1

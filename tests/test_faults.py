@@ -89,12 +89,16 @@ def _damage(path, meta, how: str):
         side.write_text(json.dumps(dict(meta, model_config=cfg, input_size=112)))
     elif how == "sidecar not JSON":
         side.write_text("{not json")
+    elif how == "validation NaN":  # what the export of a checkpoint of NaN weights wrote (#27)
+        nan = float("nan")
+        side.write_text(json.dumps(dict(meta, validation=dict(meta["validation"], nme=nan, delta_nme=nan))))
 
 
 ARTEFACT_FAULTS = [
     ("onnx", "truncated", "cannot load"), ("onnx", "garbage", "cannot load"),
     ("onnx", "sidecar says 98 points", "98 points"), ("onnx", "sidecar says 112 px", "1x3x112x112"),
-    ("onnx", "sidecar not JSON", "not valid JSON"),
+    ("onnx", "sidecar not JSON", "not valid JSON"), ("onnx", "validation NaN", "not finite (nme: nan"),
+    ("tflite", "validation NaN", "not finite (nme: nan"),
     ("tflite", "truncated", "cannot load"), ("tflite", "garbage", "cannot load"),
     ("tflite", "sidecar says 98 points", "98 points"), ("tflite", "sidecar says 112 px", "1x3x112x112"),
     ("xml", "garbage", "cannot load"), ("xml", "bin truncated", "cannot load"),
@@ -339,22 +343,103 @@ def test_a_full_disk_is_one_clear_error_and_leaves_nothing(command, size, demo68
     assert left == "", left  # no half-written file, no temporary
 
 
+def _dead_temporaries(path) -> tuple[Path, Path]:
+    """A real temporary file and folder of ``path`` (``files.temporary``) made by a process that has ended: what a
+    writer killed before its rename leaves."""
+    code = ("import sys; from edge_landmarks.files import temporary; "
+            "print(temporary(sys.argv[1])); print(temporary(sys.argv[1], folder=True))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    file, folder = map(Path, out.stdout.split())
+    return file, folder
+
+
 def test_temporaries_of_dead_writers_are_removed_running_ones_kept(tmp_path):
     """What a writer killed before its rename leaves (``.<name>.<pid>.<random><suffix>``, file or folder) is
     removed by the next write of that file; a running writer's (this process) and other files are kept."""
     from edge_landmarks.files import atomic_write_text, temporary
 
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()  # a real process that has ended: its pid is free
     target = tmp_path / "model.onnx"
-    dead_file = tmp_path / f".model.onnx.{gone.pid}.abc.onnx"
-    dead_dir = tmp_path / f".model.onnx.{gone.pid}.xyz"
-    dead_file.write_text("half")
-    (dead_dir / "inner").mkdir(parents=True)
-    running = Path(temporary(target, ".onnx"))
-    other = tmp_path / f".other.onnx.{gone.pid}.abc.onnx"
+    running = Path(temporary(target))
+    dead_file, dead_dir = _dead_temporaries(target)
+    (dead_dir / "inner").mkdir()
+    other = tmp_path / f".other.onnx.{dead_file.name.split('.')[3]}.abcdefgh.onnx"
     other.write_text("not this file's")
+    assert dead_file.is_file() and dead_dir.is_dir() and dead_file.name.endswith(".onnx")
     atomic_write_text(target, "done")
     assert target.read_text() == "done"
     assert not dead_file.exists() and not dead_dir.exists()
     assert running.exists() and other.exists() and running.name.startswith(f".model.onnx.{os.getpid()}.")
+
+
+def test_the_clean_up_of_temporaries_leaves_look_alikes_alone(demo68, tmp_path):
+    """#27: ``data show --out grid.png`` deleted a user's ``.grid.png.99999.bak`` and folder ``.grid.png.99998.d/``
+    (no such process). Only the exact form the tool writes, of the kind it writes (a plain file with the path's
+    suffix; a folder holding our marker with the same pid), of a writer that has ended, is removed."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a real process that has ended: its pid is free
+    pid = gone.pid
+    files = [f".grid.png.{pid}.bak", f".grid.png.{pid}.abcdefgh.bak", f".grid.png.{pid}.abcdefgh",
+             f".grid.png.{pid}.abcdefg.png", f".grid.png.{pid}.ABCDEFGH.png", f".grid.png.x{pid}.abcdefgh.png"]
+    folders = [f".grid.png.{pid}.d", f".grid.png.{pid}.abcdefgh.png", f".grid.png.{pid}.nomarker",
+               f".grid.png.{pid}.marker_x"]
+    for name in files:
+        (tmp_path / name).write_text("the user's")
+    for name in folders:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "notes.txt").write_text("the user's")
+    (tmp_path / f".grid.png.{pid}.marker_x" / ".edge-lmk-temporary").write_text(str(pid + 1))  # another pid's
+    os.symlink(tmp_path / f".grid.png.{pid}.d", tmp_path / f".grid.png.{pid}.zzzzzzzz")  # a link: never ours
+    theirs = sorted(p.name for p in tmp_path.iterdir())
+    dead = _dead_temporaries(tmp_path / "grid.png")  # a real dead writer's file and folder: all there is to remove
+    res = _run(["data", "show", str(demo68), "--out", "grid.png", "-n", "4"], tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    assert not any(p.exists() for p in dead)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "grid.png") == theirs
+    assert all((tmp_path / n).read_text() == "the user's" for n in files)
+    assert all((tmp_path / n / "notes.txt").read_text() == "the user's" for n in folders)
+
+
+def test_nan_weights_are_never_validated_nor_served(demo68, tmp_path):
+    """#27: the export of a checkpoint of NaN weights exited 0 with ``validation: {nme: NaN}``; ``predict --crop
+    --json`` then printed NaN (not JSON) with exit 0, and without --crop ended in a traceback. The export now
+    fails with one line and leaves nothing; a file that gives NaN points (under a sidecar that says otherwise) is
+    one clear error in the predictor and the CLI, never a NaN printed."""
+    import json
+
+    import torch
+
+    from edge_landmarks import LandmarkPredictor
+    from edge_landmarks.errors import EdgeLandmarksError
+    from edge_landmarks.export.onnx import export_fp32
+    from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
+    from edge_landmarks.training import load_checkpoint, read_checkpoint, save_checkpoint
+
+    ckpt = read_checkpoint(Path(__file__).parent / "assets" / "demo68_mobilenetv2_56.pt")
+    for v in ckpt["state_dict"].values():
+        if v.is_floating_point():
+            v.fill_(float("nan"))
+    save_checkpoint(tmp_path / "nan.pt", ckpt)
+
+    def cli(*args):
+        res = subprocess.run([sys.executable, "-m", "edge_landmarks", *args], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=600)
+        assert "Traceback" not in res.stderr, res.stderr[-2000:]
+        return res
+
+    res = cli("export", "nan.pt", "--format", "onnx", "--out", "e", "--data", str(demo68))
+    last = _last_error(res)
+    assert res.returncode == 1 and last.startswith("error: nan.pt: ") and "not finite (nme_fp32: nan" in last, last
+    assert not (tmp_path / "e").exists()  # nothing left: no file, no sidecar, no manifest, no folder
+    # a file of NaN weights under a sidecar with finite numbers (one written by hand, or by an older edge-lmk)
+    model, _ = load_checkpoint(tmp_path / "nan.pt")
+    assert torch.isnan(model(torch.zeros(1, 3, 56, 56))).all()
+    path = tmp_path / "nan.onnx"
+    export_fp32(model, path)
+    meta = json.loads((DEFAULT_MODEL_DIR / "demo68_mobilenetv2_56_int8.onnx.json").read_text())
+    Path(str(path) + ".json").write_text(json.dumps(dict(meta, precision="fp32")))
+    face = _face(demo68)
+    with pytest.raises(EdgeLandmarksError, match="nan.onnx: the model gave 68 of 68 points that are not finite"):
+        LandmarkPredictor(path).predict(np.full((64, 64, 3), 128, np.uint8))
+    for args in (["--crop", "--json"], ["--json"], []):
+        res = cli("predict", str(path), face, *args)
+        assert res.returncode == 1 and "not finite" in _last_error(res) and "NaN" not in res.stdout, res.stdout

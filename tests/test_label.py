@@ -83,3 +83,19 @@ def test_label_bad_input_is_one_clear_line(tmp_path):
     assert res.exit_code == 1 and "no images or videos found" in res.output
     res = CliRunner().invoke(main, ["data", "label", str(empty), "--out", str(tmp_path / "o"), "--stride", "0"])
     assert res.exit_code == 2 and "--stride" in res.output
+
+
+def test_an_out_inside_the_source_is_refused(photos):
+    """#27: ``data label src --out src/labelled`` run twice labelled its own output. One clear line, nothing
+    written."""
+    import subprocess
+    import sys
+
+    before = sorted(p.relative_to(photos) for p in photos.rglob("*"))
+    for out in (photos / "labelled", photos, photos / "person_s1" / "x"):
+        res = subprocess.run([sys.executable, "-m", "edge_landmarks", "data", "label", str(photos), "--out", str(out)],
+                             capture_output=True, text=True, timeout=300)
+        assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.strip().splitlines()[-1] == (f"error: {out} is inside the source folder {photos}: a rerun "
+                                                       "would label its own output; choose an --out outside it")
+        assert sorted(p.relative_to(photos) for p in photos.rglob("*")) == before

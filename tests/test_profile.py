@@ -51,8 +51,8 @@ def test_turning_the_mean_face_is_rotating_it_in_depth():
     assert abs(dx[0]) < 0.1 * 60.0 and abs(dx[16]) < 0.1 * 60.0
 
 
-def test_no_turn_leaves_image_and_points_as_they_are():
-    d = load_dataset("demo68", split="val")
+def test_no_turn_leaves_image_and_points_as_they_are(demo68):
+    d = load_dataset(demo68, split="val")
     img, pts = d[0].load_image(), d[0].landmarks
     out, moved = P.profile(img, pts, 0.0)
     assert np.allclose(moved, pts, atol=1e-9)
@@ -100,8 +100,8 @@ def test_perspective_warp_moves_pixels_like_points():
 
 
 @pytest.mark.parametrize("which", ["profile", "perspective"])
-def test_make_crop_with_profiling_or_perspective(which):
-    d = load_dataset("demo68", split="val")
+def test_make_crop_with_profiling_or_perspective(which, demo68):
+    d = load_dataset(demo68, split="val")
     s = d[0]
     size = 112
     img = np.zeros_like(s.load_image())
@@ -118,7 +118,7 @@ def test_make_crop_with_profiling_or_perspective(which):
         assert np.allclose(_centroid(c["image"], c["points"][k], r=3), c["points"][k], atol=0.6), k
 
 
-def test_data_show_draws_a_recipe_augmentation(tmp_path):
+def test_data_show_draws_a_recipe_augmentation(tmp_path, demo68):
     import cv2
     from click.testing import CliRunner
 
@@ -130,7 +130,7 @@ def test_data_show_draws_a_recipe_augmentation(tmp_path):
     paths = {}
     for name, extra in (("plain", []), ("augmented", ["--augment", str(recipe)])):
         paths[name] = tmp_path / f"{name}.png"
-        res = CliRunner().invoke(main, ["data", "show", "demo68", "--split", "test_wild", "-n", "4",
+        res = CliRunner().invoke(main, ["data", "show", str(demo68), "--split", "test_wild", "-n", "4",
                                         "--out", str(paths[name]), *extra])
         assert res.exit_code == 0, res.output
     plain, augmented = (cv2.imread(str(paths[k])) for k in ("plain", "augmented"))

