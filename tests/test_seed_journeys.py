@@ -177,6 +177,22 @@ def _documented_training_commands() -> list[tuple[str, list[str]]]:
 COMMANDS = _documented_training_commands()
 
 
+def _skip_reason(words: list[str]) -> str:
+    if any(w.startswith("cuda") for w in words):
+        return "needs a CUDA device (benchmarks/gpu_check.sh runs the recipes on a lent GPU)"
+    if "--resume" in words:
+        return "resume is tests/test_training.py's (test_resume_matches_an_uninterrupted_run)"
+    if "~/ffhq68" in words:
+        return "the labelled FFHQ folder is test_ffhq_xception_seed_000's journey"
+    return ""
+
+
+TRAINED_HERE = {w[w.index("train") + 1] for _, w in COMMANDS if not _skip_reason(w)} | {
+    "mobilenetv2_300w_56", "mobilenetv2_menpo39_56", "resnet18_gray_300w", "resnet18_gray_eyes_300w",
+    "resnet18_256_wflw", "kaggle_cnn1", "xception_ffhq"}
+"""The recipes this file trains (the journeys' and the docs' lines); test_training.py trains the others."""
+
+
 def _replica_for(value: str, replicas_at: dict) -> tuple[str, str, str] | None:
     """(training data, eval data, the protocol eval must pick) standing in for a documented --data value."""
     if value.endswith("300W"):
@@ -210,12 +226,8 @@ def test_every_documented_training_command_runs_on_its_replica(where, words, rep
     import subprocess
     import sys
 
-    if any(w.startswith("cuda") for w in words):
-        pytest.skip("needs a CUDA device (benchmarks/gpu_check.sh runs the recipes on a lent GPU)")
-    if "--resume" in words:
-        pytest.skip("resume is tests/test_training.py's (test_resume_matches_an_uninterrupted_run)")
-    if "~/ffhq68" in words:
-        pytest.skip("the labelled FFHQ folder is test_ffhq_xception_seed_000's journey")
+    if _skip_reason(words):
+        pytest.skip(_skip_reason(words))
     monkeypatch.chdir(tmp_path)
     argv = words[words.index("train"):]
     launcher = words[:words.index("train")]

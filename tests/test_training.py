@@ -37,8 +37,14 @@ def test_every_documented_model_has_a_recipe():
     assert set(list_models()) <= used
 
 
+def _trained_in_journeys() -> set[str]:
+    import test_seed_journeys
+
+    return test_seed_journeys.TRAINED_HERE
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("recipe", RECIPES)
+@pytest.mark.parametrize("recipe", sorted(set(RECIPES) - _trained_in_journeys()))  # the rest: on their replicas
 def test_every_recipe_trains_an_epoch(recipe, few, demo68, tmp_path, monkeypatch):
     cfg = load_recipe(recipe, epochs=1, batch_size=3, threads=2)
     if cfg.model in ("resnet18_256", "mobilenetv3_large"):  # WFLW models: 98 points; the demo set has 68
