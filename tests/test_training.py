@@ -186,9 +186,13 @@ def _resume_check(few, tmp_path, workers):
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_leaves_a_resumable_run(sig, cache_env, tmp_path):
+    """Started as train --help shows a 112 px run (another input size than the recipe's), stopped by a signal; the
+    resume command the trainer prints, run as printed, continues that run (its epochs, model args and batches)."""
+    import shlex
+
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "edge_landmarks.cli", "train", "demo", "--epochs", "40", "--out", str(out),
-           "--threads", "1"]
+    cmd = [sys.executable, "-m", "edge_landmarks.cli", "train", "demo", "--epochs", "6", "--out", str(out),
+           "--threads", "1", "--model-arg", "input_size=112", "--max-batches", "3"]
     proc = subprocess.Popen(cmd, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 600  # a loaded 2-core machine; the event, not the clock, releases the signal
     while not (out / "metrics.csv").exists():  # the first epoch has ended and been recorded
@@ -198,13 +202,33 @@ def test_signal_leaves_a_resumable_run(sig, cache_env, tmp_path):
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "--resume" in err
+    printed = shlex.split(err.split("resume with:", 1)[1].strip().splitlines()[0])
+    assert printed[:2] == ["edge-lmk", "train"] and "--resume" in printed
     _, ckpt = load_checkpoint(out / "last.pt")
-    assert 1 <= ckpt["epoch"] < 40
-    res = CliRunner().invoke(main, ["train", "demo", "--epochs", str(ckpt["epoch"] + 1), "--out", str(out),
-                                    "--resume", "--threads", "1"])
+    assert 1 <= ckpt["epoch"] < 6
+    res = CliRunner().invoke(main, printed[1:])
     assert res.exit_code == 0, res.output
-    assert len((out / "metrics.csv").read_text().splitlines()) == ckpt["epoch"] + 2
+    assert len((out / "metrics.csv").read_text().splitlines()) == 6 + 1  # to the 6 epochs it was started with
+    model, ckpt = load_checkpoint(out / "last.pt")
+    assert model.config.input_size == 112 and ckpt["train_config"]["max_batches"] == 3
+
+
+def test_resume_refuses_options_that_contradict_the_run_and_takes_more_epochs(few, cache_env, tmp_path):
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["train", "demo", "--epochs", "1", "--max-batches", "1", "--out", str(out),
+                                    "--threads", "1", "--model-arg", "input_size=64"])
+    assert res.exit_code == 0, res.output
+    for args, what in ((["--model-arg", "input_size=56"], "--model-arg input_size=56 contradicts"),
+                       (["--batch-size", "7"], "--batch-size 7 contradicts"),
+                       (["--val-split", "0.3"], "--val-split 0.3 contradicts")):
+        res = CliRunner().invoke(main, ["train", "demo", "--out", str(out), "--resume", *args])
+        assert res.exit_code == 1 and what in res.output and "Traceback" not in res.output, res.output
+    res = CliRunner().invoke(main, ["train", "mobilenetv2_300w_56", "--out", str(out), "--resume"])
+    assert res.exit_code == 1 and "holds a run of recipe 'demo'" in res.output
+    res = CliRunner().invoke(main, ["train", "demo", "--out", str(out), "--resume", "--epochs", "2",
+                                    "--model-arg", "input_size=64", "--threads", "2"])  # the same value is fine
+    assert res.exit_code == 0, res.output
+    assert len((out / "metrics.csv").read_text().splitlines()) == 3
 
 
 def test_bad_checkpoints_and_recipes(tmp_path):

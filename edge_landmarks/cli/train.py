@@ -88,7 +88,9 @@ def _options_again(ctx: click.Context, skip: str) -> list[str]:
               help="Override the recipe's batch: the global batch, shared by all processes under DDP (2 faces a "
                    "process at least).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default runs/<recipe>).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint (any world size).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint (any world size), "
+              "with every setting it was started with; --epochs, --threads, --device, --amp and --workers may "
+              "change, any other option given again must match the run's.")
 @click.option("--threads", type=int, default=None, help="torch threads (default: all cores).")
 @click.option("--device", default=None, metavar="auto|cpu|cuda|cuda:N|mps",
               help="Where to train (default: the recipe's, else auto = CUDA, then MPS, then the CPU).")
@@ -137,19 +139,35 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
 
     from ..training import load_recipe, train
 
-    cfg = load_recipe(recipe, epochs=epochs, batch_size=batch_size, threads=threads, device=device, amp=amp,
-                      workers=_workers(workers) if workers is not None else None, sync_bn=sync_bn,
-                      pretrained=pretrained, init=init, val_split=val_split)
+    parsed: dict = {}
     for item in model_args:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--model-arg")
-        cfg.model_args = {**cfg.model_args, key: yaml.safe_load(value)}
+        parsed[key] = yaml.safe_load(value)
+    given = dict(epochs=epochs, batch_size=batch_size, threads=threads, device=device, amp=amp,
+                 workers=_workers(workers) if workers is not None else None, sync_bn=sync_bn, pretrained=pretrained,
+                 init=init, val_split=val_split, max_batches=max_batches)
+    if resume:  # the run as it was started, with what may change on a resume (epochs, threads, device, ...)
+        from pathlib import Path
+
+        from ..errors import EdgeLandmarksError
+        from ..training import read_checkpoint, resume_config
+
+        where = Path(out) if out else Path("runs") / Path(recipe).stem
+        if not (where / "last.pt").is_file():
+            raise EdgeLandmarksError(f"{where / 'last.pt'}: nothing to resume")
+        cfg = resume_config(read_checkpoint(where / "last.pt").get("train_config"), recipe,
+                            {**given, "data": data_path, "model_args": parsed or None}, where)
+        out, data_path = str(where), None
+    else:
+        cfg = load_recipe(recipe, **given)
+        cfg.model_args = {**cfg.model_args, **parsed}
     if nproc and nproc > 1:
         from ..training.launch import run_torchrun
 
         sys.exit(run_torchrun(nproc, ["train", recipe, *_options_again(click.get_current_context(), skip="nproc")]))
-    summary = train(cfg, data=data_path, out=out, resume=resume, max_batches=max_batches)
+    summary = train(cfg, data=data_path, out=out, resume=resume)
     if summary["rank"] != 0:
         return
     if summary.get("stopped_by"):

@@ -15,6 +15,7 @@ from .config import (
                      find_recipe,
                      load_recipe,
                      recipe_names,
+                     resume_config,
 )
 from .evaluate import evaluate, predict_crops, torch_predictor
 from .loop import train, train_one_epoch
@@ -24,4 +25,4 @@ from .optim import build_optimizer, build_scheduler
 __all__ = ["TrainConfig", "load_recipe", "find_recipe", "recipe_names", "train", "train_one_epoch", "load_checkpoint",
            "read_checkpoint", "save_checkpoint", "init_from", "file_sha256", "predict_crops", "evaluate",
            "torch_predictor", "landmark_loss", "build_optimizer", "build_scheduler", "LOSSES", "OPTIMIZERS",
-           "SCHEDULERS", "AMP_MODES", "PRETRAINED"]
+           "SCHEDULERS", "AMP_MODES", "PRETRAINED", "resume_config"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..errors import EdgeLandmarksError
 
-__all__ = ["TrainConfig", "load_recipe", "find_recipe", "recipe_names", "LOSSES", "OPTIMIZERS", "SCHEDULERS",
-           "AMP_MODES", "PRETRAINED"]
+__all__ = ["TrainConfig", "load_recipe", "find_recipe", "recipe_names", "resume_config", "LOSSES", "OPTIMIZERS",
+           "SCHEDULERS", "AMP_MODES", "PRETRAINED", "RUN_OPTIONS"]
 
 LOSSES = ("mse", "l1", "log_l2", "rmse", "wing")
 OPTIMIZERS = ("adam", "adamw", "nadam", "sgd")
@@ -76,6 +76,8 @@ class TrainConfig:
     """Under DDP, BatchNorm statistics over the global batch (SyncBatchNorm)."""
     seed_reference: dict = field(default_factory=dict)
     """What the source project reports for this model (for the README table), not used in training."""
+    max_batches: int = 0
+    """Stop each epoch after this many batches (0: every batch); ``--max-batches`` for a quick check of a recipe."""
 
     def augmentation(self):
         """The recipe's :class:`~edge_landmarks.data.transforms.Augment`, or None when ``augment: false``."""
@@ -92,7 +94,8 @@ class TrainConfig:
             v = getattr(self, key)
             if not _number(v) or v < 0:
                 bad(key, "a number >= 0 (write 0.001, not 1e-3: YAML reads 1e-3 as text)")
-        for key in ("batch_size", "epochs", "step_size", "plateau_patience", "early_stopping", "seed", "threads"):
+        for key in ("batch_size", "epochs", "step_size", "plateau_patience", "early_stopping", "seed", "threads",
+                    "max_batches"):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 bad(key, "a whole number >= 0")
@@ -205,3 +208,44 @@ def load_recipe(recipe: str, **overrides) -> TrainConfig:
     if "model" not in raw:
         raise EdgeLandmarksError(f"{path}: a recipe needs 'model'")
     return TrainConfig(**raw)
+
+
+RUN_OPTIONS = ("epochs", "threads", "device", "amp", "workers")
+"""Settings a resumed run may take anew: where and how fast it runs, and how many epochs it runs to. Every other key
+given again must match the run's (the model, its data, the schedule, the validation faces: what the results are)."""
+
+
+def resume_config(saved: dict, recipe: str, given: dict, where: str | Path) -> TrainConfig:
+    """The configuration of the run being resumed (``saved``: its checkpoint's ``train_config``), with the options
+    ``given`` on the command line: those of :data:`RUN_OPTIONS` replace the run's, any other that differs from the
+    run's is one error. ``recipe`` must name the run's recipe (its name, or a file of that name)."""
+    if not isinstance(saved, dict) or "name" not in saved or "model" not in saved:
+        raise EdgeLandmarksError(f"{where}: the checkpoint holds no training configuration to resume from")
+    if recipe not in (saved["name"], f"{saved['name']}.yaml", f"{saved['name']}.yml") and \
+            Path(recipe).stem != saved["name"]:
+        raise EdgeLandmarksError(f"{where} holds a run of recipe {saved['name']!r}, not {recipe!r}: pass "
+                                 f"'edge-lmk train {saved['name']} --resume --out {where}'")
+    known = {k: v for k, v in saved.items() if k in TrainConfig.__dataclass_fields__}
+    for key, value in given.items():
+        if value is None or key in RUN_OPTIONS:
+            continue
+        before = known.get(key)
+        if key == "val_split":
+            from ..data.holdout import parse_val_split
+
+            value = parse_val_split(value)
+        if key == "data":
+            same = Path(str(value)).expanduser().resolve() == Path(str(before)).expanduser().resolve() \
+                if Path(str(value)).expanduser().exists() else str(value) == str(before)
+        elif key == "model_args":
+            same = all(known.get("model_args", {}).get(k) == v for k, v in value.items())
+        else:
+            same = value == before
+        if not same:
+            shown = value if key != "model_args" else ", ".join(f"{k}={v}" for k, v in value.items())
+            flag = "model-arg" if key == "model_args" else key.replace("_", "-")
+            raise EdgeLandmarksError(f"--{flag} {shown} contradicts the run in {where} ({key}: "
+                                     f"{before!r}); drop the option to resume the run as it was, or start a new run "
+                                     "with another --out")
+    known.update({k: v for k, v in given.items() if k in RUN_OPTIONS and v is not None})
+    return TrainConfig(**known)

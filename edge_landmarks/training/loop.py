@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import shlex
 import signal
 import time
 from dataclasses import asdict
@@ -220,7 +221,8 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
             model.train()
             train_ds.set_epoch(epoch)
             sampler.set(epoch, epoch_batches(len(train_ds), cfg.batch_size, cfg.seed, epoch, dist.world))
-            res = train_one_epoch(model, loader, opt, cfg, mcfg, device, amp, run.scaler, stop, dist, max_batches)
+            res = train_one_epoch(model, loader, opt, cfg, mcfg, device, amp, run.scaler, stop, dist,
+                                  max_batches or cfg.max_batches or None)
             skipped_steps += res["skipped"]
             if _any_rank(dist, device, bool(stop))[0]:
                 stop.setdefault("stop", "a signal on another rank")
@@ -240,7 +242,7 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
                "world_size": dist.world, "rank": dist.rank, "skipped_steps": skipped_steps, "val_metric": label}
     if stop:
         summary["message"] = (f"stopped by {stop['stop']}; resume with: edge-lmk train {cfg.name} --resume "
-                              f"--out {out}")
+                              f"--out {shlex.quote(str(out))}")
     _close_loader(loader)
     _finish(dist)
     return summary
