@@ -30,13 +30,14 @@ def load_predictor_for_eval(path: str | Path, threads: int = 2):
 
 
 def save_ced_plot(curves: dict[str, np.ndarray], path: Path, threshold: float = 0.1,
-                  norm: str = "interocular") -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+                  norm: str = "interocular") -> Path | None:
+    """The CED plot, or None where matplotlib is not installed (the core install)."""
     from .metrics import NORM_LABELS, ced, mean_finite
+    from .report import pyplot
+
+    plt = pyplot()
+    if plt is None:
+        return None
 
     fig, ax = plt.subplots(figsize=(5, 4), dpi=120)
     for name, nmes in curves.items():
@@ -200,7 +201,12 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
     if split is None and [n for n, _ in scored] in (["all"], ["train"]):
         result["note"] = ("this data has no test or validation split and the model recorded no held-out faces in it: "
                           "every face was scored, training faces included (pass --split)")
-    result["ced_plot"] = str(save_ced_plot(curves, out / "ced.png", norm=get_scheme(cfg.scheme).nme_norm))
+    plot = save_ced_plot(curves, out / "ced.png", norm=get_scheme(cfg.scheme).nme_norm)
+    result["ced_plot"] = str(plot) if plot else None
+    if plot is None:
+        from .report import NO_PLOTS
+
+        result["plot_note"] = NO_PLOTS
     atomic_write_json(out / "eval.json", result)
     return result
 

@@ -1,10 +1,26 @@
-"""Plain-text and Markdown tables: safe to pipe, readable at 80 columns."""
+"""Plain-text and Markdown tables: safe to pipe, readable at 80 columns; and matplotlib, where it is installed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["format_table", "markdown_table"]
+__all__ = ["format_table", "markdown_table", "pyplot", "NO_PLOTS"]
+
+NO_PLOTS = "no plots: matplotlib is not installed (pip install 'edge-landmarks[train]')"
+"""What a command says instead of drawing, in the core install (no matplotlib)."""
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend, or None where matplotlib is not installed (the core install:
+    commands then write their numbers and say :data:`NO_PLOTS`)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _is_number(text: str) -> bool:

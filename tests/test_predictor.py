@@ -326,7 +326,7 @@ def test_no_torch_import(artefacts, test_faces, tmp_path):
 
 
 @pytest.mark.slow
-def test_core_install_without_torch(artefacts, test_faces, tmp_path):
+def test_core_install_without_torch(artefacts, test_faces, demo68, tmp_path):
     """A fresh venv (no system site-packages) with ``pip install <repo>`` (the core dependencies only, from PyPI):
     the predictor gives the same points as here on ONNX and TFLite artefacts, torch is not installed at all, and
     ``edge-lmk demo --headless`` runs on a video with the converted model."""
@@ -367,6 +367,12 @@ def test_core_install_without_torch(artefacts, test_faces, tmp_path):
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads(res.stdout.strip().splitlines()[-1])["faces"] >= 27
+    # eval without matplotlib: the numbers and eval.json, no plot, and one line that says so
+    res = subprocess.run([str(venv / "bin" / "edge-lmk"), "eval", str(artefacts["onnx_int8"]), "--data", str(demo68),
+                          "--split", "test", "--out", "ev"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert res.returncode == 0 and "matplotlib is not installed" in res.stdout, res.stdout + res.stderr[-3000:]
+    saved = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    assert saved["ced_plot"] is None and 0 < saved["nme"] < 1 and not (tmp_path / "ev" / "ced.png").exists()
 
 
 def _core_requirements() -> list[str]:

@@ -162,11 +162,11 @@ def _markdown(result: dict, command: str, title: str, plots: dict[str, str]) -> 
 
 
 def _plots(rows: list[dict], folder: Path) -> dict[str, str]:
-    import matplotlib
+    from ..report import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
+    if plt is None:  # the core install: the table and files without the pictures (the Markdown says so)
+        return {}
     ok = [r for r in rows if r["status"] == "ok" and r["latency_ms_median"] and r["nme"] is not None]
     if not ok:
         return {}

@@ -250,4 +250,4 @@ def eval_cmd(model, data_path, split, out, boxes, vs_seed, as_json) -> None:
                        "missed, left out of the NME)")
     if "note" in result:
         click.echo(f"note: {result['note']}")
-    click.echo(f"CED plot: {result['ced_plot']}")
+    click.echo(f"CED plot: {result['ced_plot']}" if result["ced_plot"] else result["plot_note"])
