@@ -428,3 +428,25 @@ def test_runtime_package_imports_without_torch_or_the_trainer():
                         r"|from edge_landmarks\.(training|export))", re.M)
     for path in (ROOT / "edge_landmarks" / "runtime").glob("*.py"):
         assert not banned.search(path.read_text()), path.name
+
+
+def test_the_api_the_cli_and_the_demo_give_one_answer_for_one_frame(demo68, tmp_path):
+    """faces(), predict_files, edge-lmk predict and the tracker's first frame refine alike (REFINE passes): the same
+    points for the same photo, to the JSON's two decimals."""
+    from edge_landmarks.runtime.predictor import REFINE, default_model, predict_files
+    from edge_landmarks.runtime.track import FaceTracker
+
+    assert REFINE == 1  # measured on test_wild (see REFINE's docstring)
+    pred = LandmarkPredictor(default_model("onnx"))
+    sample = next(s for s in load_dataset(demo68).split("test_wild") if len(pred.faces(s.load_image())) == 1)
+    image = sample.load_image()
+    api = pred.faces(image)[0].points
+    assert np.abs(api - pred.faces(image, refine=0)[0].points).max() > 0.1  # the refinement moves the points
+    files = np.array(predict_files(default_model("onnx"), [sample.image_path])["images"][0]["faces"][0]["points"])
+    res = CliRunner().invoke(main, ["predict", sample.image_path, "--json"])
+    assert res.exit_code == 0, res.output
+    cli = np.array(json.loads(res.output.strip().splitlines()[-1])["images"][0]["faces"][0]["points"])
+    first = FaceTracker(pred, create_detector(), smoothing=False).update(image, 0.0)
+    assert first.detected
+    for other in (files, cli, first.points):
+        assert np.abs(np.asarray(other) - api).max() <= 0.005 + 1e-9

@@ -10,8 +10,8 @@ ONNX and TFLite need only the core install (numpy, OpenCV, onnxruntime, ai-edge-
 
 The box a model expects is the bounding box of the face's landmarks (that is how the training crops were made).
 A face detector's box is mapped onto it (:func:`edge_landmarks.runtime.detect.landmark_box`);
-:meth:`LandmarkPredictor.faces` can predict once more from the bounding box of its own points (``refine``, off by
-default), which is what the tracker does from frame to frame anyway.
+:meth:`LandmarkPredictor.faces` predicts once more from the bounding box of its own points (``refine``, :data:`REFINE`
+passes by default, the same in ``edge-lmk predict`` and on the demo's first frame: one answer for one frame).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from ..data.samples import read_image
 from ..errors import EdgeLandmarksError
 from ..files import write_image
 
-__all__ = ["LandmarkPredictor", "Face", "points_box", "predict_files", "read_image", "write_image", "default_model",
-           "DEFAULT_MODEL_DIR"]
+__all__ = ["LandmarkPredictor", "Face", "points_box", "refine_from_points", "REFINE", "predict_files", "read_image",
+           "write_image", "default_model", "DEFAULT_MODEL_DIR"]
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "landmarks"
 """The default model shipped in the package: the demo recipe's MobileNetV2 at 56 px, INT8 ONNX and TFLite (see the
@@ -219,15 +219,13 @@ class LandmarkPredictor:
         out = [self.predict(image, b) for b in boxes]
         return np.stack(out) if out else np.zeros((0, self.num_points, 2))
 
-    def faces(self, image: np.ndarray, detector=None, refine: int = 0, max_faces: int | None = None) -> list[Face]:
+    def faces(self, image: np.ndarray, detector=None, refine: int | None = None,
+              max_faces: int | None = None) -> list[Face]:
         """Detect faces in a whole frame and return their landmarks, largest face first.
 
         ``detector``: a callable ``frame -> [Detection]`` (default: BlazeFace, see :mod:`edge_landmarks.runtime.
-        detect`). ``refine``: extra passes, each from the bounding box of the previous pass's points (skipped
-        when that box is over 1.4 times larger or smaller than the one before: an undertrained model's points
-        would collapse). Off by default, as ``edge-lmk eval --boxes detector`` scores: with the shipped model and
-        detector one pass gives inter-ocular NME 0.0870 instead of 0.0929 on demo68's test_wild (26 faces, so
-        near the noise) and 0.0495 instead of 0.0491 on test, for a second model call per face.
+        detect`). ``refine``: extra passes from the bounding box of the previous pass's points
+        (:func:`refine_from_points`; default :data:`REFINE`).
         """
         from .detect import create_detector, landmark_box
 
@@ -241,18 +239,37 @@ class LandmarkPredictor:
             if isinstance(max_faces, bool) or not isinstance(max_faces, (int, np.integer)) or max_faces < 0:
                 raise EdgeLandmarksError(f"max_faces must be None or a count >= 0, not {max_faces!r}")
             dets = dets[:max_faces]
+        passes = REFINE if refine is None else refine
+        if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or not 0 <= passes <= 10:
+            raise EdgeLandmarksError(f"refine must be a count of passes from 0 to 10, not {refine!r}")
         found = []
         for det in dets:
             box = landmark_box(det)
-            pts = self.predict(image, box)
-            for _ in range(int(refine)):
-                pb = points_box(pts)
-                if not 1 / 1.4 < max(pb[2] - pb[0], pb[3] - pb[1]) / max(box[2] - box[0], box[3] - box[1]) < 1.4:
-                    break  # the model's own box is implausibly far from the detector's: keep the first answer
-                box = pb
-                pts = self.predict(image, box)
+            pts, box = refine_from_points(self.predict, image, box, self.predict(image, box), passes)
             found.append(Face(pts, tuple(float(v) for v in box), det.box, det.score))
         return found
+
+
+REFINE = 1
+"""Passes from the points' own box after the detector's: ``faces()``, ``predict_files`` (``edge-lmk predict``) and
+the tracker's first frame. Measured with the shipped INT8 model and detector on demo68 (inter-ocular NME, every face
+found; ONNX / TFLite): test_wild 0.0929 / 0.0929 with 0 passes, 0.0871 / 0.0865 with 1, 0.0921 / 0.0916 with 2;
+test 0.0490 / 0.0491, 0.0496 / 0.0497, 0.0507 / 0.0501. One pass costs a second model call per face."""
+
+
+def refine_from_points(predict, image: np.ndarray, box, points: np.ndarray, passes: int = REFINE,
+                       max_scale_change: float = 1.4) -> tuple[np.ndarray, tuple]:
+    """Predict again from the bounding box of the points (the box the model was trained on), ``passes`` times;
+    a pass whose box is over ``max_scale_change`` times larger or smaller than the one before is not taken (an
+    undertrained model's points would collapse). Returns the last points and the box they came from."""
+    for _ in range(passes):
+        pb = points_box(points)
+        if not 1 / max_scale_change < max(pb[2] - pb[0], pb[3] - pb[1]) / max(box[2] - box[0], box[3] - box[1]) \
+                < max_scale_change:
+            break  # the model's own box is implausibly far from the one before: keep that answer
+        box = pb
+        points = predict(image, box)
+    return points, box
 
 
 def check_box(box, width: int, height: int) -> tuple[float, float, float, float]:
@@ -289,7 +306,7 @@ def _check_image(image) -> np.ndarray:
 
 
 def predict_files(artefact: str | Path, images, out: str | Path | None = None, force: bool = False,
-                  threads: int = 1, detector: str = "blazeface", whole: bool = False, refine: int = 1) -> dict:
+                  threads: int = 1, detector: str = "blazeface", whole: bool = False, refine: int = REFINE) -> dict:
     """Landmarks for every face in each image file; with ``out``, an overlay per image (``<stem>_landmarks.jpg``).
 
     ``whole``: each image is already a face crop framed like the training crops (no detection). Returns

@@ -145,18 +145,16 @@ class FaceTracker:
     def _anchor(self, frame: np.ndarray, box) -> tuple[np.ndarray, tuple]:
         """Points from a detector's box, and the reference that turns later points into the next crop box.
 
-        One refinement from the points' own box (the training box) when the model's answer is plausible in scale;
-        then the points box relative to the crop box is remembered, so that a model with a steady bias on this
-        face (points a little too wide, too narrow, too low) does not make the box drift frame after frame.
+        :data:`~edge_landmarks.runtime.predictor.REFINE` passes from the points' own box (the training box), as
+        ``faces()`` makes them; then the points box relative to the crop box is remembered, so that a model with a
+        steady bias on this face (points a little too wide, too narrow, too low) does not make the box drift frame
+        after frame.
         """
-        from .predictor import points_box
+        from .predictor import REFINE, points_box, refine_from_points
 
-        raw = self.predictor.predict(frame, box)
+        raw, box = refine_from_points(self.predictor.predict, frame, box, self.predictor.predict(frame, box),
+                                      REFINE, self.max_scale_change)
         pb = points_box(raw)
-        if 1.0 / self.max_scale_change < _side(pb) / _side(box) < self.max_scale_change:
-            box = pb
-            raw = self.predictor.predict(frame, box)
-            pb = points_box(raw)
         side = _side(box)
         d = (_centre(pb) - _centre(box)) / side
         self._ref = (_side(pb) / side, float(d[0]), float(d[1]))
