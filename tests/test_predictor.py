@@ -450,3 +450,13 @@ def test_the_api_the_cli_and_the_demo_give_one_answer_for_one_frame(demo68, tmp_
     assert first.detected
     for other in (files, cli, first.points):
         assert np.abs(np.asarray(other) - api).max() <= 0.005 + 1e-9
+
+
+def test_detection_has_no_duplicates_and_misses_no_face_in_the_wild(demo68):
+    """Every test_wild photo through the shipped detector: each labelled face found once (a nested box at another
+    scale of the pyramid used to list four faces for the three people of a group photo)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from detection_counts import count
+
+    totals = count(str(demo68), "test_wild")
+    assert totals["faces"] == 26 and totals["found"] == 26 and totals["duplicates"] == 0, totals
