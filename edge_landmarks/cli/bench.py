@@ -110,7 +110,7 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
 @click.option("--warmup", type=click.IntRange(0), default=20, show_default=True)
 @click.option("--calib-size", type=click.IntRange(1), default=300, show_default=True, help="INT8 calibration faces.")
 @click.option("--train-faces", type=click.IntRange(2), default=None, help="Use only this many training faces "
-              "(a smoke test; default: all 322).")
+              "(a smoke test; default: every face of demo68's train split, 414).")
 @click.option("--no-dlib", is_flag=True, help="Leave out the dlib peer row.")
 def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_size, train_faces, no_dlib) -> None:
     """The main job in one command: demo set, train, quantise every format, benchmark, print the table.

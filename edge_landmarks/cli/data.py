@@ -11,7 +11,15 @@ from . import main
 
 @main.group("data")
 def data_group() -> None:
-    """Build, check and look at landmark datasets (300W, WFLW, Kaggle, iBUG .pts folders, the demo set)."""
+    """Build, check and look at landmark datasets (300W, WFLW, Kaggle, iBUG .pts folders, the demo set).
+
+    \b
+    Examples:
+      edge-lmk data demo                                   # build demo68 (dlib-labelled package photos)
+      edge-lmk data check ~/300W                           # counts per split, every problem found
+      edge-lmk data show demo68 --split test_wild --out wild.png
+      edge-lmk data label ~/photos --out ~/faces68 --workers 2
+    """
 
 
 @data_group.command("label")
