@@ -46,9 +46,32 @@ def terminal_console(like=None):
         stream.close()
 
 
+class _Lines:
+    """Progress as plain lines (``bench 3/14: <row>``), for output that is not a terminal (a log, CI, a pipe), where
+    a progress bar would print nothing until the end."""
+
+    def __init__(self, name: str, total: int, stream):
+        self.name, self.total, self.stream, self.done = name, total, stream, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, _task, description: str = "") -> None:
+        print(f"{self.name} {self.done + 1}/{self.total}: {description}", file=self.stream, flush=True)
+
+    def advance(self, _task) -> None:
+        self.done += 1
+
+
 def progress_bar(enabled: bool, total: int, console=None, name: str = "bench"):
+    """A progress bar on a terminal, plain lines elsewhere (``console`` decides: rich's is_terminal)."""
     if not enabled:
         return None, None
+    if console is not None and not console.is_terminal:
+        return _Lines(name, total, console.file), 0
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     prog = Progress(TextColumn(f"[bold]{name}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),

@@ -74,10 +74,13 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
         targets = collect_targets(artefacts, run_dirs, sizes=size_list)
     if not targets:
         raise click.UsageError("nothing to benchmark (check --sizes)")
+    from rich.console import Console
+
     result = run_bench(targets, data=data_path or spec.get("data") or "demo68", split=split or spec.get("split"),
                        threads=_int_list(threads, "--threads") or spec.get("threads") or [1],
                        runs=runs or spec.get("runs", 200), warmup=warmup if warmup is not None else
-                       spec.get("warmup", 20), dlib=not no_dlib and spec.get("dlib", True))
+                       spec.get("warmup", 20), dlib=not no_dlib and spec.get("dlib", True),
+                       console=Console(stderr=True))  # a bar on a terminal, a line per row in a log
     _print_bench(result["rows"])
     if json_path:
         atomic_write_json(json_path, result["rows"])
