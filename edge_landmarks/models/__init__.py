@@ -77,7 +77,8 @@ def count_macs(model, input_size: int | None = None, in_chans: int | None = None
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(1, in_chans or cfg.in_chans, size, size))
+            device = next(model.parameters()).device  # "meta" for zoo_rows: shapes without the arithmetic
+            model(torch.zeros(1, in_chans or cfg.in_chans, size, size, device=device))
     finally:
         for h in hooks:
             h.remove()
@@ -100,11 +101,14 @@ def seed_check(params: int, published: int | None, unused: int = 0) -> str:
 def zoo_rows(pattern: str = "*", macs: bool = True) -> list[dict]:
     """One row per (model, documented input size): name, scheme, points, input, params, the seed's published
     count for that size and how ours compares (:func:`seed_check`), MACs."""
+    import torch
+
     rows = []
     for name in list_models(pattern):
         base = get_model_config(name)
         for size in base.sizes or (base.input_size,):
-            model = create_model(name, input_size=size)
+            with torch.device("meta"):  # no weights are made or run: counting takes seconds, not half a minute
+                model = create_model(name, input_size=size)
             cfg = model.config
             params = count_params(model)
             published = cfg.seed_params if size == base.input_size else cfg.extra.get(f"seed_params_{size}")
