@@ -10,8 +10,9 @@ ONNX and TFLite need only the core install (numpy, OpenCV, onnxruntime, ai-edge-
 
 The box a model expects is the bounding box of the face's landmarks (that is how the training crops were made).
 A face detector's box is mapped onto it (:func:`edge_landmarks.runtime.detect.landmark_box`);
-:meth:`LandmarkPredictor.faces` predicts once more from the bounding box of its own points (``refine``, :data:`REFINE`
-passes by default, the same in ``edge-lmk predict`` and on the demo's first frame: one answer for one frame).
+:meth:`LandmarkPredictor.faces` can predict again from the bounding box of its own points (``refine``; :data:`REFINE`
+passes by default, the same in ``edge-lmk predict``, on the demo's first frame and in ``eval --boxes detector``: one
+answer for one frame).
 """
 
 from __future__ import annotations
@@ -250,11 +251,13 @@ class LandmarkPredictor:
         return found
 
 
-REFINE = 1
-"""Passes from the points' own box after the detector's: ``faces()``, ``predict_files`` (``edge-lmk predict``) and
-the tracker's first frame. Measured with the shipped INT8 model and detector on demo68 (inter-ocular NME, every face
-found; ONNX / TFLite): test_wild 0.0929 / 0.0929 with 0 passes, 0.0871 / 0.0865 with 1, 0.0921 / 0.0916 with 2;
-test 0.0490 / 0.0491, 0.0496 / 0.0497, 0.0507 / 0.0501. One pass costs a second model call per face."""
+REFINE = 0
+"""Passes from the points' own box after the detector's: ``faces()``, ``predict_files`` (``edge-lmk predict``),
+the tracker's first frame and ``edge-lmk eval --boxes detector`` alike. Measured with the shipped INT8 model and
+detector on demo68 (inter-ocular NME, every face found; ONNX / TFLite): test_wild 0.0861 / 0.0860 with 0 passes,
+0.0934 / 0.0930 with 1, 0.0991 / 0.0989 with 2; test 0.0490 / 0.0491, 0.0496 / 0.0495, 0.0507 / 0.0505. (One pass
+won, 0.0871 against 0.0929, while the detector still averaged nested boxes of another pyramid scale into some
+faces' boxes: it made up for a bad box. With those boxes dropped, the detector's box is the better crop.)"""
 
 
 def refine_from_points(predict, image: np.ndarray, box, points: np.ndarray, passes: int = REFINE,
