@@ -16,7 +16,8 @@ from .data import load_dataset
 from .files import atomic_write, atomic_write_json, write_image
 from .schemes import get_scheme
 
-__all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot", "detector_boxes", "BOX_PROTOCOLS"]
+__all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot", "save_yaw_plot", "detector_boxes", "BOX_PROTOCOLS",
+           "region_nmes", "head_poses", "by_yaw", "large_pose", "LARGE_POSE", "YAW_BINS"]
 
 BOX_PROTOCOLS = ("points", "detector")
 
@@ -50,6 +51,80 @@ def save_ced_plot(curves: dict[str, np.ndarray], path: Path, threshold: float = 
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     ax.set_title("Cumulative error distribution")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"), suffix=".png")
+    plt.close(fig)
+    return path
+
+
+LARGE_POSE = "large pose"
+"""The subset of a split whose heads turn |yaw| >= 30 or tilt |roll| >= 20 degrees (by the ground truth's pose fit)."""
+YAW_BINS = (-90, -45, -30, -15, 15, 30, 45, 90)
+
+
+def region_nmes(pred, gt, scheme: str) -> dict[str, float]:
+    """NME per facial region (jaw, brows, nose, eyes, mouth; the scheme's own normalisation), {} for a scheme
+    without regions."""
+    from .metrics import mean_finite
+    from .metrics import nme as nme_fn
+
+    regions = get_scheme(scheme).regions
+    k = get_scheme(scheme).num_points
+    return {r: mean_finite(nme_fn(pred, gt, scheme, mask=np.isin(np.arange(k), idx))) for r, idx in regions.items()}
+
+
+def head_poses(gt, scheme: str) -> np.ndarray | None:
+    """(N, 3) yaw, pitch, roll in degrees of each face by :func:`~edge_landmarks.data.profile.head_pose` on its
+    true points (in ibug68, or converted to it); None for schemes that do not convert (Kaggle's 15, Menpo's 39)."""
+    from .data.profile import head_pose
+    from .schemes import convert, convertible
+
+    if scheme != "ibug68" and not convertible(scheme, "ibug68"):
+        return None
+    pts = gt if scheme == "ibug68" else np.stack([convert(g, scheme, "ibug68") for g in gt])
+    return np.array([head_pose(p) if np.isfinite(p).all() else (np.nan,) * 3 for p in pts]).reshape(-1, 3)
+
+
+def large_pose(poses: np.ndarray) -> np.ndarray:
+    return (np.abs(poses[:, 0]) >= 30) | (np.abs(poses[:, 2]) >= 20)
+
+
+def by_yaw(nmes, yaws) -> list[dict]:
+    """Faces and mean NME per yaw bin (:data:`YAW_BINS`, degrees)."""
+    from .metrics import mean_finite
+
+    rows = []
+    for lo, hi in zip(YAW_BINS[:-1], YAW_BINS[1:], strict=True):
+        inside = (yaws >= lo) & (yaws < hi) if hi < 90 else (yaws >= lo) & (yaws <= hi)
+        rows.append({"yaw": f"{lo}..{hi}", "faces": int(inside.sum()),
+                     "nme": mean_finite(np.asarray(nmes)[inside]) if inside.any() else None})
+    return rows
+
+
+def save_yaw_plot(by_split: dict[str, tuple[np.ndarray, np.ndarray]], path: Path,
+                  norm: str = "interocular") -> Path | None:
+    """NME of each face against its head's yaw (large-pose faces marked), or None without matplotlib."""
+    from .metrics import NORM_LABELS
+    from .report import pyplot
+
+    plt = pyplot()
+    if plt is None:
+        return None
+    fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
+    for name, (poses, nmes) in by_split.items():
+        large = large_pose(poses)
+        dots = ax.scatter(poses[~large, 0], nmes[~large], s=14, label=name)
+        if large.any():
+            ax.scatter(poses[large, 0], nmes[large], s=30, marker="x", color=dots.get_facecolor()[0],
+                       label=f"{name}: |yaw| >= 30 or |roll| >= 20")
+    ax.axvspan(-90, -30, color="grey", alpha=0.08)
+    ax.axvspan(30, 90, color="grey", alpha=0.08)
+    ax.set_xlim(-75, 75)
+    ax.set_xlabel("head yaw (degrees, from the true points' pose fit)")
+    ax.set_ylabel(f"NME ({NORM_LABELS[norm]})")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=7)
+    ax.set_title("Error against head pose")
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"), suffix=".png")
     plt.close(fig)
@@ -168,7 +243,7 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
         result.update(faces=len(faces), submission=str(kaggle_submission(data, pred, faces, out)))
         atomic_write_json(out / "eval.json", result)
         return result
-    curves = {}
+    curves, by_pose = {}, {}
     from .metrics import summarize
 
     scored = _scored_splits(dataset, split, protocol, record)
@@ -185,6 +260,9 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
                 raise EdgeLandmarksError(f"split {name}: the detector found none of the {total} faces")
         pred, gt = predict_crops(predict, samples, cfg)
         metrics = summarize(pred, gt, cfg.scheme)
+        regions = region_nmes(pred, gt, cfg.scheme)
+        if regions:
+            metrics["regions"] = regions
         if dropped:
             metrics["other_schemes_left_out"] = dropped
         if boxes == "detector":
@@ -193,6 +271,16 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
         result["splits"][name] = metrics
         if "/" not in name:  # WFLW's attribute subsets are in the table, not on the CED plot
             curves[name] = nmes
+            poses = head_poses(gt, cfg.scheme)
+            if poses is not None:  # NME against the head's yaw and roll, and the large-pose faces on their own
+                metrics["by_yaw"] = by_yaw(nmes, poses[:, 0])
+                large = large_pose(poses)
+                metrics["large_pose_faces"] = int(large.sum())
+                by_pose[name] = (poses, nmes)
+                if large.any():
+                    result["splits"][f"{name}/{LARGE_POSE}"] = {**summarize(pred[large], gt[large], cfg.scheme),
+                                                                "regions": region_nmes(pred[large], gt[large],
+                                                                                       cfg.scheme)}
         if worst and i == len(scored) - 1 - sum("/" in n for n, _ in scored):
             result["worst"] = _save_worst(samples, pred, gt, nmes, cfg.scheme, out, worst)
     main = "full" if "full" in result["splits"] else next(iter(result["splits"]))
@@ -201,6 +289,9 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
     if split is None and [n for n, _ in scored] in (["all"], ["train"]):
         result["note"] = ("this data has no test or validation split and the model recorded no held-out faces in it: "
                           "every face was scored, training faces included (pass --split)")
+    if by_pose:
+        yaw_plot = save_yaw_plot(by_pose, out / "nme_vs_yaw.png", norm=get_scheme(cfg.scheme).nme_norm)
+        result["yaw_plot"] = str(yaw_plot) if yaw_plot else None
     plot = save_ced_plot(curves, out / "ced.png", norm=get_scheme(cfg.scheme).nme_norm)
     result["ced_plot"] = str(plot) if plot else None
     if plot is None:

@@ -34,6 +34,8 @@ class LandmarkScheme:
     description: str = ""
     nme_norm: str = "interocular"
     """The NME normalisation of this scheme's benchmark (see :func:`edge_landmarks.metrics.nme`)."""
+    regions: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    """Facial regions (jaw, brows, nose, eyes, mouth) -> their points, for NME per region."""
 
     @property
     def num_points(self) -> int:
@@ -168,6 +170,8 @@ SCHEMES: dict[str, LandmarkScheme] = {
         outer_eye_corners=(36, 45),
         pupils=(tuple(range(36, 42)), tuple(range(42, 48))),
         conversions={"kaggle15": _IBUG68_TO_KAGGLE15, "eyes12": _IBUG68_TO_EYES12},
+        regions={"jaw": tuple(range(17)), "brows": tuple(range(17, 27)), "nose": tuple(range(27, 36)),
+                 "eyes": tuple(range(36, 48)), "mouth": tuple(range(48, 68))},
         description="iBUG 300-W / Multi-PIE 68 points (also dlib's shape predictor)",
     ),
     "wflw98": LandmarkScheme(
@@ -177,6 +181,8 @@ SCHEMES: dict[str, LandmarkScheme] = {
         outer_eye_corners=(60, 72),
         pupils=((96,), (97,)),
         conversions={"ibug68": _WFLW98_TO_IBUG68},
+        regions={"jaw": tuple(range(33)), "brows": tuple(range(33, 51)), "nose": tuple(range(51, 60)),
+                 "eyes": (*range(60, 76), 96, 97), "mouth": tuple(range(76, 96))},
         description="WFLW 98 points (contour 33, brows 18, nose 9, eyes 16, mouth 20, pupils 2)",
     ),
     "kaggle15": LandmarkScheme(

@@ -102,6 +102,22 @@ def test_eval_box_protocols_on_the_wild_split(demo68, tmp_path):
     assert det["nme"] < NME_WILD_DETECTOR
 
 
+def test_eval_reports_regions_yaw_and_the_large_pose_faces(demo68, tmp_path):
+    """Where the shipped model fails: NME per region, per yaw bin, and test_wild's large-pose faces on their own."""
+    res = CliRunner().invoke(main, ["eval", str(default_model("onnx")), "--data", str(demo68), "--split",
+                                    "test_wild", "--json", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    wild, large = out["splits"]["test_wild"], out["splits"]["test_wild/large pose"]
+    assert set(wild["regions"]) == {"jaw", "brows", "nose", "eyes", "mouth"}
+    # the regions' errors, weighted by their points, make up the face's
+    sizes = {"jaw": 17, "brows": 10, "nose": 9, "eyes": 12, "mouth": 20}
+    assert sum(wild["regions"][r] * n for r, n in sizes.items()) / 68 == pytest.approx(wild["nme"], rel=1e-6)
+    assert sum(b["faces"] for b in wild["by_yaw"]) == 26
+    assert large["faces"] == wild["large_pose_faces"] >= 1 and large["nme"] > wild["nme"]  # turned faces are harder
+    assert (tmp_path / "nme_vs_yaw.png").stat().st_size > 10_000
+
+
 def test_eval_of_the_shipped_model_writes_into_the_working_folder(demo68, tmp_path, monkeypatch):
     """Never into the installed package: its eval output goes to ./eval-<stem>."""
     monkeypatch.chdir(tmp_path)

@@ -138,3 +138,17 @@ def test_data_show_draws_a_recipe_augmentation(tmp_path, demo68):
     assert np.abs(plain.astype(int) - augmented.astype(int)).mean() > 10
     # colour stays colour in BGR order: the augmented faces are as warm (red over blue) as the plain ones
     assert (augmented[..., 2].mean() > augmented[..., 0].mean()) == (plain[..., 2].mean() > plain[..., 0].mean())
+
+
+@pytest.mark.parametrize("yaw", [-45.0, -20.0, 0.0, 30.0, 60.0])
+def test_head_pose_reads_back_a_turn_and_a_tilt(yaw):
+    """The pose fit that eval's per-yaw report uses: a face turned by face profiling reads back its turn, and the
+    same face turned in the image plane its roll."""
+    front = P.MEAN_SHAPE_68[:, :2] * 120 + 300
+    _, turned, _ = P.turn_points(front, yaw)
+    y, _, r = P.head_pose(turned[:68])
+    assert y == pytest.approx(yaw, abs=0.5) and abs(r) < 0.5
+    a = math.radians(25.0)
+    tilted = (turned[:68] - 300) @ np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]]).T + 300
+    y2, _, r2 = P.head_pose(tilted)
+    assert y2 == pytest.approx(yaw, abs=0.5) and r2 == pytest.approx(25.0, abs=0.5)

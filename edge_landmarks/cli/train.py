@@ -196,7 +196,8 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key 'nme': mean NME in the scheme's "
               "normalisation, named by 'nme_norm': inter-ocular, or box diagonal for menpo39).")
 def eval_cmd(model, data_path, split, out, boxes, vs_seed, as_json) -> None:
-    """Evaluate a model in its seed's protocol: NME / FR / AUC per split, a CED plot and overlays of the worst faces.
+    """Evaluate a model in its seed's protocol: NME / FR / AUC per split, NME per facial region and against head
+    yaw (with the large-pose faces on their own), a CED plot, a plot of NME against yaw, overlays of the worst faces.
 
     \b
     Protocols (chosen from the data):
@@ -236,6 +237,17 @@ def eval_cmd(model, data_path, split, out, boxes, vs_seed, as_json) -> None:
     else:
         click.echo(f"protocol {protocol.name}: NME {NORM_LABELS[first['nme_norm']]}; FR and AUC at "
                    f"{protocol.threshold:g} use it.")
+    with_regions = {n: m["regions"] for n, m in result["splits"].items() if m.get("regions")}
+    if with_regions:
+        names = list(next(iter(with_regions.values())))
+        click.echo(format_table(["NME by region", *names], [[n, *(f"{r[k]:.4f}" for k in names)]
+                                                             for n, r in with_regions.items()]))
+    for name, m in result["splits"].items():
+        if m.get("by_yaw"):
+            rows = [[b["yaw"], b["faces"], f"{b['nme']:.4f}" if b["nme"] is not None else "-"] for b in m["by_yaw"]]
+            click.echo(format_table([f"{name}: yaw (deg)", "faces", "NME"], rows))
+            click.echo(f"{m['large_pose_faces']} faces with |yaw| >= 30 or |roll| >= 20 (the true points' pose fit)"
+                       + (f": split '{name}/large pose'" if m["large_pose_faces"] else ""))
     if "seed_reference" in result:
         ref = result["seed_reference"]
         headers, rows = seed_rows(protocol, ref, ref["recipe"])
@@ -251,3 +263,5 @@ def eval_cmd(model, data_path, split, out, boxes, vs_seed, as_json) -> None:
     if "note" in result:
         click.echo(f"note: {result['note']}")
     click.echo(f"CED plot: {result['ced_plot']}" if result["ced_plot"] else result["plot_note"])
+    if result.get("yaw_plot"):
+        click.echo(f"NME against yaw: {result['yaw_plot']}")

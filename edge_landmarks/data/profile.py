@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["MEAN_SHAPE_68", "fit_pose", "turn_points", "profile"]
+__all__ = ["MEAN_SHAPE_68", "fit_pose", "head_pose", "turn_points", "profile"]
 
 # The 68-point 3D mean face of insightface 2.1 (insightface/data/objects/meanshape_68.pkl in its wheel; MIT licence,
 # (c) insightface.ai). x right, y down, z towards the viewer, in units of about half the face width.
@@ -86,6 +86,19 @@ def fit_pose(points: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     r2 = u @ vt
     rot = np.vstack([r2, np.cross(r2[0], r2[1])])
     return float(sv.mean()), rot, centre
+
+
+def head_pose(points: np.ndarray) -> tuple[float, float, float]:
+    """(yaw, pitch, roll) in degrees of the head whose 68 points these are, from :func:`fit_pose`'s rotation
+    decomposed as roll (in the image plane) after yaw (about the head's vertical axis) after pitch; yaw has the sign
+    of :func:`turn_points`' turns (face profiling's ``profile_yaw``). A fit of the mean face to 2D points: a few
+    degrees off on a strong expression, and it cannot tell a turn past about 60 degrees from a narrower face."""
+    _, r, _ = fit_pose(np.asarray(points, dtype=np.float64))
+    # r = Rz(roll) Ry(yaw) Rx(pitch): the third row is Ry Rx's, the first column Rz applied to Ry's
+    yaw = math.degrees(math.asin(max(-1.0, min(1.0, -r[2, 0]))))
+    pitch = math.degrees(math.atan2(r[2, 1], r[2, 2]))
+    roll = math.degrees(math.atan2(r[1, 0], r[0, 0]))
+    return yaw, pitch, roll
 
 
 def _rotation(axis: np.ndarray, angle: float) -> np.ndarray:
