@@ -184,6 +184,32 @@ def _default_out(model: Path) -> Path:
     return (Path.cwd() if shipped else model.parent) / f"eval-{model.stem}"
 
 
+EVAL_FILES = ("eval.json", "ced.png", "nme_vs_yaw.png", "submission.csv")
+"""What eval writes into its folder (and worst_*.png)."""
+
+
+def _check_out(out: Path) -> None:
+    """eval replaces its own files (a folder whose eval.json it wrote) and never a user's file of the same name."""
+    from .errors import EdgeLandmarksError
+
+    if not out.is_dir():
+        return
+    ours = False
+    if (out / "eval.json").is_file():
+        try:
+            import json
+
+            saved = json.loads((out / "eval.json").read_text())
+            ours = isinstance(saved, dict) and "model" in saved and ("splits" in saved or "submission" in saved)
+        except (OSError, ValueError):
+            ours = False
+    if not ours:
+        taken = [p for p in (*(out / n for n in EVAL_FILES), *sorted(out.glob("worst_*.png"))) if p.exists()]
+        if taken:
+            raise EdgeLandmarksError(f"{taken[0]} exists and is not from edge-lmk eval: choose another --out "
+                                     "(eval replaces only its own results)")
+
+
 def _checkpoint_record(model_path: str | Path) -> dict:
     """A checkpoint's recipe and the faces its run held out for validation ({} for an exported file)."""
     if Path(model_path).suffix.lower() != ".pt":
@@ -232,6 +258,7 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
     record = _checkpoint_record(model_path)
     protocol = protocol_for(dataset, cfg.scheme)
     out = Path(out) if out else _default_out(Path(model_path))
+    _check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(model_path), "data": str(data), "model_name": cfg.name, "input_size": cfg.input_size,
               "boxes": boxes, "protocol": protocol.name, "splits": {}}

@@ -443,3 +443,33 @@ def test_nan_weights_are_never_validated_nor_served(demo68, tmp_path):
     for args in (["--crop", "--json"], ["--json"], []):
         res = cli("predict", str(path), face, *args)
         assert res.returncode == 1 and "not finite" in _last_error(res) and "NaN" not in res.stdout, res.stdout
+
+
+def test_train_and_eval_never_write_over_a_users_files(cache_env, tmp_path):
+    """A folder that holds a user's best.pt / metrics.csv (train) or eval.json / ced.png (eval) is refused, byte for
+    byte untouched; eval replaces its own results in a folder it wrote."""
+    from click.testing import CliRunner
+
+    from edge_landmarks.cli import main
+    from edge_landmarks.runtime.predictor import default_model
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("best.pt", "metrics.csv"):
+        (mine / name).write_text(f"my own {name}\n")
+        res = CliRunner().invoke(main, ["train", "demo", "--epochs", "1", "--max-batches", "1", "--out", str(mine)])
+        assert res.exit_code == 1 and f"{mine / name} exists" in res.output, res.output
+        assert (mine / name).read_text() == f"my own {name}\n"
+        (mine / name).unlink()
+    for name in ("eval.json", "ced.png"):
+        (mine / name).write_text("my notes\n")
+        args = ["eval", str(default_model("onnx")), "--data", "demo68", "--split", "test", "--out", str(mine)]
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 1 and f"{mine / name} exists and is not from edge-lmk eval" in res.output
+        assert (mine / name).read_text() == "my notes\n"
+        (mine / name).unlink()
+    ours = tmp_path / "ours"
+    for _ in range(2):  # the second run replaces the first's files
+        res = CliRunner().invoke(main, ["eval", str(default_model("onnx")), "--data", "demo68", "--split", "test",
+                                        "--out", str(ours)])
+        assert res.exit_code == 0, res.output

@@ -37,6 +37,8 @@ __all__ = ["train", "train_one_epoch", "VAL_FACES"]
 VAL_LABELS = {"nme": "NME", "rmse_px": "RMSE px"}
 """How the progress bar and the summary name each validation score (``TrainConfig.val_metric``)."""
 VAL_FACES = "val_faces.txt"
+RUN_FILES = ("last.pt", "best.pt", "metrics.csv", VAL_FACES)
+"""What a run writes into its folder."""
 """In the run folder, where validation faces were held out of the training split: one face's source per line."""
 
 
@@ -175,6 +177,9 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     last_path = out / "last.pt"
     if not resume and last_path.exists():
         raise EdgeLandmarksError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    taken = [out / n for n in RUN_FILES if (out / n).exists()] if not resume else []
+    if taken:  # a user's own best.pt or metrics.csv: a new run writes none of them over
+        raise EdgeLandmarksError(f"{taken[0]} exists and is not part of a run to resume: choose another --out")
     if resume and not last_path.exists():
         raise EdgeLandmarksError(f"{last_path}: nothing to resume")
     dist, amp, workers, log = _set_up(cfg, data, progress, log)
