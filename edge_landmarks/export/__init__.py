@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write_json, refuse_overwrite, temporary
+from ..files import atomic_write_json, read_json, refuse_overwrite, temporary
 from ..formats import FORMATS, ModelFormat, export_formats, file_bytes
 
 __all__ = ["export_artefact", "quantize_within_budget", "calibration_crops", "validate", "FORMATS", "REMEDIES",
@@ -143,6 +143,7 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     train_cfg = ckpt.get("train_config", {})
     data = data or train_cfg.get("data") or "demo68"
     out = Path(out) if out else Path(checkpoint).parent / "export"
+    _read_manifest(out / "manifest.json")  # a manifest we cannot update stops here, not after the work
     made_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{artefact_stem(cfg)}_{precision}{spec.suffix}"
@@ -192,8 +193,8 @@ def _made_by_us(path: Path) -> bool:
     from ..runtime.backends import sidecar_path
 
     try:
-        meta = json.loads(sidecar_path(path).read_text())
-    except (OSError, ValueError):
+        meta = read_json(sidecar_path(path))
+    except (OSError, EdgeLandmarksError):
         return False
     return isinstance(meta, dict) and "format" in meta and "model_config" in meta
 
@@ -321,7 +322,20 @@ def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: f
     return entry
 
 
+def _read_manifest(path: Path) -> dict:
+    """The export folder's manifest, checked (bounded JSON, ``{"artefacts": [{"path": ...}, ...]}``), or a new one
+    where there is none: one error naming the file otherwise."""
+    if not path.exists():
+        return {"artefacts": []}
+    manifest = read_json(path)
+    if not (isinstance(manifest, dict) and isinstance(manifest.get("artefacts"), list)
+            and all(isinstance(a, dict) and isinstance(a.get("path"), str) for a in manifest["artefacts"])):
+        raise EdgeLandmarksError(f"{path}: not an edge-lmk manifest ({{\"artefacts\": [{{\"path\": ...}}]}}); move it "
+                                 "away or choose another --out")
+    return manifest
+
+
 def _update_manifest(path: Path, entry: dict) -> None:
-    manifest = json.loads(path.read_text()) if path.is_file() else {"artefacts": []}
+    manifest = _read_manifest(path)
     manifest["artefacts"] = [a for a in manifest["artefacts"] if a["path"] != entry["path"]] + [entry]
     atomic_write_json(path, manifest)

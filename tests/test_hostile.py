@@ -1,0 +1,211 @@
+"""Hostile files and arguments (issue #27, items 7-10): every file a command reads is checked for type, range, size
+and depth before use, by one validator per kind of file (a sidecar: ``runtime.backends.check_metadata``; a
+checkpoint: ``training.checkpoint.check_checkpoint``; both through ``ModelConfig.check``; a JSON file:
+``files.read_json``; an image: ``data.samples.check_image_header``; a recipe: ``files.check_nesting``), and each bad
+one is one clear line naming the file, never a traceback, a hang, or NaN points."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CKPT = ROOT / "tests" / "assets" / "demo68_mobilenetv2_56.pt"
+
+
+def _cli(*args, cwd=None, timeout=300, env=None):
+    res = subprocess.run([sys.executable, "-m", "edge_landmarks", *map(str, args)], cwd=cwd, capture_output=True,
+                         text=True, timeout=timeout, env=env)
+    return res, (res.stderr.strip().splitlines() or [""])[-1]
+
+
+def _one_clear_line(res, last, *needles):
+    assert "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert res.returncode in (1, 2) and last.startswith(("error:", "Error:")), res.stdout + res.stderr
+    for n in needles:
+        assert n in last, last
+
+
+# --- item 9: sidecars --------------------------------------------------------------------------------------------
+
+def _shipped_onnx(tmp_path) -> tuple[Path, dict]:
+    from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
+
+    src = DEFAULT_MODEL_DIR / "demo68_mobilenetv2_56_int8.onnx"
+    dst = tmp_path / "m.onnx"
+    shutil.copyfile(src, dst)
+    return dst, json.loads(Path(f"{src}.json").read_text())
+
+
+def _cfg(**kw):
+    return lambda m: {**m, "model_config": {**m["model_config"], **kw}}
+
+
+SIDECAR_FAULTS = [  # (name, how the sidecar is changed, what the error says)
+    # values out of range: each divides by zero, gives NaN points or crops nothing
+    ("std 0", _cfg(std=[0, 0, 0]), "std must be 3 finite numbers"),
+    ("std NaN", _cfg(std=[float("nan")] * 3), "std must be 3 finite numbers"),
+    ("mean Infinity", _cfg(mean=[float("inf")] * 3), "mean must be 3 finite numbers"),
+    ("crop_margin NaN", _cfg(crop_margin=float("nan")), "crop_margin must be a finite number"),
+    ("crop_margin -2", _cfg(crop_margin=-2), "crop_margin must be a finite number"),
+    ("output_scale 0", _cfg(output_scale=0), "output_scale must be a finite number"),
+    ("output_scale -1", _cfg(output_scale=-1), "output_scale must be a finite number"),
+    ("a 2-value mean", _cfg(mean=[0.5, 0.5]), "mean must be 3 finite numbers"),
+    ("input_size 10^6", _cfg(input_size=10**6), "input_size must be a whole number from 8 to 1024"),
+    ("scheme a path", _cfg(scheme="../../evil"), "scheme must be a known landmark scheme"),
+    ("model_config a list", lambda m: {**m, "model_config": [1, 2]}, "model_config must be a mapping"),
+    # the sidecar disagrees with itself or with its file
+    ("top-level scheme a path", lambda m: {**m, "scheme": "../../evil"}, "scheme '../../evil' disagrees"),
+    ("in_chans 1 (the file takes 3)", lambda m: {**_cfg(in_chans=1, mean=[0.5], std=[0.5])(m), "channels": 1,
+                                                 "mean": [0.5], "std": [0.5]}, "1x1x56x56 input"),
+    # not an object, or nested without end
+    ("a JSON list at the top", lambda m: [1, 2], "a sidecar is a JSON object, not a list"),
+    ("a JSON string at the top", lambda m: '"model"', "a sidecar is a JSON object, not a str"),
+    ("nested 100000 deep", lambda m: "[" * 100_000 + "]" * 100_000, "nested more than 20 levels deep"),
+    ("nested 30 deep inside", lambda m: {**m, "extra": json.loads("[" * 30 + "]" * 30)}, "nested more than 20"),
+]
+
+
+@pytest.mark.parametrize("name,change,message", SIDECAR_FAULTS, ids=[f[0] for f in SIDECAR_FAULTS])
+def test_a_hostile_sidecar_is_one_clear_error_in_the_api_and_the_cli(name, change, message, tmp_path):
+    """Through ``LandmarkPredictor`` / ``load_backend`` (std 0 and crop_margin NaN gave NaN points, crop_margin -2,
+    output_scale -1 and a scheme path were accepted) and ``predict`` (tracebacks)."""
+    import cv2
+
+    from edge_landmarks import LandmarkPredictor
+    from edge_landmarks.errors import EdgeLandmarksError
+    from edge_landmarks.runtime import load_backend
+
+    path, meta = _shipped_onnx(tmp_path)
+    new = change(meta)
+    Path(f"{path}.json").write_text(new if isinstance(new, str) else json.dumps(new))
+    for load in (LandmarkPredictor, load_backend):
+        with pytest.raises(EdgeLandmarksError, match=re.escape(message)) as info:
+            load(path)
+        assert str(path) in str(info.value)
+    cv2.imwrite(str(tmp_path / "face.png"), np.full((64, 64, 3), 128, np.uint8))
+    res, last = _cli("predict", path, tmp_path / "face.png", "--crop")
+    _one_clear_line(res, last, str(path), message)
+
+
+# --- item 9: checkpoints -----------------------------------------------------------------------------------------
+
+def _wrong_shape(c):
+    key = next(iter(c["state_dict"]))
+    c["state_dict"][key] = c["state_dict"][key][:1]
+
+
+CHECKPOINT_FAULTS = [
+    ("tensors of the wrong shape", _wrong_shape, "its weights do not fit mobilenetv2"),
+    ("an empty state dict", lambda c: c.update(state_dict={}), "its state_dict holds no weights"),
+    ("an unknown model", lambda c: c["model_config"].update(name="mobilenetv9"), "unknown model 'mobilenetv9'"),
+    ("model_config a list", lambda c: c.update(model_config=[1, 2]), "model_config must be a mapping"),
+    ("num_points -68", lambda c: c["model_config"].update(num_points=-68), "num_points must be a whole number"),
+    ("input_size 10^6", lambda c: c["model_config"].update(input_size=10**6), "input_size must be a whole number"),
+    ("std 0", lambda c: c["model_config"].update(std=[0, 0, 0]), "std must be 3 finite numbers"),
+]
+
+
+@pytest.mark.parametrize("name,change,message", CHECKPOINT_FAULTS, ids=[f[0] for f in CHECKPOINT_FAULTS])
+def test_a_hostile_checkpoint_is_one_clear_error(name, change, message, tmp_path):
+    import torch
+
+    from edge_landmarks.errors import EdgeLandmarksError
+    from edge_landmarks.training import load_checkpoint
+
+    ckpt = torch.load(CKPT, map_location="cpu", weights_only=True)
+    change(ckpt)
+    path = tmp_path / "bad.pt"
+    torch.save(ckpt, path)
+    with pytest.raises(EdgeLandmarksError, match=re.escape(message)) as info:
+        load_checkpoint(path)
+    assert str(path) in str(info.value)
+    res, last = _cli("export", path, "--format", "onnx", "--out", tmp_path / "e")
+    _one_clear_line(res, last, str(path), message)
+    assert not (tmp_path / "e").exists()
+
+
+# --- item 9: the export folder's manifest, checked before the work ------------------------------------------------
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"artefacts": 3}'])
+def test_a_manifest_that_cannot_be_updated_stops_the_export_before_any_work(text, tmp_path):
+    out = tmp_path / "e"
+    out.mkdir()
+    (out / "manifest.json").write_text(text)
+    res, last = _cli("export", CKPT, "--format", "onnx", "--out", out, timeout=60)
+    _one_clear_line(res, last, str(out / "manifest.json"))
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]  # no artefact was made, then left
+    assert (out / "manifest.json").read_text() == text
+
+
+# --- item 9: two builds of the demo set at once --------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_two_demo_builds_at_once_both_succeed(tmp_path, cache_env):
+    """The second waits for the first (a lock on the folder), then finds the set built (a FileNotFoundError
+    before)."""
+    cmd = [sys.executable, "-m", "edge_landmarks", "data", "demo", "--out", str(tmp_path / "d68")]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (_out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0 and "Traceback" not in err, err[-3000:]
+    manifest = json.loads((tmp_path / "d68" / "manifest.json").read_text())
+    assert manifest["name"] == "demo68" and manifest["total"] > 100
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".d68")]  # no temporary left
+
+
+# --- item 9: an image too large to decode, refused from its header ------------------------------------------------
+
+def _huge_png(path: Path, width: int, height: int) -> Path:
+    """A valid grey PNG of width x height zeros, written row by row (never held in memory)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    z = zlib.compressobj(9)
+    row = b"\0" * (width + 1)
+    idat = b"".join(z.compress(row) for _ in range(height)) + z.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp", ".ppm", ".pgm", ".tif", ".webp"])
+def test_image_header_sizes_are_read_right(suffix, tmp_path):
+    import cv2
+
+    from edge_landmarks.data.samples import image_header_size
+
+    img = np.random.default_rng(0).integers(0, 255, (37, 53, 3), np.uint8)
+    cv2.imwrite(str(tmp_path / f"i{suffix}"), img[..., 0] if suffix == ".pgm" else img)
+    assert image_header_size(tmp_path / f"i{suffix}") == (53, 37)
+
+
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header(tmp_path):
+    """``data label`` on a 20000 x 20000 PNG ran 80 s into a MemoryError; now it is skipped and listed as
+    unreadable at once, and every reader (``read_image``) refuses it with one error naming the file."""
+    import time
+
+    from edge_landmarks.data import read_image
+    from edge_landmarks.errors import DataFormatError
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    big = _huge_png(photos / "big.png", 20000, 20000)
+    with pytest.raises(DataFormatError, match=re.escape(f"{big}: a 20000 x 20000 image: more than")):
+        read_image(big)
+    t0 = time.time()
+    res, _ = _cli("data", "label", photos, "--out", tmp_path / "out", timeout=120)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert time.time() - t0 < 60
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["unreadable"] == [str(big)] and m["faces"] == 0
+
