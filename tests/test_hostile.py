@@ -209,3 +209,59 @@ def test_an_image_over_the_pixel_limit_is_refused_from_its_header(tmp_path):
     m = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert m["unreadable"] == [str(big)] and m["faces"] == 0
 
+
+# --- item 7: recipes and model arguments that would exhaust the machine ---------------------------------------------
+
+_LAUGHS = "".join(f"  {k}: &{k} [{', '.join([f'*{p}'] * 9) if p else ', '.join(['lol'] * 9)}]\n"
+                  for p, k in zip(["", *"abcdefgh"], "abcdefghi", strict=True))
+_WIDE = "  a: &a [" + ", ".join(["x"] * 3000) + "]\n  b: [" + ", ".join(["*a"] * 40) + "]\n"
+
+RECIPE_BOMBS = [  # (name, recipe text after "model: mobilenetv2\n", what the error says)
+    ("billion laughs in seed_reference", "seed_reference:\n" + _LAUGHS, "more than 50 YAML aliases"),
+    ("billion laughs in model_args", "model_args:\n" + _LAUGHS, "more than 50 YAML aliases"),
+    ("billion laughs in augment", "augment:\n" + _LAUGHS, "more than 50 YAML aliases"),
+    ("40 aliases of 3000 values", "seed_reference:\n" + _WIDE, "more than 100,000 values"),
+    ("nested 1000 deep", "seed_reference: " + "[" * 1000 + "]" * 1000 + "\n", "nested more than 20 levels deep"),
+    ("nested 100000 deep", "model_args: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n", "nested more than 20"),
+]
+
+
+@pytest.mark.parametrize("name,text,message", RECIPE_BOMBS, ids=[b[0] for b in RECIPE_BOMBS])
+def test_a_recipe_that_would_exhaust_the_machine_is_refused_when_it_loads(name, text, message, tmp_path):
+    """A billion laughs hung ``train`` until memory ran out (``dataclasses.asdict`` expanded it when the run state
+    was saved) or ended in MemoryError while the error was formatted; deep nesting was a RecursionError."""
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("model: mobilenetv2\n" + text)
+    res, last = _cli("train", recipe, "--epochs", "1", "--out", tmp_path / "run", timeout=60)
+    _one_clear_line(res, last, str(recipe), message)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("arg,message", [
+    ("input_size=100000", "input_size must be a whole number from 8 to 1024"),  # tried to allocate 50 GB
+    ("num_points=-68", "num_points must be a whole number from 1 to 1000"),
+    ("crop_margin=.nan", "crop_margin must be a finite number"),
+    ("std=[0, 0, 0]", "std must be 3 finite numbers"),
+])
+def test_a_model_argument_out_of_range_is_refused_before_the_run(arg, message, tmp_path):
+    res, last = _cli("train", "demo", "--epochs", "1", "--model-arg", arg, "--out", tmp_path / "run", timeout=120)
+    _one_clear_line(res, last, message)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("item,message", [
+    ("input_size=[56,", "--model-arg input_size:1: not valid YAML"),
+    ("input_size=!!python/object/apply:os.system ['echo owned']", "not valid YAML"),
+    ("input_size=" + "[" * 50 + "]" * 50, "nested more than 20 levels deep"),
+    ("=56", "is not KEY=VALUE"),
+    ("input_size", "is not KEY=VALUE"),
+])
+def test_model_arg_text_is_read_within_bounds(item, message):
+    """``parse_model_arg``, what ``train --model-arg`` reads its values with (broken YAML and a ``!!python`` tag
+    were tracebacks)."""
+    from edge_landmarks.errors import EdgeLandmarksError
+    from edge_landmarks.training.config import parse_model_arg
+
+    with pytest.raises(EdgeLandmarksError, match=re.escape(message)):
+        parse_model_arg(item)
+    assert parse_model_arg("mean=[0.5]") == ("mean", [0.5])
