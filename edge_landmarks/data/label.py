@@ -128,8 +128,14 @@ def _label_one(job: tuple) -> dict:
     tch = teacher()
     record = {"source": str(path), "group": group, "split": split, "faces": 0, "files": [], "no_face": []}
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        frames = _frames(path, stride, dedup)
         record["kind"] = "video"
+        cap = cv2.VideoCapture(str(path))
+        readable = cap.isOpened() and cap.read()[0]
+        cap.release()
+        if not readable:  # skipped and listed, as an unreadable image is: one bad file does not stop the run
+            record.update(error="unreadable video (OpenCV cannot open it or read a frame)", frames_kept=0)
+            return record
+        frames = _frames(path, stride, dedup)
     else:
         try:
             check_image_header(path)  # a 20000 x 20000 PNG is refused from its header, not decoded

@@ -273,6 +273,10 @@ def _qat_model(checkpoint, model, data, split, calib, train_cfg, qat: dict, prog
     return _QAT_CACHE[key]
 
 
+MAX_NME_INCREASE = 10.0
+"""The largest INT8 budget taken (1000 %): beyond it there is no budget; say ``--max-nme-increase off``."""
+
+
 def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: float = 0.02,
                            qat: dict | None = None, calib_size: int = 300, force: bool = False,
                            on_attempt=None, **kwargs) -> dict:
@@ -285,6 +289,11 @@ def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: f
     from ..data.holdout import training_split
     from ..runtime.backends import sidecar_path
     from ..training import load_checkpoint
+
+    if isinstance(max_nme_increase, bool) or not isinstance(max_nme_increase, (int, float)) \
+            or not 0 <= max_nme_increase <= MAX_NME_INCREASE:  # NaN fails too: it walked every remedy into QAT
+        raise EdgeLandmarksError(f"the INT8 budget max_nme_increase must be a number from 0 to {MAX_NME_INCREASE:g} "
+                                 f"(a fraction: 0.02 = 2 %), not {max_nme_increase!r}")
 
     _, ckpt = load_checkpoint(checkpoint)
     data = kwargs.get("data") or ckpt.get("train_config", {}).get("data") or "demo68"

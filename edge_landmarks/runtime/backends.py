@@ -22,7 +22,8 @@ import numpy as np
 from ..errors import EdgeLandmarksError, MissingExtraError
 
 __all__ = ["load_backend", "read_metadata", "check_metadata", "sidecar_path", "load_onnx", "load_openvino",
-           "load_tflite", "describe_io", "is_validated", "is_unfinished", "quantize", "validation_problem"]
+           "load_tflite", "describe_io", "check_threads", "MAX_THREADS", "is_validated", "is_unfinished", "quantize",
+           "validation_problem"]
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -258,6 +259,17 @@ def load_tflite(path: Path, threads: int):
     return _fast(buf, quant, invoke)
 
 
+MAX_THREADS = 256
+"""The most runtime threads any command or call takes (``predict --threads 100000`` hung starting them)."""
+
+
+def check_threads(threads) -> int:
+    """``threads`` as an int from 1 to :data:`MAX_THREADS`, or one :class:`EdgeLandmarksError`."""
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= MAX_THREADS:
+        raise EdgeLandmarksError(f"threads must be a whole number from 1 to {MAX_THREADS}, not {threads!r}")
+    return int(threads)
+
+
 def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = False):
     """(predict_batch, ModelConfig, metadata) for a checkpoint or an exported artefact. An artefact whose sidecar
     holds no validation (its export was interrupted, or it was never checked) is refused with a clear error;
@@ -266,6 +278,7 @@ def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = F
 
     if not isinstance(path, (str, Path)):
         raise EdgeLandmarksError(f"a model path is a str or Path, not {type(path).__name__}")
+    threads = check_threads(threads)
     p = Path(path)
     if not p.is_file():
         raise EdgeLandmarksError(f"{p}: file not found")
