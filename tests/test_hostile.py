@@ -338,3 +338,54 @@ def test_a_file_name_with_a_newline_is_one_error_line(tmp_path):
     _one_clear_line(res, last, "a\\nb.pt")
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
 
+
+# --- item 8: the browser stream answers only requests that name it -------------------------------------------------
+
+def _get_with_host(port: int, host: str | None, path: str = "/landmarks.json") -> int:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest("GET", path, skip_host=True)
+        if host is not None:
+            conn.putheader("Host", host)
+        conn.endheaders()
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def test_the_server_refuses_a_foreign_host_header():
+    """DNS rebinding: a page of attacker.example whose name resolves to 127.0.0.1 got 200 and the landmarks."""
+    from edge_landmarks.runtime.serve import FrameServer
+
+    server = FrameServer("127.0.0.1", 0, info={"model": "m"})
+    server.start()
+    try:
+        server.publish(np.zeros((48, 64, 3), np.uint8), {"faces": [[1, 2]]})
+        port = server.port
+        for host in ("attacker.example", f"attacker.example:{port}", "127.0.0.1.attacker.example",
+                     f"localhost:{port + 1}", "localhost.attacker.example", "10.0.0.1", None, "[::1"):
+            for path in ("/landmarks.json", "/frame.jpg", "/", "/stream.mjpg"):
+                assert _get_with_host(port, host, path) == 403, (host, path)
+        for host in ("127.0.0.1", f"127.0.0.1:{port}", "localhost", f"LOCALHOST:{port}", f"[::1]:{port}",
+                     "app.localhost"):
+            assert _get_with_host(port, host) == 200, host
+    finally:
+        server.close()
+
+
+def test_host_rules_of_a_server_open_to_the_network():
+    import socket
+
+    from edge_landmarks.runtime.serve import host_allowed
+
+    name = socket.gethostname()
+    for host in ("192.168.1.20:8000", f"{name}:8000", f"{name.split('.')[0]}.local", "localhost:8000", "[fe80::1]"):
+        assert host_allowed(host, "0.0.0.0", 8000), host
+    for host in ("attacker.example", "192.168.1.20:8001", "pi.attacker.example:8000", ""):
+        assert not host_allowed(host, "0.0.0.0", 8000), host
+    assert host_allowed("192.168.1.20:8000", "192.168.1.20", 8000)
+    assert not host_allowed("localhost:8000", "192.168.1.20", 8000)
