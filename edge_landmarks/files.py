@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import json
@@ -14,11 +15,85 @@ from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_json", "atomic_write", "refuse_overwrite",
            "publish", "plain_mode", "write_image", "temporary", "remove_stale_temporaries", "process_alive",
-           "TEMPORARY_MARKER"]
+           "TEMPORARY_MARKER", "read_json", "check_nesting", "MAX_DEPTH", "MAX_ITEMS", "MAX_JSON_BYTES",
+           "exclusive"]
 
 
 TEMPORARY_MARKER = ".edge-lmk-temporary"
 """The file inside every temporary folder of ours: it holds the writer's pid. A folder without it is never ours."""
+
+MAX_DEPTH = 20
+"""How deeply the files a command reads (sidecars, manifests, recipes) may nest: ours nest 4 levels at most."""
+MAX_ITEMS = 100_000
+"""How many values (keys, list items, scalars) such a file may hold, counted after YAML aliases are expanded."""
+MAX_JSON_BYTES = 16 << 20
+"""The largest sidecar or manifest read: ours are a few kB."""
+
+
+def check_nesting(obj, where: str, max_depth: int = MAX_DEPTH, max_items: int = MAX_ITEMS) -> None:
+    """Refuse a parsed document that nests deeper than ``max_depth`` or holds more than ``max_items`` values (a
+    YAML alias counts again each time it is used, so a billion laughs stops here, not when something expands it).
+    Iterative: a deep document cannot exhaust the stack. Raises :class:`EdgeLandmarksError` naming ``where``."""
+    from .errors import EdgeLandmarksError
+
+    stack, count = [(obj, 1)], 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > max_items:
+            raise EdgeLandmarksError(f"{where}: more than {max_items:,} values (a YAML anchor used again and again?)")
+        if isinstance(value, dict):
+            children = [*value.keys(), *value.values()]
+        elif isinstance(value, (list, tuple)):
+            children = value
+        else:
+            continue
+        if depth >= max_depth and children:
+            raise EdgeLandmarksError(f"{where}: nested more than {max_depth} levels deep")
+        stack.extend((c, depth + 1) for c in children)
+
+
+def read_json(path: str | Path, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_DEPTH):
+    """A small JSON file of ours (sidecar, manifest), bounded before use: at most ``max_bytes``, UTF-8, valid JSON,
+    nested at most ``max_depth`` levels. Anything else is one :class:`EdgeLandmarksError`
+    naming the file."""
+    from .errors import EdgeLandmarksError
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise EdgeLandmarksError(f"{path}: file not found") from None
+    if size > max_bytes:
+        raise EdgeLandmarksError(f"{path}: {size:,} bytes, more than the {max_bytes:,} such a file may have")
+    raw = path.read_bytes()[: max_bytes + 1]
+    # the nesting is bounded on the text first: the parser itself recurses (RecursionError on ~100k brackets)
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in raw.decode("utf-8", errors="replace"):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > max_depth:
+                raise EdgeLandmarksError(f"{path}: nested more than {max_depth} levels deep")
+        elif ch in "]}":
+            depth -= 1
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise EdgeLandmarksError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:
+        raise EdgeLandmarksError(f"{path}: not valid JSON ({exc})") from None
+
 
 _RANDOM_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 _RANDOM_LENGTH = 8
@@ -92,6 +167,26 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
             tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
+
+
+@contextlib.contextmanager
+def exclusive(path: str | Path):
+    """Hold an exclusive lock for ``path`` for the block (``flock`` on its parent folder: no lock file is left
+    beside the user's files): a second process that builds the same thing waits for the first, then finds it
+    built. Where the platform has no ``fcntl`` the block runs unlocked."""
+    path = Path(path)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Linux or macOS
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def process_alive(pid: int) -> bool:

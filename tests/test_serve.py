@@ -100,9 +100,10 @@ def test_a_client_that_stops_reading_never_stalls_publishing():
     server.start()
     stalled = socket.create_connection(("127.0.0.1", server.port))
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+    request = f"GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
+    stalled.sendall(request)
     reader = socket.create_connection(("127.0.0.1", server.port))
-    reader.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+    reader.sendall(request)
     got: list[bytes] = []
     t = threading.Thread(target=lambda: got.extend(_read_parts(reader.makefile("rb"), 20)), daemon=True)
     t.start()

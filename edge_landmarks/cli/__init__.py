@@ -7,6 +7,7 @@ One module per step: :mod:`.data` (data demo / label / check / show / video), :m
 from __future__ import annotations
 
 import errno
+import math
 import sys
 from pathlib import Path
 
@@ -21,6 +22,32 @@ _FILE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPE
                 errno.EEXIST, errno.ENAMETOOLONG, errno.EFBIG}
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line: newlines and other control characters (a file name may hold them) escaped as Python
+    writes them, so an error is always exactly one line."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
+
+
+class FiniteFloat(click.FloatRange):
+    """``click.FloatRange`` that also refuses NaN and infinities (a NaN passes every comparison of FloatRange:
+    ``--dedup nan`` kept one frame, ``--max-nme-increase nan`` walked every remedy into QAT). Every float option of
+    the CLI uses it with bounds."""
+
+    name = "finite float range"
+
+    def convert(self, value, param, ctx):
+        v = float(click.FLOAT.convert(value, param, ctx))
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(v, param, ctx)
+
+
+MAX_THREADS = 256
+"""The most threads an option takes (the runtime's own bound, :data:`edge_landmarks.runtime.backends.MAX_THREADS`):
+``predict --threads 100000`` hung starting them."""
+THREADS = click.IntRange(1, MAX_THREADS)
+
+
 class _Group(click.Group):
     """Turns the project's own errors, and what the file system refuses, into one clear line and exit code 1,
     instead of a traceback."""
@@ -29,7 +56,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except EdgeLandmarksError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {one_line(exc)}", err=True)
             sys.exit(1)
         except OSError as exc:
             if exc.errno not in _FILE_ERRNOS:
@@ -38,7 +65,7 @@ class _Group(click.Group):
             what = exc.strerror or str(exc)
             if exc.errno == errno.EEXIST and exc.filename and not Path(exc.filename).is_dir():
                 what = "a file is there, where a folder must be"
-            click.echo(f"error: {where}{what}", err=True)
+            click.echo(f"error: {one_line(where + what)}", err=True)
             sys.exit(1)
 
 

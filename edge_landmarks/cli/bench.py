@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import EdgeLandmarksError
-from . import FORMAT_CHOICE, export_list, main
+from . import FORMAT_CHOICE, MAX_THREADS, export_list, main
 
 
 def _int_list(text: str | None, option: str) -> list[int] | None:
@@ -17,8 +17,9 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         values = []
-    if not values or min(values) < 1:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of positive integers", param_hint=option)
+    if not values or min(values) < 1 or (option == "--threads" and max(values) > MAX_THREADS):
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of positive integers"
+                                 + (f" up to {MAX_THREADS}" if option == "--threads" else ""), param_hint=option)
     return values
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
 from ..errors import EdgeLandmarksError
-from . import FORMAT_CHOICE, export_list, main
+from . import FORMAT_CHOICE, FiniteFloat, export_list, main
 
 
 def _print_artefacts(entries: list[dict]) -> None:
@@ -53,8 +54,9 @@ def _budget(value: str) -> float | None:
         pct = float(v)
     except ValueError:
         raise click.BadParameter(f"{value!r}: give a percentage such as 2 or 0.5%, or off") from None
-    if pct < 0:
-        raise click.BadParameter("the budget is an increase in percent, 0 or more")
+    if not math.isfinite(pct) or not 0 <= pct <= 1000:  # NaN walked every remedy into QAT
+        raise click.BadParameter(f"{value!r}: the budget is an increase in percent from 0 to 1000, or off",
+                                 param_hint="--max-nme-increase")
     return pct / 100
 
 
@@ -67,7 +69,7 @@ def _budget(value: str) -> float | None:
                    "order (more calibration data, first conv and head in float, QAT). 'off' disables it.")
 @click.option("--qat", is_flag=True, help="Go straight to quantisation-aware fine-tuning (NNCF), then export.")
 @click.option("--qat-epochs", type=click.IntRange(1), default=5, show_default=True)
-@click.option("--qat-lr", type=float, default=1e-4, show_default=True)
+@click.option("--qat-lr", type=FiniteFloat(0, 1, min_open=True), default=1e-4, show_default=True)
 @click.option("--calib-data", default=None, help="Calibration faces (default: the checkpoint's training data).")
 @click.option("--calib-size", type=click.IntRange(1), default=300, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: <run>/export).")
@@ -110,4 +112,4 @@ def quantize_cmd(checkpoint, int8, fmt, budget, qat, qat_epochs, qat_lr, calib_d
     if entries:
         _print_artefacts(entries)
     if failures:
-        raise EdgeLandmarksError("\n".join(failures))
+        raise EdgeLandmarksError("; ".join(failures))

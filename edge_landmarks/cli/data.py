@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from . import main
+from . import FiniteFloat, main
 
 
 @main.group("data")
@@ -29,12 +29,12 @@ def data_group() -> None:
               help="Processes, one dlib teacher each.")
 @click.option("--stride", type=click.IntRange(min=1), default=10, show_default=True,
               help="Videos: label every Nth frame.")
-@click.option("--dedup", type=click.FloatRange(min=0), default=4.0, show_default=True,
+@click.option("--dedup", type=FiniteFloat(0, 255), default=4.0, show_default=True,
               help="Videos: drop a frame whose 32x32 grey thumbnail differs from the last kept one by less than "
                    "this mean absolute difference (0-255).")
 @click.option("--min-face", type=click.IntRange(min=1), default=40, show_default=True,
               help="Ignore faces smaller than this many pixels.")
-@click.option("--min-score", type=float, default=0.0, show_default=True,
+@click.option("--min-score", type=FiniteFloat(-10, 10), default=0.0, show_default=True,
               help="Detection score a face needs (0: dlib's own threshold; 0.3 drops most face-like things, but "
                    "small grey faces can score lower).")
 @click.option("--licence", default="unknown", show_default=True, help="The photos' licence, for the manifest.")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import main
+from . import THREADS, main
 
 
 @main.command("predict")
@@ -14,7 +14,7 @@ from . import main
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder for the overlays (<image stem>_landmarks.jpg); none written without it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the points of every face per image.")
-@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Runtime threads.")
+@click.option("--threads", type=THREADS, default=1, show_default=True, help="Runtime threads.")
 @click.option("--detector", type=click.Choice(["blazeface", "haar"]), default="blazeface", show_default=True,
               help="Face detector (haar needs OpenCV 4 with its cascade files).")
 @click.option("--crop", "whole", is_flag=True, help="Each image is already a face crop: no detection.")
@@ -65,7 +65,7 @@ def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
 @click.option("--save", type=click.Path(dir_okay=False), default=None,
               help="Annotated video (.mp4, .avi, .mkv), or an image (.jpg, .png) of the last frame with a face.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's statistics as JSON (key 'fps').")
-@click.option("--threads", type=click.IntRange(1), default=1, show_default=True, help="Runtime threads.")
+@click.option("--threads", type=THREADS, default=1, show_default=True, help="Runtime threads.")
 @click.option("--detector", type=click.Choice(["blazeface", "haar"]), default="blazeface", show_default=True)
 @click.option("--no-smooth", is_flag=True, help="Turn the One-Euro smoothing of the points off.")
 @click.option("--verify-every", type=click.IntRange(0), default=10, show_default=True,

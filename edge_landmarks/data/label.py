@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EdgeLandmarksError
+from ..errors import DataFormatError, EdgeLandmarksError
 from ..files import atomic_write_json, write_image
-from .samples import IMAGE_SUFFIXES
+from .samples import IMAGE_SUFFIXES, check_image_header
 
 __all__ = ["label_sources", "find_sources", "split_groups", "VIDEO_SUFFIXES", "MANIFEST_KIND"]
 
@@ -128,9 +128,20 @@ def _label_one(job: tuple) -> dict:
     tch = teacher()
     record = {"source": str(path), "group": group, "split": split, "faces": 0, "files": [], "no_face": []}
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        frames = _frames(path, stride, dedup)
         record["kind"] = "video"
+        cap = cv2.VideoCapture(str(path))
+        readable = cap.isOpened() and cap.read()[0]
+        cap.release()
+        if not readable:  # skipped and listed, as an unreadable image is: one bad file does not stop the run
+            record.update(error="unreadable video (OpenCV cannot open it or read a frame)", frames_kept=0)
+            return record
+        frames = _frames(path, stride, dedup)
     else:
+        try:
+            check_image_header(path)  # a 20000 x 20000 PNG is refused from its header, not decoded
+        except DataFormatError as exc:
+            record.update(kind="image", error=exc.reason)
+            return record
         img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)  # grey photos stay grey, colour stays colour
         if img is None or img.dtype != np.uint8:
             record.update(kind="image", error="unreadable image" if img is None else f"{img.dtype} pixels, not 8-bit")

@@ -10,9 +10,104 @@ import numpy as np
 
 from ..errors import DataFormatError
 
-__all__ = ["Sample", "LandmarkSet", "read_image", "IMAGE_SUFFIXES", "SPLITS_300W", "HELD_OUT_ORDER"]
+__all__ = ["Sample", "LandmarkSet", "read_image", "image_header_size", "check_image_header", "IMAGE_SUFFIXES",
+           "SPLITS_300W", "HELD_OUT_ORDER", "MAX_IMAGE_PIXELS"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp")
+MAX_IMAGE_PIXELS = 100_000_000
+"""The largest image any command decodes (100 MP: a 12000 x 8000 photo, 300 MB as BGR); checked from the file's
+header before the decoder allocates anything (a 20000 x 20000 PNG took 80 s, then MemoryError)."""
+
+
+def image_header_size(path: str | Path) -> tuple[int, int] | None:
+    """(width, height) from the header of a PNG, JPEG, BMP, PNM, WebP, GIF or TIFF file, reading a few kB at most;
+    None where the header says nothing (another type, or damaged: the decoder then gives its own error)."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(64)
+        try:
+            if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+                return struct.unpack(">II", head[16:24])
+            if head[:2] == b"BM":
+                w, h = struct.unpack("<ii", head[18:26])
+                return abs(w), abs(h)
+            if head[:6] in (b"GIF87a", b"GIF89a"):
+                return struct.unpack("<HH", head[6:10])
+            if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+                kind = head[12:16]
+                if kind == b"VP8X":
+                    return (int.from_bytes(head[24:27], "little") + 1, int.from_bytes(head[27:30], "little") + 1)
+                if kind == b"VP8L":
+                    bits = int.from_bytes(head[21:25], "little")
+                    return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+                if kind == b"VP8 ":
+                    w, h = struct.unpack("<HH", head[26:30])
+                    return w & 0x3FFF, h & 0x3FFF
+            if head[:1] == b"P" and head[1:2] in b"123456":
+                f.seek(2)
+                words: list[int] = []
+                text = f.read(4096).split(b"\n")
+                for line in text:
+                    words += [int(w) for w in line.split(b"#")[0].split()]
+                    if len(words) >= 2:
+                        return words[0], words[1]
+            if head[:2] == b"\xff\xd8":
+                return _jpeg_size(f)
+            if head[:4] in (b"II*\0", b"MM\0*"):
+                return _tiff_size(f, "<" if head[:2] == b"II" else ">")
+        except (struct.error, ValueError, OSError):
+            return None
+    return None
+
+
+def _jpeg_size(f) -> tuple[int, int] | None:
+    import struct
+
+    f.seek(2)
+    for _ in range(1000):  # markers before the frame header: a few, each skipped by its length
+        marker = f.read(2)
+        while marker[:1] == b"\xff" and marker[1:2] == b"\xff":  # fill bytes
+            marker = marker[1:] + f.read(1)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        code = marker[1]
+        if code in (0xD8, 0x01) or 0xD0 <= code <= 0xD7:
+            continue
+        (length,) = struct.unpack(">H", f.read(2))
+        if code in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            h, w = struct.unpack(">xHH", f.read(5))
+            return w, h
+        f.seek(length - 2, 1)
+    return None
+
+
+def _tiff_size(f, order: str) -> tuple[int, int] | None:
+    import struct
+
+    f.seek(4)
+    (offset,) = struct.unpack(order + "I", f.read(4))
+    f.seek(offset)
+    (count,) = struct.unpack(order + "H", f.read(2))
+    size = {}
+    for _ in range(min(count, 1000)):
+        tag, kind, _n = struct.unpack(order + "HHI", f.read(8))
+        raw = f.read(4)
+        if tag in (256, 257):
+            size[tag] = struct.unpack(order + ("H" if kind == 3 else "I"), raw[:2] if kind == 3 else raw)[0]
+    return (size[256], size[257]) if len(size) == 2 else None
+
+
+def check_image_header(path: str | Path) -> tuple[int, int] | None:
+    """The size the file's header promises, refused over :data:`MAX_IMAGE_PIXELS` (or with a zero side) before
+    anything decodes it: one :class:`DataFormatError` naming the file. None where the header says nothing."""
+    size = image_header_size(path)
+    if size is not None:
+        w, h = size
+        if w < 1 or h < 1 or w * h > MAX_IMAGE_PIXELS:
+            raise DataFormatError(path, f"a {w} x {h} image: more than the {MAX_IMAGE_PIXELS:,} pixels an image may "
+                                        "have here (or a side of 0); scale it down first")
+    return size
 
 
 @dataclass
@@ -61,6 +156,10 @@ def read_image(path: str | Path, referenced_from: str = "") -> np.ndarray:
 
     if not p.is_file():
         fail("image file not found")
+    try:
+        check_image_header(p)
+    except DataFormatError as exc:
+        fail(exc.reason)
     img = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         fail("not an image OpenCV can read")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write_json, refuse_overwrite, temporary
+from ..files import atomic_write_json, read_json, refuse_overwrite, temporary
 from ..formats import FORMATS, ModelFormat, export_formats, file_bytes
 
 __all__ = ["export_artefact", "quantize_within_budget", "calibration_crops", "validate", "FORMATS", "REMEDIES",
@@ -143,6 +143,7 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     train_cfg = ckpt.get("train_config", {})
     data = data or train_cfg.get("data") or "demo68"
     out = Path(out) if out else Path(checkpoint).parent / "export"
+    _read_manifest(out / "manifest.json")  # a manifest we cannot update stops here, not after the work
     made_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{artefact_stem(cfg)}_{precision}{spec.suffix}"
@@ -192,8 +193,8 @@ def _made_by_us(path: Path) -> bool:
     from ..runtime.backends import sidecar_path
 
     try:
-        meta = json.loads(sidecar_path(path).read_text())
-    except (OSError, ValueError):
+        meta = read_json(sidecar_path(path))
+    except (OSError, EdgeLandmarksError):
         return False
     return isinstance(meta, dict) and "format" in meta and "model_config" in meta
 
@@ -272,6 +273,10 @@ def _qat_model(checkpoint, model, data, split, calib, train_cfg, qat: dict, prog
     return _QAT_CACHE[key]
 
 
+MAX_NME_INCREASE = 10.0
+"""The largest INT8 budget taken (1000 %): beyond it there is no budget; say ``--max-nme-increase off``."""
+
+
 def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: float = 0.02,
                            qat: dict | None = None, calib_size: int = 300, force: bool = False,
                            on_attempt=None, **kwargs) -> dict:
@@ -284,6 +289,11 @@ def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: f
     from ..data.holdout import training_split
     from ..runtime.backends import sidecar_path
     from ..training import load_checkpoint
+
+    if isinstance(max_nme_increase, bool) or not isinstance(max_nme_increase, (int, float)) \
+            or not 0 <= max_nme_increase <= MAX_NME_INCREASE:  # NaN fails too: it walked every remedy into QAT
+        raise EdgeLandmarksError(f"the INT8 budget max_nme_increase must be a number from 0 to {MAX_NME_INCREASE:g} "
+                                 f"(a fraction: 0.02 = 2 %), not {max_nme_increase!r}")
 
     _, ckpt = load_checkpoint(checkpoint)
     data = kwargs.get("data") or ckpt.get("train_config", {}).get("data") or "demo68"
@@ -321,7 +331,20 @@ def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: f
     return entry
 
 
+def _read_manifest(path: Path) -> dict:
+    """The export folder's manifest, checked (bounded JSON, ``{"artefacts": [{"path": ...}, ...]}``), or a new one
+    where there is none: one error naming the file otherwise."""
+    if not path.exists():
+        return {"artefacts": []}
+    manifest = read_json(path)
+    if not (isinstance(manifest, dict) and isinstance(manifest.get("artefacts"), list)
+            and all(isinstance(a, dict) and isinstance(a.get("path"), str) for a in manifest["artefacts"])):
+        raise EdgeLandmarksError(f"{path}: not an edge-lmk manifest ({{\"artefacts\": [{{\"path\": ...}}]}}); move it "
+                                 "away or choose another --out")
+    return manifest
+
+
 def _update_manifest(path: Path, entry: dict) -> None:
-    manifest = json.loads(path.read_text()) if path.is_file() else {"artefacts": []}
+    manifest = _read_manifest(path)
     manifest["artefacts"] = [a for a in manifest["artefacts"] if a["path"] != entry["path"]] + [entry]
     atomic_write_json(path, manifest)

@@ -14,7 +14,6 @@ numpy array handed over as the runtime's tools do. ``predict_batch`` itself is `
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -22,8 +21,9 @@ import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
 
-__all__ = ["load_backend", "read_metadata", "sidecar_path", "load_onnx", "load_openvino", "load_tflite",
-           "describe_io", "is_validated", "is_unfinished", "quantize", "validation_problem"]
+__all__ = ["load_backend", "read_metadata", "check_metadata", "sidecar_path", "load_onnx", "load_openvino",
+           "load_tflite", "describe_io", "check_threads", "MAX_THREADS", "is_validated", "is_unfinished", "quantize",
+           "validation_problem"]
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -31,13 +31,48 @@ def sidecar_path(path: str | Path) -> Path:
 
 
 def read_metadata(path: str | Path) -> dict:
+    """The artefact's sidecar, checked before anything uses it (:func:`check_metadata`): one
+    :class:`EdgeLandmarksError` naming the sidecar for a missing, oversized, deep, non-JSON or inconsistent one."""
+    from ..files import read_json
+
     side = sidecar_path(path)
     if not side.is_file():
         raise EdgeLandmarksError(f"{path}: no metadata file {side.name} beside it (export with edge-lmk export)")
+    meta = read_json(side)
+    check_metadata(meta, side)
+    return meta
+
+
+SIDECAR_COPIES = {"model": "name", "scheme": "scheme", "input_size": "input_size", "channels": "in_chans",
+                  "mean": "mean", "std": "std", "output_scale": "output_scale", "crop_margin": "crop_margin"}
+"""Top-level keys of a sidecar that repeat its ``model_config`` (for readers with no edge-lmk code): they must agree."""
+
+
+def check_metadata(meta, side: str | Path) -> None:
+    """THE check of a sidecar: a JSON object whose ``model_config`` is a valid config (types and ranges,
+    :meth:`ModelConfig.check`), whose top-level copies of it agree with it, and whose ``format`` / ``precision`` are
+    short names. Raises one :class:`EdgeLandmarksError` naming the sidecar."""
+    from ..models._config import ModelConfig
+
+    if not isinstance(meta, dict):
+        raise EdgeLandmarksError(f"{side}: a sidecar is a JSON object, not a {type(meta).__name__}")
+    if "model_config" not in meta:
+        raise EdgeLandmarksError(f"{side}: no usable model_config ('model_config' is missing)")
     try:
-        return json.loads(side.read_text())
-    except ValueError as exc:
-        raise EdgeLandmarksError(f"{side}: not valid JSON ({exc})") from None
+        cfg = ModelConfig.from_dict(meta["model_config"])
+    except (TypeError, ValueError) as exc:
+        raise EdgeLandmarksError(f"{side}: no usable model_config ({exc})") from None
+    for key, field_name in SIDECAR_COPIES.items():
+        if key in meta:
+            mine = getattr(cfg, field_name)
+            mine = list(mine) if isinstance(mine, tuple) else mine
+            if meta[key] != mine or isinstance(meta[key], bool):
+                raise EdgeLandmarksError(f"{side}: {key} {str(meta[key])[:60]!r} disagrees with model_config "
+                                         f"({mine!r})")
+    for key in ("format", "precision"):
+        v = meta.get(key)
+        if v is not None and not (isinstance(v, str) and v.isascii() and v.replace("_", "").isalnum() and len(v) < 40):
+            raise EdgeLandmarksError(f"{side}: {key} must be a short name, not {str(v)[:60]!r}")
 
 
 VALIDATION_NUMBERS = ("nme_fp32", "nme", "delta_nme", "delta_nme_rel", "mean_px_error_vs_fp32",
@@ -68,10 +103,11 @@ def is_validated(meta: dict) -> bool:
 def is_unfinished(path: str | Path) -> bool:
     """An export of ours that never finished: its sidecar is edge-lmk's (format, model_config) with no validation.
     A file without a sidecar is not taken for ours."""
-    side = sidecar_path(path)
+    from ..files import read_json
+
     try:
-        meta = json.loads(side.read_text())
-    except (OSError, ValueError):
+        meta = read_json(sidecar_path(path))
+    except (OSError, EdgeLandmarksError):
         return False
     return isinstance(meta, dict) and "format" in meta and "model_config" in meta and not is_validated(meta)
 
@@ -85,10 +121,7 @@ def _with_sidecar(make_run):
         from ..models._config import ModelConfig
 
         meta = read_metadata(path)
-        try:
-            cfg = ModelConfig.from_dict(meta["model_config"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise EdgeLandmarksError(f"{sidecar_path(path)}: no usable model_config ({exc})") from None
+        cfg = ModelConfig.from_dict(meta["model_config"])  # checked by read_metadata
         try:
             run = make_run(Path(path), threads)
         except EdgeLandmarksError:
@@ -98,6 +131,8 @@ def _with_sidecar(make_run):
                                      f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
         shape = (1, cfg.in_chans, cfg.input_size, cfg.input_size)
         try:
+            if tuple(run.input_buffer.shape[1:]) != shape[1:]:  # numpy would broadcast one grey channel into three
+                raise ValueError(f"its input is {'x'.join(map(str, run.input_buffer.shape))}")
             out = run(np.zeros(shape, np.float32))
         except Exception as exc:
             raise EdgeLandmarksError(f"{path}: does not take the {'x'.join(map(str, shape))} input its sidecar "
@@ -224,6 +259,17 @@ def load_tflite(path: Path, threads: int):
     return _fast(buf, quant, invoke)
 
 
+MAX_THREADS = 256
+"""The most runtime threads any command or call takes (``predict --threads 100000`` hung starting them)."""
+
+
+def check_threads(threads) -> int:
+    """``threads`` as an int from 1 to :data:`MAX_THREADS`, or one :class:`EdgeLandmarksError`."""
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= MAX_THREADS:
+        raise EdgeLandmarksError(f"threads must be a whole number from 1 to {MAX_THREADS}, not {threads!r}")
+    return int(threads)
+
+
 def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = False):
     """(predict_batch, ModelConfig, metadata) for a checkpoint or an exported artefact. An artefact whose sidecar
     holds no validation (its export was interrupted, or it was never checked) is refused with a clear error;
@@ -232,6 +278,7 @@ def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = F
 
     if not isinstance(path, (str, Path)):
         raise EdgeLandmarksError(f"a model path is a str or Path, not {type(path).__name__}")
+    threads = check_threads(threads)
     p = Path(path)
     if not p.is_file():
         raise EdgeLandmarksError(f"{p}: file not found")

@@ -265,7 +265,7 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
     best_frame = None
     fps_ema = None
     shown_ms = {"detect": 0.0, "landmarks": 0.0, "draw": 0.0}
-    finished = False
+    finished = interrupted = False
     shown_fps, last_shown = None, None
     start = time.perf_counter()
     stop_on_term = _TermAsInterrupt() if server is not None else contextlib.nullcontext()
@@ -314,7 +314,7 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
                     totals["output"] += time.perf_counter() - t3
             finished = True
         except KeyboardInterrupt:
-            finished = True
+            finished = interrupted = True
         finally:
             elapsed = time.perf_counter() - start
             source.close()
@@ -327,6 +327,8 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
     if save_path is not None and save_path.suffix.lower() in IMAGE_SUFFIXES and best_frame is not None:
         write_image(save_path, best_frame)
     if counts["frames"] == 0:
+        if interrupted:  # Ctrl-C (or SIGTERM) before the first frame: stopped, not a source that gives none
+            raise EdgeLandmarksError(f"{source.name}: stopped before the first frame was read")
         raise EdgeLandmarksError(f"{source.name}: no frame could be read")
     saved = save_path is not None and (save_path.suffix.lower() in VIDEO_SUFFIXES or best_frame is not None)
     settings = {"model": str(model), "format": predictor.format, "precision": predictor.precision,

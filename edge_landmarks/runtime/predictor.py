@@ -89,14 +89,13 @@ class LandmarkPredictor:
     """
 
     def __init__(self, path: str | Path | None = None, threads: int = 1, color: str = "bgr"):
-        from .backends import load_backend
+        from .backends import check_threads, load_backend
 
         if path is None:  # the model shipped in the package
             path = default_model()
         if color not in ("bgr", "rgb"):
             raise EdgeLandmarksError(f"color must be 'bgr' or 'rgb', not {color!r}")
-        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-            raise EdgeLandmarksError(f"threads must be a whole number of at least 1, not {threads!r}")
+        check_threads(threads)
         if not isinstance(path, (str, Path)):
             raise EdgeLandmarksError(f"path must be a file path (str or Path), not {type(path).__name__}")
         self.path = Path(path)
@@ -217,6 +216,8 @@ class LandmarkPredictor:
 
     def predict_many(self, image: np.ndarray, boxes) -> np.ndarray:
         """(N, K, 2) for N boxes in one frame."""
+        if not isinstance(boxes, (list, tuple, np.ndarray)):
+            raise EdgeLandmarksError(f"boxes must be a list of (x0, y0, x1, y1) boxes, not {str(boxes)[:60]!r}")
         out = [self.predict(image, b) for b in boxes]
         return np.stack(out) if out else np.zeros((0, self.num_points, 2))
 
@@ -231,6 +232,8 @@ class LandmarkPredictor:
         from .detect import create_detector, landmark_box
 
         image = _check_image(image)
+        if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or not 0 <= refine <= 10:
+            raise EdgeLandmarksError(f"refine must be a whole number of passes from 0 to 10, not {refine!r}")
         if detector is None:
             if self._detector is None:  # made once: building the interpreter costs more than a detection
                 self._detector = create_detector("blazeface", threads=self.threads)

@@ -84,6 +84,64 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _split_host(value: str) -> tuple[str, int | None] | None:
+    """``Host`` header -> (lower-case name or address, port or None); None for one that is not a host."""
+    text = value.strip().lower()
+    if text.startswith("["):  # [IPv6] or [IPv6]:port
+        name, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        name, port = text.split(":")
+    elif ":" in text:
+        return None  # a bare IPv6 address is not a valid Host
+    else:
+        name, port = text, None
+    if port is not None and (not port.isdigit() or len(port) > 5):
+        return None
+    name = name.rstrip(".")
+    return (name, int(port) if port is not None else None) if name else None
+
+
+def host_allowed(header: str | None, bound: str, port: int) -> bool:
+    """Whether a request's ``Host`` names this server: DNS rebinding (a page of attacker.example whose name is
+    made to resolve to 127.0.0.1) reaches the server with a foreign name in ``Host``, so only these pass, with
+    this port or none: the bound address; ``localhost`` (and ``*.localhost``) and loopback addresses when the
+    server listens on a loopback or wildcard address; any IP address and this machine's own names when it listens
+    on a wildcard address (0.0.0.0, ::: the Pi opened to its network). A name cannot be rebound if it is an
+    address."""
+    if not header:
+        return False
+    parsed = _split_host(header)
+    if parsed is None:
+        return False
+    name, asked_port = parsed
+    if asked_port is not None and asked_port != port:
+        return False
+    bound = bound.strip("[]").lower()
+    wildcard = bound in ("0.0.0.0", "::", "")
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if address is not None:
+        try:
+            same = address == ipaddress.ip_address(bound)
+        except ValueError:
+            same = False
+        return same or wildcard or (address.is_loopback and is_loopback(bound))
+    if name == "localhost" or name.endswith(".localhost"):
+        return wildcard or is_loopback(bound)
+    if name == bound:
+        return True
+    if wildcard:
+        own = {socket.gethostname().lower(), socket.getfqdn().lower()}
+        own |= {f"{n.split('.')[0]}.local" for n in own}
+        return name in own
+    return False
+
+
 class FrameServer:
     """The newest annotated frame (as JPEG) and landmarks, served to any number of HTTP clients."""
 
@@ -121,6 +179,7 @@ class FrameServer:
             address_family = family
             daemon_threads = True
             allow_reuse_address = True
+            request_queue_size = 64  # the listen backlog (socketserver's default, 5, drops a page's burst)
 
         try:
             self._httpd = Server((self.host, self.port), Handler)
@@ -191,7 +250,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802  (http.server's name)
         path = self.path.split("?", 1)[0]
         try:
-            if path in ("/", "/index.html"):
+            if not host_allowed(self.headers.get("Host"), self.owner.host, self.owner.port):
+                self.close_connection = True
+                self._send(403, "text/plain", b"forbidden: the Host header does not name this server (open the "
+                                              b"address edge-lmk printed)\n")
+            elif path in ("/", "/index.html"):
                 info = self.owner.info
                 page = _PAGE.format(model=_html(info.get("model", "")), backend=_html(info.get("backend", "")))
                 self._send(200, "text/html; charset=utf-8", page.encode())

@@ -9,9 +9,13 @@ from pathlib import Path
 from ..errors import EdgeLandmarksError, require
 from ..files import atomic_write
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "file_sha256", "to_cpu", "init_from"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "check_checkpoint", "file_sha256", "to_cpu",
+           "init_from", "MAX_CHECKPOINT_BYTES"]
 
 FORMAT = "edge-landmarks-checkpoint/1"
+MAX_CHECKPOINT_BYTES = 2 << 30
+"""The largest checkpoint read: the biggest documented model (xception, 8.6 M parameters) with its optimiser
+state is about 100 MB."""
 
 
 def to_cpu(obj):
@@ -35,29 +39,70 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """The checkpoint dict (CPU tensors), with clear errors for a missing, corrupt or foreign file."""
+    """The checkpoint dict (CPU tensors), checked (:func:`check_checkpoint`): one clear error for a missing,
+    oversized, corrupt or foreign file."""
     torch = require("torch", "train")
     p = Path(path)
     if not p.is_file():
         raise EdgeLandmarksError(f"{p}: checkpoint not found")
+    if p.stat().st_size > MAX_CHECKPOINT_BYTES:
+        raise EdgeLandmarksError(f"{p}: {p.stat().st_size:,} bytes, more than a checkpoint of ours may have "
+                                 f"({MAX_CHECKPOINT_BYTES:,})")
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a corrupt file
         raise EdgeLandmarksError(f"{p}: not a readable checkpoint ({type(exc).__name__}: {str(exc)[:120]})") from None
-    if not isinstance(ckpt, dict) or "model_config" not in ckpt or "state_dict" not in ckpt:
-        raise EdgeLandmarksError(f"{p}: not an edge-landmarks checkpoint (no model_config/state_dict)")
+    check_checkpoint(ckpt, p)
     return ckpt
 
 
+def check_checkpoint(ckpt, path: str | Path) -> None:
+    """THE check of a checkpoint before use: a dict whose ``model_config`` is a valid config of a registered model
+    (:meth:`ModelConfig.check`: types and ranges) and whose ``state_dict`` is a non-empty mapping of names to
+    tensors. Raises one :class:`EdgeLandmarksError` naming the file. (Tensor shapes are checked against the model
+    when :func:`load_checkpoint` builds it.)"""
+    import torch
+
+    from ..models import ModelConfig, list_models
+
+    if not isinstance(ckpt, dict) or "model_config" not in ckpt or "state_dict" not in ckpt:
+        raise EdgeLandmarksError(f"{path}: not an edge-landmarks checkpoint (no model_config/state_dict)")
+    try:
+        cfg = ModelConfig.from_dict(ckpt["model_config"])
+    except (TypeError, ValueError) as exc:
+        raise EdgeLandmarksError(f"{path}: its model_config is not usable ({exc})") from None
+    if cfg.name not in list_models():
+        import difflib
+
+        close = difflib.get_close_matches(cfg.name, list_models(), n=3, cutoff=0.4)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise EdgeLandmarksError(f"{path}: a checkpoint of an unknown model {cfg.name[:60]!r}{hint}")
+    state = ckpt["state_dict"]
+    if not isinstance(state, dict) or not state:
+        raise EdgeLandmarksError(f"{path}: its state_dict holds no weights")
+    bad = [str(k)[:60] for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise EdgeLandmarksError(f"{path}: its state_dict holds entries that are not named tensors "
+                                 f"({', '.join(bad[:3])})")
+
+
 def load_checkpoint(path: str | Path) -> tuple:
-    """(model in eval mode, checkpoint dict)."""
+    """(model in eval mode, checkpoint dict); a state_dict that does not fit the model its config names is one
+    error naming the file."""
     from ..models import ModelConfig, create_model
 
     ckpt = read_checkpoint(path)
-    cfg = ModelConfig.from_dict(ckpt["model_config"])
+    cfg = ModelConfig.from_dict(ckpt["model_config"])  # checked by read_checkpoint
     overrides = {k: v for k, v in cfg.to_dict().items() if k not in ("name", "extra")}
-    model = create_model(cfg.name, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()})
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        model = create_model(cfg.name, **{k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()})
+    except ValueError as exc:
+        raise EdgeLandmarksError(f"{path}: its model_config does not build a model ({exc})") from None
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        first = " ".join(str(exc).split())[:200]
+        raise EdgeLandmarksError(f"{path}: its weights do not fit {cfg.name} ({first})") from None
     return model.eval(), ckpt
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..errors import EdgeLandmarksError
 
-__all__ = ["TrainConfig", "load_recipe", "find_recipe", "recipe_names", "resume_config", "LOSSES", "OPTIMIZERS",
-           "SCHEDULERS", "AMP_MODES", "PRETRAINED", "RUN_OPTIONS"]
+__all__ = ["TrainConfig", "load_recipe", "find_recipe", "recipe_names", "resume_config", "read_yaml", "parse_model_arg",
+           "LOSSES", "OPTIMIZERS", "SCHEDULERS", "AMP_MODES", "PRETRAINED", "RUN_OPTIONS"]
 
 LOSSES = ("mse", "l1", "log_l2", "rmse", "wing")
 OPTIMIZERS = ("adam", "adamw", "nadam", "sgd")
@@ -18,6 +18,11 @@ VAL_METRICS = ("nme", "rmse_px")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 PRETRAINED = ("none", "imagenet")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+MAX_RECIPE_BYTES = 1 << 20
+"""The largest recipe read: the shipped ones are under 2 kB."""
+MAX_ALIASES = 50
+"""YAML aliases (``*name``) a recipe may use: none of the shipped ones uses any; a billion laughs uses millions of
+expansions of a few, and ``dataclasses.asdict`` expanded them when the run state was saved, until memory ran out."""
 
 
 @dataclass
@@ -186,16 +191,61 @@ def find_recipe(recipe: str) -> Path:
     raise EdgeLandmarksError(f"no recipe {recipe!r} (not a file; shipped recipes: {', '.join(recipe_names())})")
 
 
-def load_recipe(recipe: str, **overrides) -> TrainConfig:
+def read_yaml(text: str, where: str):
+    """YAML text of a recipe or an option, bounded before use (:data:`MAX_RECIPE_BYTES`, :data:`MAX_ALIASES`,
+    then :func:`~edge_landmarks.files.check_nesting`: 20 levels, 100,000 values with every alias counted where it
+    is used), and read with the safe loader (``!!python/...`` tags are refused). One
+    :class:`EdgeLandmarksError` naming ``where`` (and the line) for anything else."""
     import yaml
 
-    path = find_recipe(recipe)
+    from ..files import check_nesting
+
+    if len(text) > MAX_RECIPE_BYTES:
+        raise EdgeLandmarksError(f"{where}: {len(text):,} characters, more than a recipe may have "
+                                 f"({MAX_RECIPE_BYTES:,})")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        aliases = depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):  # events only: nothing is built or expanded yet
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise EdgeLandmarksError(f"{where}: more than {MAX_ALIASES} YAML aliases (*name); write the "
+                                             "values out")
+            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > 20:
+                    raise EdgeLandmarksError(f"{where}: nested more than 20 levels deep")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+        value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise EdgeLandmarksError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())[:160]
+        raise EdgeLandmarksError(f"{where}{line}: not valid YAML ({problem})") from None
+    check_nesting(value, where)
+    return value
+
+
+def parse_model_arg(item: str) -> tuple[str, object]:
+    """``KEY=VALUE`` of ``train --model-arg``: VALUE read as YAML (``input_size=224``, ``scheme=ibug68``,
+    ``mean=[0.5]``) through :func:`read_yaml`'s bounds. One :class:`EdgeLandmarksError` naming the option."""
+    if not isinstance(item, str) or "=" not in item or not item.partition("=")[0]:
+        raise EdgeLandmarksError(f"--model-arg {str(item)[:80]!r} is not KEY=VALUE")
+    key, _, value = item.partition("=")
+    return key, read_yaml(value, f"--model-arg {key}")
+
+
+def load_recipe(recipe: str, **overrides) -> TrainConfig:
+    path = find_recipe(recipe)
+    if path.stat().st_size > MAX_RECIPE_BYTES:
+        raise EdgeLandmarksError(f"{path}: {path.stat().st_size:,} bytes, more than a recipe may have "
+                                 f"({MAX_RECIPE_BYTES:,})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise EdgeLandmarksError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    raw = read_yaml(text, str(path)) or {}
     if not isinstance(raw, dict):
         raise EdgeLandmarksError(f"{path}: a recipe is a YAML mapping")
     raw.setdefault("name", path.stem)
@@ -203,7 +253,7 @@ def load_recipe(recipe: str, **overrides) -> TrainConfig:
         raw["augment"] = {"off": True}
     unknown = set(raw) - set(TrainConfig.__dataclass_fields__)
     if unknown:
-        raise EdgeLandmarksError(f"{path}: unknown recipe key(s): {', '.join(sorted(unknown))}")
+        raise EdgeLandmarksError(f"{path}: unknown recipe key(s): {', '.join(sorted(map(str, unknown)))[:300]}")
     raw.update({k: v for k, v in overrides.items() if v is not None})
     if "model" not in raw:
         raise EdgeLandmarksError(f"{path}: a recipe needs 'model'")
