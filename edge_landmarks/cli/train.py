@@ -83,7 +83,7 @@ def _options_again(ctx: click.Context, skip: str) -> list[str]:
 @main.command("train")
 @click.argument("recipe")
 @click.option("--data", "data_path", default=None, help="Dataset path or name (default: the recipe's, e.g. demo68).")
-@click.option("--epochs", type=int, default=None, help="Override the recipe's epoch count.")
+@click.option("--epochs", type=click.IntRange(1, 100_000), default=None, help="Override the recipe's epoch count.")
 @click.option("--batch-size", "batch_size", type=click.IntRange(min=1), default=None,
               help="Override the recipe's batch: the global batch, shared by all processes under DDP (2 faces a "
                    "process at least).")
@@ -91,7 +91,7 @@ def _options_again(ctx: click.Context, skip: str) -> list[str]:
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint (any world size), "
               "with every setting it was started with; --epochs, --threads, --device, --amp and --workers may "
               "change, any other option given again must match the run's.")
-@click.option("--threads", type=int, default=None, help="torch threads (default: all cores).")
+@click.option("--threads", type=click.IntRange(0, 256), default=None, help="torch threads (default: all cores).")
 @click.option("--device", default=None, metavar="auto|cpu|cuda|cuda:N|mps",
               help="Where to train (default: the recipe's, else auto = CUDA, then MPS, then the CPU).")
 @click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default=None,
@@ -135,16 +135,10 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
       torchrun --nproc-per-node 8 -m edge_landmarks train resnet18_300w_224 --data ~/300W
       edge-lmk train demo --model-arg input_size=224 --init runs/demo/best.pt --out runs/demo_224
     """
-    import yaml
-
     from ..training import load_recipe, train
+    from ..training.config import parse_model_arg
 
-    parsed: dict = {}
-    for item in model_args:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--model-arg")
-        parsed[key] = yaml.safe_load(value)
+    parsed = dict(parse_model_arg(item) for item in model_args)  # bounded YAML, one error naming the option
     given = dict(epochs=epochs, batch_size=batch_size, threads=threads, device=device, amp=amp,
                  workers=_workers(workers) if workers is not None else None, sync_bn=sync_bn, pretrained=pretrained,
                  init=init, val_split=val_split, max_batches=max_batches)
