@@ -173,3 +173,26 @@ def test_the_release_script_rebuilds_the_shipped_files_byte_for_byte(cache_env, 
             meta = json.loads(p.read_text())
             assert meta["source_checkpoint"] == "tests/assets/demo68_mobilenetv2_56.pt"
             assert str(root) not in p.read_text() and "/tmp/" not in p.read_text()
+
+
+def test_eval_through_the_detector_counts_a_face_it_cannot_find(demo68, tmp_path):
+    """Three labelled faces, one of them painted over (the label stays, as for a face hidden from the camera): the
+    detector protocol scores the two it finds and counts the third as missed, never silently dropping it."""
+    from edge_landmarks.data.formats.pts import write_pts
+
+    faces = list(load_dataset(demo68).split("test"))[:3]
+    folder = tmp_path / "set" / "test"
+    folder.mkdir(parents=True)
+    for k, s in enumerate(faces):
+        image = s.load_image().copy()
+        if k == 2:
+            x0, y0, x1, y1 = (int(round(v)) for v in face_box(s.landmarks))
+            pad = (x1 - x0) // 2
+            image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad] = int(image.mean())
+        assert cv2.imwrite(str(folder / f"face{k}.png"), image)
+        write_pts(folder / f"face{k}.pts", s.landmarks)
+    res = CliRunner().invoke(main, ["eval", str(default_model("onnx")), "--data", str(tmp_path / "set"), "--boxes",
+                                    "detector", "--json", "--out", str(tmp_path / "ev")])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.output)["splits"]["test"]
+    assert (m["faces"], m["missed"]) == (2, 1) and m["detection_rate"] == pytest.approx(2 / 3)
