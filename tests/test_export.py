@@ -437,3 +437,36 @@ def test_a_failed_force_export_keeps_the_validated_artefact(demo68, tmp_path):
                          text=True, timeout=600)
     assert res.returncode == 1 and "not an artefact edge-lmk made" in res.stderr.strip().splitlines()[-1], res.stderr
     assert (mine / path.name).read_bytes() == b"the user's own model" and len(list(mine.iterdir())) == 1
+
+
+@pytest.mark.slow
+def test_qat_trains_through_fake_quantisation(demo68):
+    """QAT's fine-tune runs the model with NNCF's fake-quantise modules in the loop and trains them: the quantizers
+    are there, their ranges move from what calibration set, and the model's output is quantised (it differs from
+    the float model with the same weights)."""
+    import torch
+
+    from edge_landmarks.export import calibration_crops
+    from edge_landmarks.export.qat import finetune, quantize_torch
+    from edge_landmarks.training import load_checkpoint
+
+    model, ckpt = load_checkpoint(SHIPPED_CHECKPOINT)
+    calib = calibration_crops(model.config, str(demo68), size=32)
+    faces = list(load_dataset(demo68).split("train"))[:48]
+
+    def ranges(m) -> dict:  # the parameters of NNCF's quantizer modules (SymmetricQuantizer's scale, ...)
+        return {f"{name}.{n}": p.detach().clone() for name, q in m.named_modules()
+                if type(q).__name__.endswith("Quantizer") for n, p in q.named_parameters(recurse=False)
+                if p.requires_grad}
+
+    before = ranges(quantize_torch(model, calib))
+    assert len(before) >= 10, "no fake-quantise parameters in the QAT model"
+    qmodel, plain, history = finetune(model, faces, calib, ckpt["train_config"], epochs=1, lr=1e-3)
+    after = ranges(qmodel)
+    assert after.keys() == before.keys()
+    moved = [n for n in before if not torch.equal(before[n], after[n])]
+    assert len(moved) >= 0.9 * len(before), f"only {len(moved)} of {len(before)} quantizer ranges were trained"
+    x = torch.from_numpy(calib[:8])
+    with torch.no_grad():
+        assert (qmodel(x) - plain(x)).abs().max() > 1e-3  # the same weights, quantised in the loop
+    assert history[0]["train_loss"] > 0
