@@ -6,9 +6,13 @@ Usage: python benchmarks/hostile_inputs.py [--out results.json]   (needs the dem
 
 The classes are those of issue #13: damaged artefacts and sidecars that disagree with their file, bad images,
 recipes of the wrong types and ranges, bad options, damaged checkpoints and datasets, bad API arguments; and those
-of issue #27, files the user keeps beside an output (look-alikes of the tool's temporaries): ``kept``, or ``data
-loss`` when the command removed or changed one. A run prints one line per case and the counts; it exits 1 if any
-case gave a traceback, was accepted or lost data.
+of issue #27, files the user keeps beside an output (look-alikes of the tool's temporaries, their own best.pt or
+eval.json): ``kept``, or ``data loss`` when the command removed or changed one; sidecars with values out of range,
+recipes that would exhaust memory (billion laughs, deep nesting), absurd options and API arguments. A run prints
+one line per case and the counts; it exits 1 if any case gave a traceback, was accepted or lost data.
+
+``--quick`` runs the classes without the slow commands (no training, export or bench): the slow test lane runs
+that form (tests/test_hostile.py); the whole table is for a release.
 """
 
 from __future__ import annotations
@@ -49,6 +53,14 @@ def make_files(d: Path) -> dict[str, str]:
             "unvalidated": (data, {**side, "validation": None}),
             "nan_validation": (data, {**side, "validation": {**side["validation"], "nme": float("nan")}}),
             "no_model_config": (data, {k: v for k, v in side.items() if k != "model_config"}),
+            "std_zero": (data, {**side, "model_config": {**side["model_config"], "std": [0.0, 0.0, 0.0]}}),
+            "crop_margin_nan": (data, {**side, "model_config": {**side["model_config"], "crop_margin": float("nan")}}),
+            "output_scale_zero": (data, {**side, "model_config": {**side["model_config"], "output_scale": 0}}),
+            "mean_two_values": (data, {**side, "model_config": {**side["model_config"], "mean": [0.5, 0.5]}}),
+            "in_chans_1": (data, {**side, "channels": 1, "model_config": {**side["model_config"], "in_chans": 1}}),
+            "scheme_path": (data, {**side, "scheme": "../../evil", "model_config": {**side["model_config"],
+                                                                                   "scheme": "../../evil"}}),
+            "list_at_top": (data, [side]),
         }
         for name, (blob, meta) in variants.items():
             p = d / f"{name}.{fmt}"
@@ -96,7 +108,11 @@ def make_files(d: Path) -> dict[str, str]:
                "unknown_key": "model: mobilenetv2\nlearning_rate: 1\n", "yaml_broken": "model: [mobilenetv2\n",
                "not_mapping": "- model\n", "batch_negative": "model: mobilenetv2\nbatch_size: -4\n",
                "lr_nan": "model: mobilenetv2\nlr: .nan\n", "epochs_bool": "model: mobilenetv2\nepochs: true\n",
-               "no_model": "lr: 0.1\n"}
+               "no_model": "lr: 0.1\n",
+               "billion_laughs": "model: mobilenetv2\nseed_reference:\n" + "".join(
+                   f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9 if i else ["lol"] * 9) + "]\n"
+                   for i in range(9)),
+               "deep_nesting": "model: mobilenetv2\nmodel_args: " + "[" * 5000 + "]" * 5000 + "\n"}
     for name, text in recipes.items():
         (d / f"{name}.yaml").write_text(text)
         f[f"recipe_{name}"] = str(d / f"{name}.yaml")
@@ -122,7 +138,8 @@ def cli_cases(f: dict, d: Path) -> list[tuple[str, list[str]]]:
     cases = []
     for fmt in ("onnx", "tflite"):
         for bad in ("corrupt", "truncated", "empty", "wrong_points", "wrong_size", "unvalidated", "nan_validation",
-                    "no_model_config", "no_sidecar", "bad_json"):
+                    "no_model_config", "no_sidecar", "bad_json", "std_zero", "crop_margin_nan", "output_scale_zero",
+                    "mean_two_values", "in_chans_1", "scheme_path", "list_at_top"):
             art = f[f"{fmt}_{bad}"]
             cases.append((f"predict {fmt} {bad}", ["predict", art, f["image"], "--crop"]))
             cases.append((f"eval {fmt} {bad}", ["eval", art, "--split", "test"]))
@@ -182,9 +199,22 @@ def cli_cases(f: dict, d: Path) -> list[tuple[str, list[str]]]:
         ("quickstart epochs -1", ["quickstart", "--epochs", "-1", "--out", str(d / "qs1")]),
         ("quickstart unknown format", ["quickstart", "--format", "caffe", "--out", str(d / "qs2")]),
         ("predict unknown detector", ["predict", f["image"], "--detector", "yolo"]),
+        ("predict threads 100000", ["predict", f["image"], "--threads", "100000"]),
+        ("quantize budget nan", ["quantize", str(CKPT), "--int8", "--max-nme-increase", "nan", "--out",
+                                 str(d / "q4")]),
+        ("data label dedup nan", ["data", "label", f["image"], "--out", str(d / "lab"), "--dedup", "nan"]),
+        ("train model-arg unclosed list", ["train", "demo", "--model-arg", "input_size=[56,", "--out",
+                                           str(d / "t11")]),
+        ("train model-arg python tag", ["train", "demo", "--model-arg", "input_size=!!python/object/apply:os.getpid "
+                                        "[]", "--out", str(d / "t12")]),
+        ("train model-arg input_size 100000", ["train", "demo", "--model-arg", "input_size=100000", "--out",
+                                               str(d / "t13")]),
+        ("train model-arg num_points -68", ["train", "demo", "--model-arg", "num_points=-68", "--out",
+                                            str(d / "t14")]),
     ]
     for name in ("lr_word", "epochs_word", "model_unknown", "augment_scale", "unknown_key", "yaml_broken",
-                 "not_mapping", "batch_negative", "lr_nan", "epochs_bool", "no_model"):
+                 "not_mapping", "batch_negative", "lr_nan", "epochs_bool", "no_model", "billion_laughs",
+                 "deep_nesting"):
         cases.append((f"train recipe {name}", ["train", f[f"recipe_{name}"], "--out", str(d / f"r_{name}")]))
     return cases
 
@@ -222,6 +252,18 @@ def loss_cases(d: Path) -> list[tuple[str, list[str], list[str] | None, list[Pat
             os.utime(f.parent, (0, 0))  # old: "over an hour" protected nothing
             kept.append(f)
         cases.append((name, [*argv, "--out", str(out)], None, kept))
+    for name, folder, argv, looks in [
+        ("train --out a folder with the user's best.pt", d / "l4", ["train", "demo", "--epochs", "1",
+                                                                  "--max-batches", "1"], ["best.pt", "metrics.csv"]),
+        ("eval --out a folder with the user's eval.json", d / "l5", ["eval", str(CKPT), "--split", "test"],
+         ["eval.json", "ced.png"]),
+    ]:
+        kept = []
+        for look in looks:
+            (folder / look).parent.mkdir(parents=True, exist_ok=True)
+            (folder / look).write_text("the user's")
+            kept.append(folder / look)
+        cases.append((name, [*argv, "--out", str(folder)], None, kept))
     export = ["export", str(CKPT), "--format", "onnx", "--out", str(d / "l3")]
     cases.append(("export --force, --data misspelt, over a validated file", [*export, "--force", "--data",
                                                                              str(d / "demo86")], export,
@@ -245,6 +287,7 @@ def run_loss(argv: list[str], setup: list[str] | None, kept: list[Path], cwd: Pa
 
 def api_cases(f: dict) -> list[tuple[str, object]]:
     from edge_landmarks import LandmarkPredictor
+    from edge_landmarks.data import load_dataset
     from edge_landmarks.runtime import load_backend
 
     img = np.full((200, 200, 3), 128, np.uint8)
@@ -268,6 +311,11 @@ def api_cases(f: dict) -> list[tuple[str, object]]:
         ("predict(2-channel image)", lambda: pred().predict(np.zeros((50, 50, 2), np.uint8))),
         ("faces(max_faces=-1)", lambda: pred().faces(img, max_faces=-1)),
         ("load_backend(None)", lambda: load_backend(None)),
+        ("load_backend(threads=-3)", lambda: load_backend(f["onnx_no_sidecar"].replace("no_sidecar", "corrupt"),
+                                                          threads=-3)),
+        ("predict_many(img, None)", lambda: pred().predict_many(img, None)),
+        ("faces(refine=nan)", lambda: pred().faces(img, refine=float("nan"))),
+        ("load_dataset(42)", lambda: load_dataset(42)),
     ]
     for key in ("onnx_corrupt", "tflite_truncated", "onnx_wrong_points", "tflite_wrong_size", "onnx_unvalidated"):
         cases.append((f"LandmarkPredictor({key})", lambda k=key: LandmarkPredictor(f[k])))
@@ -289,12 +337,18 @@ def run_api(fn) -> tuple[str, str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", help="write every case and its outcome as JSON")
+    ap.add_argument("--quick", action="store_true", help="each class once: ONNX files only (TFLite's cases are the "
+                                                          "same classes), no bench rows")
     args = ap.parse_args()
+
+    def wanted(name: str, argv: list[str]) -> bool:
+        return not args.quick or ("tflite" not in name and argv[0] != "bench")
+
     d = Path(tempfile.mkdtemp(prefix="edge-lmk-hostile-"))
     try:
         files = make_files(d)
         results = []
-        for name, argv in cli_cases(files, d):
+        for name, argv in (c for c in cli_cases(files, d) if wanted(*c)):
             outcome, last = run_cli(argv, d)
             results.append({"case": name, "kind": "cli", "outcome": outcome, "message": last[:200]})
             print(f"{outcome:18s} {name}: {last[:110]}", flush=True)

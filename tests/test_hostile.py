@@ -389,3 +389,20 @@ def test_host_rules_of_a_server_open_to_the_network():
         assert not host_allowed(host, "0.0.0.0", 8000), host
     assert host_allowed("192.168.1.20:8000", "192.168.1.20", 8000)
     assert not host_allowed("localhost:8000", "192.168.1.20", 8000)
+
+
+@pytest.mark.slow
+def test_the_hostile_input_script_finds_no_traceback_hang_loss_or_acceptance(cache_env, tmp_path):
+    """benchmarks/hostile_inputs.py --quick (every class once, each CLI case in its own process): every case ends
+    in one clear error, and every file the user kept beside an output is still there."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "hostile_inputs.py"
+    res = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path / "hostile.json")],
+                         capture_output=True, text=True, timeout=1500)
+    counts = json.loads((tmp_path / "hostile.json").read_text())["counts"]
+    assert res.returncode == 0 and set(counts) <= {"clear error", "kept"}, res.stdout[-4000:]
+    assert counts["clear error"] >= 100 and counts["kept"] >= 5, counts
