@@ -232,7 +232,8 @@ class LandmarkPredictor:
         from .detect import create_detector, landmark_box
 
         image = _check_image(image)
-        if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or not 0 <= refine <= 10:
+        passes = REFINE if refine is None else refine
+        if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or not 0 <= passes <= 10:
             raise EdgeLandmarksError(f"refine must be a whole number of passes from 0 to 10, not {refine!r}")
         if detector is None:
             if self._detector is None:  # made once: building the interpreter costs more than a detection
@@ -243,9 +244,6 @@ class LandmarkPredictor:
             if isinstance(max_faces, bool) or not isinstance(max_faces, (int, np.integer)) or max_faces < 0:
                 raise EdgeLandmarksError(f"max_faces must be None or a count >= 0, not {max_faces!r}")
             dets = dets[:max_faces]
-        passes = REFINE if refine is None else refine
-        if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or not 0 <= passes <= 10:
-            raise EdgeLandmarksError(f"refine must be a count of passes from 0 to 10, not {refine!r}")
         found = []
         for det in dets:
             box = landmark_box(det)
