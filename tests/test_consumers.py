@@ -12,14 +12,23 @@ from edge_landmarks.data.dataset import make_inputs
 from edge_landmarks.runtime.backends import load_onnx
 from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
 
-ENGINES = ["ENGINE_AUTO", "ENGINE_NEW", "ENGINE_CLASSIC"]
+
+def _engines() -> list[str]:
+    """OpenCV 5's DNN engines where they exist; OpenCV 4 (the pinned one: 5.0.0's new engine runs INT8 QDQ files
+    wrong, 0.2 of the crop off) has one, its default."""
+    import cv2
+
+    return [e for e in ("ENGINE_AUTO", "ENGINE_NEW", "ENGINE_CLASSIC") if hasattr(cv2.dnn, e)] or ["default"]
+
+
+ENGINES = _engines()
 
 
 _OPENCV = """
 import sys, numpy as np, cv2
 path, engine, xs, out = sys.argv[1:]
 x = np.load(xs)
-net = cv2.dnn.readNetFromONNX(path, getattr(cv2.dnn, engine))
+net = cv2.dnn.readNetFromONNX(path) if engine == "default" else cv2.dnn.readNetFromONNX(path, getattr(cv2.dnn, engine))
 outs = []
 for i in range(len(x)):
     net.setInput(np.ascontiguousarray(x[i:i + 1]))

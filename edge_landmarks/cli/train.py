@@ -135,10 +135,14 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
       torchrun --nproc-per-node 8 -m edge_landmarks train resnet18_300w_224 --data ~/300W
       edge-lmk train demo --model-arg input_size=224 --init runs/demo/best.pt --out runs/demo_224
     """
+    from ..errors import EdgeLandmarksError
     from ..training import load_recipe, train
     from ..training.config import parse_model_arg
 
-    parsed = dict(parse_model_arg(item) for item in model_args)  # bounded YAML, one error naming the option
+    try:  # bounded YAML; a bad one is a usage error (exit 2), as click's own
+        parsed = dict(parse_model_arg(item) for item in model_args)
+    except EdgeLandmarksError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--model-arg "), param_hint="--model-arg") from None
     given = dict(epochs=epochs, batch_size=batch_size, threads=threads, device=device, amp=amp,
                  workers=_workers(workers) if workers is not None else None, sync_bn=sync_bn, pretrained=pretrained,
                  init=init, val_split=val_split, max_batches=max_batches)

@@ -227,7 +227,7 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
             train_ds.set_epoch(epoch)
             sampler.set(epoch, epoch_batches(len(train_ds), cfg.batch_size, cfg.seed, epoch, dist.world))
             res = train_one_epoch(model, loader, opt, cfg, mcfg, device, amp, run.scaler, stop, dist,
-                                  max_batches or cfg.max_batches or None)
+                                  max_batches if max_batches is not None else cfg.max_batches or None)
             skipped_steps += res["skipped"]
             if _any_rank(dist, device, bool(stop))[0]:
                 stop.setdefault("stop", "a signal on another rank")
