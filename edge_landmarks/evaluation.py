@@ -270,7 +270,7 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
         result.update(faces=len(faces), submission=str(kaggle_submission(data, pred, faces, out)))
         atomic_write_json(out / "eval.json", result)
         return result
-    curves, by_pose = {}, {}
+    curves, by_pose, large_splits = {}, {}, {}
     from .metrics import summarize
 
     scored = _scored_splits(dataset, split, protocol, record)
@@ -304,12 +304,13 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
                 large = large_pose(poses)
                 metrics["large_pose_faces"] = int(large.sum())
                 by_pose[name] = (poses, nmes)
-                if large.any():
-                    result["splits"][f"{name}/{LARGE_POSE}"] = {**summarize(pred[large], gt[large], cfg.scheme),
-                                                                "regions": region_nmes(pred[large], gt[large],
-                                                                                       cfg.scheme)}
+                if large.any():  # listed after the protocol's own splits
+                    large_splits[f"{name}/{LARGE_POSE}"] = {**summarize(pred[large], gt[large], cfg.scheme),
+                                                            "regions": region_nmes(pred[large], gt[large],
+                                                                                   cfg.scheme)}
         if worst and i == len(scored) - 1 - sum("/" in n for n, _ in scored):
             result["worst"] = _save_worst(samples, pred, gt, nmes, cfg.scheme, out, worst)
+    result["splits"].update(large_splits)
     main = "full" if "full" in result["splits"] else next(iter(result["splits"]))
     result["split"] = main
     result["nme"] = result["splits"][main]["nme"]

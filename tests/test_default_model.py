@@ -20,8 +20,8 @@ from edge_landmarks.metrics import nme
 from edge_landmarks.runtime.detect import box_iou as _iou
 from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR, default_model
 
-# demo68 builder 5 (26 faces). Measured when the files were made: 0.0787 (ONNX), 0.0788 (TFLite) with the labels'
-# boxes, 0.0861 / 0.0860 through the shipped detector (0.0929 before it dropped nested boxes). The mean shape:
+# demo68 builder 5 (26 faces). Measured when the files were made: 0.0786 (ONNX and TFLite) with the labels'
+# boxes, 0.0860 / 0.0860 through the shipped detector (0.0929 before it dropped nested boxes). The mean shape:
 # 0.235 / 0.258; the previous default model
 # (builder 4, no face profiling): 0.095 / 0.112, which these limits would refuse.
 NME_WILD_POINTS = 0.085

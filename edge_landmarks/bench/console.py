@@ -59,11 +59,16 @@ class _Lines:
     def __exit__(self, *exc):
         return False
 
-    def update(self, _task, description: str = "") -> None:
-        print(f"{self.name} {self.done + 1}/{self.total}: {description}", file=self.stream, flush=True)
+    def update(self, _task, description: str | None = None, completed: int | None = None, **_rich) -> None:
+        """rich's Progress.update: a line for each new description; ``completed`` sets the count."""
+        if completed is not None:
+            self.done = completed
+        if description:
+            print(f"{self.name} {min(self.done + 1, self.total)}/{self.total}: {description}", file=self.stream,
+                  flush=True)
 
-    def advance(self, _task) -> None:
-        self.done += 1
+    def advance(self, _task, advance: int = 1) -> None:
+        self.done += advance
 
 
 def progress_bar(enabled: bool, total: int, console=None, name: str = "bench"):

@@ -255,8 +255,8 @@ class LandmarkPredictor:
 REFINE = 0
 """Passes from the points' own box after the detector's: ``faces()``, ``predict_files`` (``edge-lmk predict``),
 the tracker's first frame and ``edge-lmk eval --boxes detector`` alike. Measured with the shipped INT8 model and
-detector on demo68 (inter-ocular NME, every face found; ONNX / TFLite): test_wild 0.0861 / 0.0860 with 0 passes,
-0.0934 / 0.0930 with 1, 0.0991 / 0.0989 with 2; test 0.0490 / 0.0491, 0.0496 / 0.0495, 0.0507 / 0.0505. (One pass
+detector on demo68 (inter-ocular NME, every face found; ONNX / TFLite): test_wild 0.0860 / 0.0860 with 0 passes,
+0.0927 / 0.0925 with 1, 0.0995 / 0.1002 with 2; test 0.0490 / 0.0490, 0.0497 / 0.0495, 0.0507 / 0.0508. (One pass
 won, 0.0871 against 0.0929, while the detector still averaged nested boxes of another pyramid scale into some
 faces' boxes: it made up for a bad box. With those boxes dropped, the detector's box is the better crop.)"""
 
