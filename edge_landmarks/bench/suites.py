@@ -69,7 +69,8 @@ def suite_targets(suite: dict, force: bool = False, progress: bool = True, conso
     sizes = set(suite.get("sizes") or [])
     targets: list[Target] = []
     with terminal_console(console) as term:
-        prog, task = progress_bar(progress, len(suite["models"]) * len(formats) * len(precisions), term, "export")
+        total = len(suite["models"]) * len(formats) * len(precisions)
+        prog, task = progress_bar(progress, total, term, "export")
         count = iter(range(10 ** 6))
         with prog or contextlib.nullcontext():
             for entry in suite["models"]:
@@ -89,5 +90,5 @@ def suite_targets(suite: dict, force: bool = False, progress: bool = True, conso
                         found[0].reason += f"; make it with: {entry['make']}"
                 targets += [t for t in found if not sizes or t.size is None or t.size in sizes]
             if prog:
-                prog.update(task, completed=prog.tasks[0].total, description="done")
+                prog.update(task, completed=total, description="done")
     return sorted(targets, key=lambda t: t.key)
