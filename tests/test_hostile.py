@@ -314,7 +314,7 @@ def test_bad_api_arguments_are_one_clear_error():
         (lambda: pred.predict_many(img, None), "boxes must be a list"),
         (lambda: pred.faces(img, refine=float("nan")), "refine must be a whole number"),
         (lambda: load_dataset(42), "a dataset is a path or a name"),
-        (lambda: quantize_within_budget(CKPT, "onnx", float("nan")), "max_nme_increase must be a number from 0"),
+        (lambda: quantize_within_budget(CKPT, "onnx", float("nan")), "max_nme_increase must be a number from -1"),
     ]:
         with pytest.raises(EdgeLandmarksError, match=re.escape(message)):
             call()
