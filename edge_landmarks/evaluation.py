@@ -68,9 +68,9 @@ def region_nmes(pred, gt, scheme: str) -> dict[str, float]:
     from .metrics import mean_finite
     from .metrics import nme as nme_fn
 
-    regions = get_scheme(scheme).regions
-    k = get_scheme(scheme).num_points
-    return {r: mean_finite(nme_fn(pred, gt, scheme, mask=np.isin(np.arange(k), idx))) for r, idx in regions.items()}
+    s = get_scheme(scheme)
+    return {r: mean_finite(nme_fn(pred, gt, scheme, mask=np.isin(np.arange(s.num_points), idx)))
+            for r, idx in s.regions.items()}
 
 
 def head_poses(gt, scheme: str) -> np.ndarray | None:

@@ -149,14 +149,10 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
     if resume:  # the run as it was started, with what may change on a resume (epochs, threads, device, ...)
         from pathlib import Path
 
-        from ..errors import EdgeLandmarksError
-        from ..training import read_checkpoint, resume_config
+        from ..training import resume_config
 
         where = Path(out) if out else Path("runs") / Path(recipe).stem
-        if not (where / "last.pt").is_file():
-            raise EdgeLandmarksError(f"{where / 'last.pt'}: nothing to resume")
-        cfg = resume_config(read_checkpoint(where / "last.pt").get("train_config"), recipe,
-                            {**given, "data": data_path, "model_args": parsed or None}, where)
+        cfg = resume_config(where, recipe, {**given, "data": data_path, "model_args": parsed or None})
         out, data_path = str(where), None
     else:
         cfg = load_recipe(recipe, **given)

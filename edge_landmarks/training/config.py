@@ -265,10 +265,21 @@ RUN_OPTIONS = ("epochs", "threads", "device", "amp", "workers")
 given again must match the run's (the model, its data, the schedule, the validation faces: what the results are)."""
 
 
-def resume_config(saved: dict, recipe: str, given: dict, where: str | Path) -> TrainConfig:
-    """The configuration of the run being resumed (``saved``: its checkpoint's ``train_config``), with the options
-    ``given`` on the command line: those of :data:`RUN_OPTIONS` replace the run's, any other that differs from the
-    run's is one error. ``recipe`` must name the run's recipe (its name, or a file of that name)."""
+def resume_point(out: str | Path) -> Path:
+    """The run folder's ``last.pt``, or one error saying there is nothing to resume."""
+    last = Path(out) / "last.pt"
+    if not last.is_file():
+        raise EdgeLandmarksError(f"{last}: nothing to resume")
+    return last
+
+
+def resume_config(where: str | Path, recipe: str, given: dict) -> TrainConfig:
+    """The configuration of the run in ``where`` (its ``last.pt``'s ``train_config``), with the options ``given``
+    on the command line: those of :data:`RUN_OPTIONS` replace the run's, any other that differs from the run's is
+    one error. ``recipe`` must name the run's recipe (its name, or a file of that name)."""
+    from .checkpoint import read_checkpoint
+
+    saved = read_checkpoint(resume_point(where)).get("train_config")
     if not isinstance(saved, dict) or "name" not in saved or "model" not in saved:
         raise EdgeLandmarksError(f"{where}: the checkpoint holds no training configuration to resume from")
     if recipe not in (saved["name"], f"{saved['name']}.yaml", f"{saved['name']}.yml") and \

@@ -25,7 +25,7 @@ from ..data import load_dataset
 from ..errors import EdgeLandmarksError, require
 from ..files import atomic_write_text
 from .checkpoint import FORMAT, init_from, read_checkpoint, save_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, resume_point
 from .device import Dist, autocast, convert_sync_bn, init_distributed, resolve_amp, resolve_workers
 from .evaluate import evaluate, torch_predictor
 from .loader import EpochBatches, epoch_batches, make_loader
@@ -180,8 +180,8 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
     taken = [out / n for n in RUN_FILES if (out / n).exists()] if not resume else []
     if taken:  # a user's own best.pt or metrics.csv: a new run writes none of them over
         raise EdgeLandmarksError(f"{taken[0]} exists and is not part of a run to resume: choose another --out")
-    if resume and not last_path.exists():
-        raise EdgeLandmarksError(f"{last_path}: nothing to resume")
+    if resume:
+        resume_point(out)
     dist, amp, workers, log = _set_up(cfg, data, progress, log)
     device, main = dist.device, dist.is_main
     samples, val_samples, validation = _training_faces(cfg, samples, val_samples, dist.world, log)
