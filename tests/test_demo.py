@@ -106,9 +106,10 @@ def test_tracking_detects_once_on_a_still_face(artefacts, video):
     assert np.abs(sides[5:] / sides[5] - 1).max() < 0.1
     tracker = FaceTracker(pred, create_detector(), verify_every=0)
     r0 = tracker.update(first, 0.0)
-    assert tracker.next_box(r0.raw_points) == pytest.approx(tracker._box)
+    (track,) = tracker.tracks
+    assert track.next_box(r0.raw_points) == pytest.approx(track.box)
     r1 = tracker.update(first, 1 / 30)
-    assert r1.box == pytest.approx(tracker.next_box(r0.raw_points)) and not r1.detected
+    assert r1.box == pytest.approx(track.next_box(r0.raw_points)) and not r1.detected
 
 
 def test_smoothing_cuts_jitter(artefacts, video):
@@ -144,6 +145,95 @@ def test_lost_track_is_found_again(artefacts, video):
     assert results[20].detected
 
 
+@pytest.fixture(scope="module")
+def two_faces(tmp_path_factory):
+    """Both photos side by side for the whole video."""
+    return make_test_video(tmp_path_factory.mktemp("video2") / "two.mp4", frames=FRAMES, together=True)
+
+
+def test_every_face_is_followed_with_its_own_track(artefacts, two_faces):
+    frames = _frames(two_faces)
+    pred = LandmarkPredictor(artefacts["onnx_int8"])
+    results = _track(pred, frames)
+    assert all(len(r.faces) == 2 for r in results)
+    assert [r.detected for r in results].count(True) == 1  # one detection, then two tracks
+    ids = [[f.id for f in sorted(r.faces, key=lambda f: f.box[0])] for r in results]
+    assert all(i == ids[0] for i in ids) and len(set(ids[0])) == 2  # each face keeps its number
+    for r in results:  # each face's points on its own half of the frame
+        left, right = sorted(r.faces, key=lambda f: f.box[0])
+        assert left.points[:, 0].max() < 320 < right.points[:, 0].min()
+    assert all(len(r.faces) == 1 for r in _track(pred, frames[:10], max_faces=1))
+    # a face that comes into view while another is followed: found by the periodic search
+    one = [f.copy() for f in frames[:30]]
+    for f in one[:12]:
+        f[:, 320:] = 40
+    late = _track(pred, one, search_every=10)
+    assert len(late[0].faces) == 1 and len(late[-1].faces) == 2
+    assert next(i for i, r in enumerate(late) if len(r.faces) == 2) <= 20 and any(r.searched for r in late)
+
+
+def test_the_demo_draws_and_serves_every_face(artefacts, two_faces, tmp_path):
+    import threading
+    import urllib.request
+
+    stats = run_demo(artefacts["onnx_int8"], video=str(two_faces), headless=True, frames=20)
+    assert stats["most_faces"] == 2 and stats["faces_per_frame"] == 2.0
+    assert run_demo(artefacts["onnx_int8"], video=str(two_faces), headless=True, frames=5,
+                    max_faces=1)["most_faces"] == 1
+    urls, done = [], {}
+    runner = threading.Thread(target=lambda: done.update(run_demo(
+        artefacts["onnx_int8"], video=str(two_faces), serve="127.0.0.1:0", frames=150,
+        log=lambda line: urls.append(line.split(" at ")[1].split()[0]))))
+    runner.start()
+    try:
+        state = {"faces": []}
+        for _ in range(100):
+            if urls:
+                state = json.loads(urllib.request.urlopen(urls[0] + "landmarks.json", timeout=10).read())
+                if len(state["faces"]) == 2:
+                    break
+            threading.Event().wait(0.05)
+        assert len(state["faces"]) == 2, state
+        assert {f["id"] for f in state["faces"]} == {1, 2} and all(len(f["points"]) == 68 for f in state["faces"])
+    finally:
+        runner.join(timeout=60)
+    assert done["served"]["paced"] and done["frames"] == 150
+
+
+def test_a_served_video_keeps_its_frame_rate_after_a_stall(two_faces):
+    """Paced playback skips the frames whose time passed during a stall instead of showing them in a burst."""
+    import time
+
+    from edge_landmarks.runtime.camera_demo import _Pacer
+
+    source = open_source(video=str(two_faces))
+    pacer, shown = _Pacer(source.fps), []
+    try:
+        for i in range(20):
+            pacer.wait(source)
+            shown.append(time.perf_counter())
+            source.read()
+            if i == 5:
+                time.sleep(10 / source.fps)  # a stall of ten frames (a slow detection)
+    finally:
+        source.close()
+    gaps = np.diff(shown[7:])  # after the stall
+    assert gaps.min() > 0.6 / source.fps, gaps  # no burst: never much faster than the file's own rate
+    assert 8 <= pacer.dropped <= 11  # the frames of the stall were skipped, not queued
+
+
+def _frames(path) -> list:
+    cap = cv2.VideoCapture(str(path))
+    out = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        out.append(frame)
+    cap.release()
+    return out
+
+
 def test_demo_errors(artefacts, video, tmp_path):
     runner = CliRunner()
     model = str(artefacts["onnx_int8"])
@@ -167,6 +257,7 @@ def test_demo_errors(artefacts, video, tmp_path):
     if not _has_gui():
         res = runner.invoke(main, ["demo", "--model", model, "--video", str(video)])
         assert res.exit_code == 1 and "--headless" in res.output
+        assert "--serve" in res.output and "edge-landmarks[gui]" in res.output  # the two ways to see it
     assert "Example:" in runner.invoke(main, ["demo", "--help"]).output
 
 

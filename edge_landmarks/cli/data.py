@@ -134,8 +134,9 @@ def data_show(path: str, out: str, split: str | None, num: int, force: bool, rec
 @click.option("--out", type=click.Path(dir_okay=False), default="faces.mp4", show_default=True,
               help="Video file to write (.mp4, .avi or .mkv).")
 @click.option("--frames", type=click.IntRange(min=2), default=300, show_default=True)
+@click.option("--together", is_flag=True, help="The photos side by side for the whole video: faces to follow at once.")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
-def data_video(out: str, frames: int, force: bool) -> None:
+def data_video(out: str, frames: int, together: bool, force: bool) -> None:
     """Write a test video for the demo: package-shipped face photos (scikit-image's astronaut, matplotlib's Grace
     Hopper) drifting and zooming, with a cut between them where the tracker must find the face again.
 
@@ -143,8 +144,9 @@ def data_video(out: str, frames: int, force: bool) -> None:
     Example:
       edge-lmk data video --out faces.mp4
       edge-lmk demo --model mobilenetv2_56_int8.onnx --video faces.mp4 --headless --json
+      edge-lmk data video --out two.mp4 --together && edge-lmk demo --video two.mp4 --headless --save two_faces.jpg
     """
     from ..runtime.camera_demo import make_test_video
 
-    path = make_test_video(out, frames=frames, force=force)
+    path = make_test_video(out, frames=frames, force=force, together=together)
     click.echo(f"wrote {path} ({frames} frames, 640x480)")

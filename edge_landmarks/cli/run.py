@@ -70,6 +70,9 @@ def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
 @click.option("--no-smooth", is_flag=True, help="Turn the One-Euro smoothing of the points off.")
 @click.option("--verify-every", type=click.IntRange(0), default=10, show_default=True,
               help="Check the tracked region with the detector every N frames (0: never).")
+@click.option("--max-faces", type=click.IntRange(1), default=None,
+              help="Follow at most N faces (default: every face the detector finds; new faces that come into view "
+                   "are looked for every 30 frames).")
 @click.option("--size", default="640x480", show_default=True, help="Camera resolution WxH.")
 @click.option("--force", is_flag=True, help="Overwrite --save if it exists.")
 @click.option("--serve", is_flag=False, flag_value="127.0.0.1:8000", default=None, metavar="[HOST:]PORT",
@@ -77,13 +80,16 @@ def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
                    "/landmarks.json. --serve alone is 127.0.0.1:8000 (this machine only); --serve 0.0.0.0:8000 "
                    "opens it to the network. A video file loops at its frame rate.")
 def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, threads, detector, no_smooth,
-             verify_every, size, force, serve) -> None:
+             verify_every, max_faces, size, force, serve) -> None:
     """Camera demo: detect, track, predict and draw landmarks live (picamera2, webcam or video file).
+
+    Every face in view is followed. A window needs an OpenCV with GUI support (pip install 'edge-landmarks[gui]');
+    the default install is headless: use --serve (a browser) or --headless --save FILE there.
 
     \b
     Example:
       edge-lmk demo --camera 0                                      # the shipped model, in a window
-      edge-lmk demo --model mobilenetv2_56_int8.onnx --camera 0     # a window (OpenCV with GUI support)
+      edge-lmk demo --model mobilenetv2_56_int8.onnx --camera 0 --max-faces 1   # follow one face only
       edge-lmk demo --picamera --serve 0.0.0.0:8000                 # headless Pi: open http://<pi>:8000
       edge-lmk demo --model mobilenetv2_56_int8.tflite --picamera --headless --save run.mp4 --frames 300
       edge-lmk data video --out faces.mp4 && edge-lmk demo --model mobilenetv2_56_int8.onnx --video faces.mp4 \\
@@ -103,13 +109,14 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
         model = default_model()
     stats = run_demo(model, camera=camera, picamera=picamera, video=video, headless=headless, frames=frames,
                      save=save, force=force, threads=threads, detector=detector, smoothing=not no_smooth,
-                     verify_every=verify_every, width=width, height=height, serve=serve,
+                     verify_every=verify_every, max_faces=max_faces, width=width, height=height, serve=serve,
                      log=lambda line: click.echo(line, err=True))
     if as_json:
         click.echo(json.dumps(stats))
         return
     ms = "  ".join(f"{k} {v:.2f}" for k, v in stats["ms_per_frame"].items())
-    click.echo(f"{stats['frames']} frames, {stats['faces']} with a face, {stats['detections']} detections: "
+    click.echo(f"{stats['frames']} frames, {stats['faces']} with a face (at most {stats['most_faces']}), "
+               f"{stats['detections']} detections: "
                f"{stats['fps']:.1f} FPS (ms per frame: {ms})" + (f"; saved {stats['saved']}" if stats["saved"] else ""))
 
 

@@ -3,11 +3,13 @@
 Sources: ``picamera2`` on a Raspberry Pi (CSI cameras are invisible to ``cv2.VideoCapture`` under libcamera; the
 package comes from Raspberry Pi OS, ``sudo apt install python3-picamera2``, and a venv sees it only when made with
 ``--system-site-packages``), ``cv2.VideoCapture`` for USB webcams and video files. Each frame goes through the
-:class:`~edge_landmarks.runtime.track.FaceTracker` (the detector only while no face is tracked), then the points,
-the crop box, the FPS and the time per stage (read, detect, landmarks, draw) are drawn on it; it is shown in a
-window, or with ``headless`` only written (``save``: a video, or one annotated frame as an image) and counted, or
-served to browsers (``serve``: :mod:`edge_landmarks.runtime.serve`; a video file then loops at its own frame rate,
-as a camera would deliver it, until ``frames`` or Ctrl-C).
+:class:`~edge_landmarks.runtime.track.FaceTracker` (every face in view, up to ``max_faces``; the whole-frame
+detector only while no face is tracked, and a quick search for new faces every ``search_every`` frames), then the
+points and crop box of each face, the FPS and the time per stage (read, detect, landmarks, draw) are drawn on it;
+it is shown in a window, or with ``headless`` only written (``save``: a video, or one annotated frame as an image)
+and counted, or served to browsers (``serve``: :mod:`edge_landmarks.runtime.serve`; a video file then loops at its
+own frame rate, as a camera would deliver it, skipping the frames whose time passed during a stall, until
+``frames`` or Ctrl-C).
 :func:`run_demo` returns the run's statistics (``fps``: frames per second end to end, reading included).
 
 :func:`make_test_video` writes a short video from face photos that PyPI packages ship (scikit-image's astronaut,
@@ -63,6 +65,13 @@ class _CaptureSource:
         t = self._i / self.fps if self.is_file else time.monotonic()
         self._i += 1
         return frame, t
+
+    def skip(self) -> bool:
+        """Pass over the next frame without decoding it (a paced file after a stall); False at the end."""
+        if not self.cap.grab():
+            return False
+        self._i += 1
+        return True
 
     def rewind(self) -> bool:
         """Back to a video file's first frame (timestamps keep counting up); False for a camera."""
@@ -126,14 +135,15 @@ def annotate(frame: np.ndarray, result, scheme: str | None, fps: float | None, s
     from ..data.show import draw_points
 
     radius = 1 if frame.shape[0] < 400 else 2
-    out = draw_points(frame, result.points, scheme, radius=radius) if result.points is not None else (
-        cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy())
-    if result.box is not None:
-        x0, y0, x1, y1 = (int(round(v)) for v in result.box)
-        cv2.rectangle(out, (x0, y0), (x1, y1), (0, 200, 0) if not result.detected else (0, 200, 255), 1)
+    out = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame.copy()
+    for face in result.faces:
+        out = draw_points(out, face.points, scheme, radius=radius)
+        x0, y0, x1, y1 = (int(round(v)) for v in face.box)
+        cv2.rectangle(out, (x0, y0), (x1, y1), (0, 200, 0) if not face.detected else (0, 200, 255), 1)
     lines = []
     if fps is not None:
-        state = "detect" if result.detected else "track" if result.points is not None else "no face"
+        n = len(result.faces)
+        state = ("detect" if result.detected else "track") + (f" {n} faces" if n > 1 else "") if n else "no face"
         rate = f"{shown_fps:.0f} FPS (pipeline {fps:.0f})" if shown_fps is not None else f"{fps:.0f} FPS"
         lines.append(f"{rate}  {state}")
     lines.append("  ".join(f"{k} {v:.2f} ms" for k, v in stage_ms.items()))
@@ -145,6 +155,35 @@ def annotate(frame: np.ndarray, result, scheme: str | None, fps: float | None, s
         cv2.putText(out, text, (6, step * (i + 1)), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
                     cv2.LINE_AA)
     return out
+
+
+class _Pacer:
+    """A video file played at its own frame rate, as a camera delivers it: each frame waits for its time, and after
+    a stall (a slow detection, a busy machine) the frames whose time has passed are skipped, never shown in a burst
+    to catch up."""
+
+    def __init__(self, fps: float):
+        self.period = 1.0 / fps
+        self.start: float | None = None
+        self.index = 0
+        self.dropped = 0
+
+    def wait(self, source) -> None:
+        """Before reading frame ``index``: sleep until its time, or skip to the frame due now."""
+        now = time.perf_counter()
+        if self.start is None:
+            self.start = now
+        due = self.start + self.index * self.period
+        if now < due:
+            time.sleep(due - now)
+        else:
+            late = int((now - due) / self.period)
+            for _ in range(late):
+                if not source.skip():
+                    break
+            self.index += late
+            self.dropped += late
+        self.index += 1
 
 
 class _VideoOut:
@@ -216,21 +255,24 @@ def _check_gui() -> None:
         cv2.namedWindow("edge-lmk demo", cv2.WINDOW_AUTOSIZE)
     except cv2.error:
         raise EdgeLandmarksError(
-            "this OpenCV has no window support (opencv-python-headless): run with --headless (and --save FILE), or "
-            "pip install opencv-python in place of opencv-python-headless") from None
+            "this OpenCV has no window support (opencv-python-headless, the default install): watch the demo in a "
+            "browser with --serve (http://127.0.0.1:8000), run it with --headless --save FILE, or install the GUI "
+            "build: pip install 'edge-landmarks[gui]'") from None
 
 
 def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = False, video: str | None = None,
              headless: bool = False, frames: int | None = None, save: str | None = None, force: bool = False,
              threads: int = 1, detector: str = "blazeface", smoothing: bool = True, verify_every: int = 10,
              width: int = 640, height: int = 480, draw: bool = True, serve: str | None = None,
-             pace: bool = True, log=print) -> dict:
+             pace: bool = True, max_faces: int | None = None, search_every: int = 30, log=print) -> dict:
     """Run the demo loop and return its statistics (see the module docstring).
 
     ``frames``: stop after this many (default: the end of the video, or Esc / q in the window, or Ctrl-C).
     ``draw=False`` skips drawing when nothing is shown or saved (to time the bare pipeline).
     ``serve``: ``[HOST:]PORT`` to stream to browsers (no window); ``pace=False`` then reads a video file as fast as
     the pipeline goes instead of at its frame rate (to time the loop with clients connected).
+    ``max_faces``: follow at most this many faces (None: every face the detector finds); ``search_every``: look
+    for new faces every N frames while fewer are followed (0: only when none is).
     """
     import cv2
 
@@ -240,6 +282,8 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
 
     if frames is not None and frames < 1:
         raise EdgeLandmarksError(f"--frames must be at least 1, got {frames}")
+    if max_faces is not None and max_faces < 1:
+        raise EdgeLandmarksError(f"--max-faces must be at least 1, got {max_faces}")
     save_path = _check_save(save, force)
     address = None
     if serve is not None:
@@ -249,7 +293,7 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
         headless = True
     predictor = LandmarkPredictor(model, threads=threads)
     tracker = FaceTracker(predictor, create_detector(detector, threads=threads), smoothing=smoothing,
-                          verify_every=verify_every)
+                          verify_every=verify_every, max_faces=max_faces, search_every=search_every)
     if not headless:
         _check_gui()
     source = open_source(camera, picamera, video, width, height)
@@ -258,6 +302,7 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
         server = _start_server(address, source, predictor, model, log)
     draw = draw or not headless or save_path is not None or server is not None
     looping = server is not None and getattr(source, "is_file", False)
+    pacer = _Pacer(source.fps) if looping and pace else None
     totals = Counter()
     counts = Counter()
     losses = Counter()
@@ -273,8 +318,8 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
         try:
             while frames is None or counts["frames"] < frames:
                 t0 = time.perf_counter()
-                if looping and pace:  # a file served live: at its own frame rate, as a camera would give it
-                    time.sleep(max(0.0, start + counts["frames"] / source.fps - t0))
+                if pacer is not None:  # a file served live: at its own frame rate, as a camera would give it
+                    pacer.wait(source)
                     t0 = time.perf_counter()
                     if last_shown is not None:
                         gap = max(t0 - last_shown, 1e-6)
@@ -333,9 +378,11 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
     saved = save_path is not None and (save_path.suffix.lower() in VIDEO_SUFFIXES or best_frame is not None)
     settings = {"model": str(model), "format": predictor.format, "precision": predictor.precision,
                 "input_size": predictor.config.input_size, "source": source.name, "threads": threads,
-                "detector": detector, "smoothing": smoothing, "verify_every": verify_every, "drawn": draw}
+                "detector": detector, "smoothing": smoothing, "verify_every": verify_every, "max_faces": max_faces,
+                "search_every": search_every, "drawn": draw}
     if server is not None:
-        settings["served"] = {"url": server.url, "frames_sent": server.frames_sent, "paced": pace and looping}
+        settings["served"] = {"url": server.url, "frames_sent": server.frames_sent, "paced": pacer is not None,
+                              "frames_dropped": pacer.dropped if pacer is not None else 0}
     return {**settings, **_statistics(counts, losses, totals, elapsed), "saved": str(save_path) if saved else None}
 
 
@@ -383,11 +430,9 @@ class _TermAsInterrupt:
 
 
 def _served_state(result, scheme: str, fps: float | None, stage_ms: dict, shown_fps: float | None) -> dict:
-    faces = []
-    if result.points is not None:
-        faces.append({"points": np.round(np.asarray(result.points, dtype=np.float64), 2).tolist(), "scheme": scheme,
-                      "box": [round(float(v), 2) for v in result.box] if result.box is not None else None,
-                      "detected": bool(result.detected)})
+    faces = [{"id": face.id, "points": np.round(np.asarray(face.points, dtype=np.float64), 2).tolist(),
+              "scheme": scheme, "box": [round(float(v), 2) for v in face.box], "detected": bool(face.detected)}
+             for face in result.faces]
     rate = shown_fps if shown_fps is not None else fps
     return {"faces": faces, "fps": round(float(rate), 2) if rate is not None else None,
             "pipeline_fps": round(float(fps), 2) if fps is not None else None,
@@ -397,8 +442,11 @@ def _served_state(result, scheme: str, fps: float | None, stage_ms: dict, shown_
 def _count(result, counts: Counter, losses: Counter, totals: Counter, read_seconds: float) -> None:
     """Add one frame's tracker result to the running counts and stage times."""
     counts["frames"] += 1
-    counts["faces"] += result.points is not None
+    counts["faces"] += bool(result.faces)
+    counts["face_crops"] += len(result.faces)
+    counts["most_faces"] = max(counts["most_faces"], len(result.faces))
     counts["detections"] += result.detected
+    counts["searches"] += result.searched
     counts["checks"] += result.checked
     counts["reanchors"] += result.reanchored
     if result.lost:
@@ -412,11 +460,14 @@ def _statistics(counts: Counter, losses: Counter, totals: Counter, elapsed: floa
     n = counts["frames"]
     stages = ["read", "detect", "landmarks", "draw", "output"]
     return {
-        "frames": n, "faces": counts["faces"], "detections": counts["detections"], "checks": counts["checks"],
+        "frames": n, "faces": counts["faces"], "faces_per_frame": round(counts["face_crops"] / n, 3),
+        "most_faces": counts["most_faces"], "detections": counts["detections"], "searches": counts["searches"],
+        "checks": counts["checks"],
         "reanchors": counts["reanchors"], "track_losses": dict(losses), "seconds": round(elapsed, 4),
         "fps": round(n / elapsed, 2),
         "ms_per_frame": {k: round(1e3 * totals[k] / n, 3) for k in stages},
-        "detect_ms_per_call": round(1e3 * totals["detect"] / max(1, counts["detections"] + counts["checks"]), 3),
+        "detect_ms_per_call": round(1e3 * totals["detect"] / max(1, counts["detections"] + counts["searches"]
+                                                                 + counts["checks"]), 3),
     }
 
 
@@ -442,12 +493,13 @@ def _face_photos() -> list[np.ndarray]:
 
 
 def make_test_video(path: str | Path, frames: int = 60, size: tuple[int, int] = (640, 480), fps: float = 30.0,
-                    seed: int = 0, force: bool = False) -> Path:
+                    seed: int = 0, force: bool = False, together: bool = False) -> Path:
     """A video of package-shipped face photos drifting and zooming slightly, half the frames per photo.
 
     Each photo is placed in a ``size`` frame at a scale that changes by under 1 % per frame and a position that
     drifts a few pixels per frame (a random walk with ``seed``), so tracking has work to do; the cut between
-    photos is where the track must be found again.
+    photos is where the track must be found again. ``together``: the photos side by side, each in its own part of
+    the frame, for the whole video (several faces to follow at once).
     """
     import cv2
 
@@ -458,26 +510,32 @@ def make_test_video(path: str | Path, frames: int = 60, size: tuple[int, int] = 
     photos = _face_photos()
     rng = np.random.default_rng(seed)
     w, h = size
-    per = int(np.ceil(frames / len(photos)))
+    per = frames if together else int(np.ceil(frames / len(photos)))
+    slots = len(photos) if together else 1
 
     def write(tmp: str) -> None:
         out = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*VIDEO_SUFFIXES[path.suffix.lower()]), fps, (w, h))
         if not out.isOpened():
             raise EdgeLandmarksError(f"{path}: OpenCV cannot write this video format here")
         try:
+            sw = w / slots
             for i in range(frames):
-                photo = photos[min(i // per, len(photos) - 1)]
+                shown = list(enumerate(photos)) if together else [(0, photos[min(i // per, len(photos) - 1)])]
                 k = i % per
                 if k == 0:
-                    pos = np.array([0.0, 0.0])
-                pos = pos + rng.normal(0, 1.5, 2)
-                base = 0.9 * min(w / photo.shape[1], h / photo.shape[0])
-                s = base * (1.0 + 0.08 * np.sin(2 * np.pi * k / max(per, 1)))
-                ph, pw = photo.shape[0] * s, photo.shape[1] * s
-                tx = (w - pw) / 2 + pos[0] + 20 * np.sin(2 * np.pi * k / max(per, 1))
-                ty = (h - ph) / 2 + pos[1]
-                m = np.array([[s, 0.0, tx], [0.0, s, ty]])
-                out.write(cv2.warpAffine(photo, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(40, 40, 40)))
+                    pos = np.zeros((slots, 2))
+                pos = pos + rng.normal(0, 1.5, (slots, 2))
+                frame = np.full((h, w, 3), 40, np.uint8)
+                for slot, photo in shown:
+                    base = 0.9 * min(sw / photo.shape[1], h / photo.shape[0])
+                    s = base * (1.0 + 0.08 * np.sin(2 * np.pi * k / max(per, 1)))
+                    ph, pw = photo.shape[0] * s, photo.shape[1] * s
+                    tx = slot * sw + (sw - pw) / 2 + pos[slot, 0] + 20 / slots * np.sin(2 * np.pi * k / max(per, 1))
+                    ty = (h - ph) / 2 + pos[slot, 1]
+                    m = np.array([[s, 0.0, tx], [0.0, s, ty]])
+                    cv2.warpAffine(photo, m, (w, h), dst=frame, flags=cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_TRANSPARENT)
+                out.write(frame)
         finally:
             out.release()
         readable = count_video_frames(tmp)

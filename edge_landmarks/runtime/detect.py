@@ -162,11 +162,12 @@ class BlazeFaceDetector:
         self._cls = outs.get("classificators", self._interp.get_output_details()[1]["index"])
         self._anchors = _anchors(self.size)
 
-    def __call__(self, frame: np.ndarray, color: str = "bgr") -> list[Detection]:
-        """Faces in a BGR (or RGB with ``color='rgb'``, or grey) uint8 frame, best score first."""
+    def __call__(self, frame: np.ndarray, color: str = "bgr", quick: bool = False) -> list[Detection]:
+        """Faces in a BGR (or RGB with ``color='rgb'``, or grey) uint8 frame, best score first. ``quick``: the
+        whole frame only, without the pyramid (the tracker's search for new faces while others are followed)."""
         h, w = frame.shape[:2]
         regions = [(0.0, 0.0, float(w), float(h))]
-        for tiles in (self.tiles(w, h) if self.pyramid else []):
+        for tiles in (self.tiles(w, h) if self.pyramid and not quick else []):
             regions += tiles
         return self._regions(frame, color, regions, w, h)
 
@@ -300,7 +301,8 @@ class HaarDetector:
         self.min_size, self.scale_factor, self.min_neighbors, self.max_side = (min_size, scale_factor,
                                                                                min_neighbors, max_side)
 
-    def __call__(self, frame: np.ndarray, color: str = "bgr") -> list[Detection]:
+    def __call__(self, frame: np.ndarray, color: str = "bgr", quick: bool = False) -> list[Detection]:
+        """Faces in the frame, largest first (``quick`` changes nothing: the cascade is one pass already)."""
         import cv2
 
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY if color == "bgr"

@@ -1,12 +1,15 @@
-"""Tracking a face from frame to frame, and smoothing its points.
+"""Tracking faces from frame to frame, and smoothing their points.
 
-:class:`FaceTracker`: the detector runs on a whole frame only while no face is tracked. Once a face is found, the
-next frame's crop comes from the bounding box of the last landmarks (the box the model was trained on), so a
-tracked frame costs one landmark call. The track is dropped, and the detector runs again on that same frame, when
-the new points jump implausibly between frames (box side changing by more than ``max_scale_change``, centre moving
-more than ``max_shift`` box sides), leave the frame, or shrink below ``min_face`` pixels; and, since a regression
-model returns a face-shaped answer even for a crop of a wall, every ``verify_every`` frames a cheap check runs the
-detector on the region around the track alone (``verify_every=0`` turns that off).
+:class:`FaceTracker`: the detector runs on a whole frame only while no face is tracked. Every face it finds (up to
+``max_faces``, default all) becomes a :class:`Track`: the next frame's crop comes from the bounding box of the last
+landmarks (the box the model was trained on), so a tracked face costs one landmark call a frame. A track is
+dropped, and the detector runs again on that same frame, when the new points jump implausibly between frames (box
+side changing by more than ``max_scale_change``, centre moving more than ``max_shift`` box sides), leave the frame,
+or shrink below ``min_face`` pixels; and, since a regression model returns a face-shaped answer even for a crop of
+a wall, every ``verify_every`` frames a cheap check runs the detector on the region around the track alone
+(``verify_every=0`` turns that off). While fewer than ``max_faces`` are followed, every ``search_every`` frames one
+quick pass of the detector over the whole frame (no tile pyramid) looks for faces that came into view. Two tracks
+that slide onto one face become one (the older stays).
 
 A landmark model's points, fed back as the next crop, drift when the model has a steady bias on a face unlike its
 training faces (a demo-set model on a colour photo: points a few per cent too wide, so the box grows every frame;
@@ -35,7 +38,7 @@ import numpy as np
 
 from .detect import box_iou
 
-__all__ = ["OneEuroFilter", "FaceTracker", "TrackResult"]
+__all__ = ["OneEuroFilter", "FaceTracker", "TrackResult", "FaceResult", "Track"]
 
 
 class OneEuroFilter:
@@ -82,8 +85,24 @@ class OneEuroFilter:
 
 
 @dataclass
+class FaceResult:
+    """One followed face on one frame."""
+
+    id: int
+    """The track's number, the same from frame to frame while the face is followed (counting from 1)."""
+    points: np.ndarray
+    """Smoothed (K, 2) landmarks in frame pixels (raw where smoothing is off)."""
+    raw_points: np.ndarray
+    box: tuple[float, float, float, float]
+    """The crop box the points were predicted from."""
+    detected: bool
+    """True when this face was found by the detector on this frame (a new track)."""
+
+
+@dataclass
 class TrackResult:
-    """What the tracker made of one frame."""
+    """What the tracker made of one frame: every followed face in ``faces`` (largest first); ``points``,
+    ``raw_points`` and ``box`` are the first one's, for callers that follow one face."""
 
     points: np.ndarray | None
     """Smoothed (K, 2) landmarks in frame pixels (raw where smoothing is off); None when no face."""
@@ -91,15 +110,19 @@ class TrackResult:
     box: tuple[float, float, float, float] | None
     """The crop box the points were predicted from."""
     detected: bool
-    """True when the whole-frame detector ran on this frame."""
+    """True when the whole-frame detector ran on this frame because no face was followed or a track was lost."""
+    searched: bool = False
+    """True when the periodic quick search for new faces ran on this frame."""
     checked: bool = False
-    """True when the region check ran on this frame (periodic, or after a scale drift)."""
+    """True when a region check ran on this frame (periodic, or after a scale drift)."""
     reanchored: bool = False
-    """True when a check moved the crop box onto the detector's box."""
+    """True when a check moved a crop box onto the detector's box."""
     lost: str | None = None
-    """Why a track was dropped on this frame, if it was."""
+    """Why a track was dropped on this frame, if one was."""
     timings: dict = field(default_factory=dict)
     """Seconds spent per stage on this frame: 'detect' (detector and checks), 'landmarks'."""
+    faces: list[FaceResult] = field(default_factory=list)
+    """Every face followed on this frame, largest first."""
 
 
 def _side(box) -> float:
@@ -110,39 +133,72 @@ def _centre(box) -> np.ndarray:
     return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
 
 
+def _inside(point, box) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+class Track:
+    """One followed face: its next crop box, the anchor reference that turns points into that box, its filter."""
+
+    def __init__(self, id: int, smoother: OneEuroFilter):
+        self.id = id
+        self.box: tuple[float, float, float, float] | None = None
+        self.anchor_side = 0.0
+        self.ref = (1.0, 0.0, 0.0)  # the model's points box relative to its crop box at the anchor: side, dx, dy
+        self.since_check = 0
+        self.filter = smoother
+
+    def next_box(self, points: np.ndarray) -> tuple[float, float, float, float]:
+        """The crop box for the next frame, from these points: their bounding box, corrected by the reference."""
+        from .predictor import points_box
+
+        pb = points_box(points)
+        ratio, dx, dy = self.ref
+        side = _side(pb) / ratio
+        cx, cy = _centre(pb) - np.array([dx, dy]) * side
+        return cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
+
+
 class FaceTracker:
-    """Detect once, then follow one face (the largest) with the landmark model; see the module docstring."""
+    """Detect, then follow every face found (up to ``max_faces``) with the landmark model; see the module
+    docstring."""
 
     def __init__(self, predictor, detector=None, smoothing: bool = True, min_cutoff: float = 1.0,
                  beta: float = 0.5, verify_every: int = 10, max_drift: float = 1.25, max_scale_change: float = 1.4,
-                 max_shift: float = 0.5, min_face: float = 12.0, min_check_iou: float = 0.6):
+                 max_shift: float = 0.5, min_face: float = 12.0, min_check_iou: float = 0.6,
+                 max_faces: int | None = None, search_every: int = 30):
         from .detect import create_detector
 
+        if max_faces is not None and max_faces < 1:
+            raise ValueError(f"max_faces must be at least 1 (or None for every face), got {max_faces}")
         self.predictor = predictor
         self.detector = detector if detector is not None else create_detector("blazeface",
                                                                                 threads=predictor.threads)
         self.smoothing = smoothing
-        self.filter = OneEuroFilter(min_cutoff=min_cutoff, beta=beta)
+        self.min_cutoff, self.beta = min_cutoff, beta
         self.verify_every = int(verify_every)
         self.max_drift = max_drift
         self.max_scale_change = max_scale_change
         self.max_shift = max_shift
         self.min_face = min_face
         self.min_check_iou = min_check_iou
+        self.max_faces = max_faces
+        self.search_every = int(search_every)
+        self._next_id = 1
         self.reset()
 
     def reset(self) -> None:
-        self._box: tuple[float, float, float, float] | None = None
-        self._anchor_side = 0.0
-        self._ref = (1.0, 0.0, 0.0)  # the model's points box relative to its crop box at the anchor: side, dx, dy
-        self._since_check = 0
-        self.filter.reset()
+        self.tracks: list[Track] = []
+        self._since_search = 0
 
     @property
     def tracking(self) -> bool:
-        return self._box is not None
+        return bool(self.tracks)
 
-    def _anchor(self, frame: np.ndarray, box) -> tuple[np.ndarray, tuple]:
+    def _room(self) -> bool:
+        return self.max_faces is None or len(self.tracks) < self.max_faces
+
+    def _anchor(self, track: Track, frame: np.ndarray, box) -> tuple[np.ndarray, tuple]:
         """Points from a detector's box, and the reference that turns later points into the next crop box.
 
         :data:`~edge_landmarks.runtime.predictor.REFINE` passes from the points' own box (the training box), as
@@ -157,19 +213,9 @@ class FaceTracker:
         pb = points_box(raw)
         side = _side(box)
         d = (_centre(pb) - _centre(box)) / side
-        self._ref = (_side(pb) / side, float(d[0]), float(d[1]))
-        self._anchor_side, self._since_check = side, 0
+        track.ref = (_side(pb) / side, float(d[0]), float(d[1]))
+        track.anchor_side, track.since_check = side, 0
         return raw, tuple(float(v) for v in box)
-
-    def next_box(self, points: np.ndarray) -> tuple[float, float, float, float]:
-        """The crop box for the next frame, from these points: their bounding box, corrected by the reference."""
-        from .predictor import points_box
-
-        pb = points_box(points)
-        ratio, dx, dy = self._ref
-        side = _side(pb) / ratio
-        cx, cy = _centre(pb) - np.array([dx, dy]) * side
-        return cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
 
     def _why_lost(self, old, new, shape) -> str | None:
         if not np.isfinite(new).all():
@@ -205,21 +251,62 @@ class FaceTracker:
         best = max(boxes, key=lambda b: box_iou(b, box))
         if box_iou(best, box) >= self.min_check_iou:
             return "keep", best
-        inside = [b for b in boxes if box[0] <= _centre(b)[0] <= box[2] and box[1] <= _centre(b)[1] <= box[3]]
+        inside = [b for b in boxes if _inside(_centre(b), box)]
         if inside:
             return "move", min(inside, key=lambda b: np.linalg.norm(_centre(b) - _centre(box)))
         return "lost", None
 
-    def _detect(self, frame: np.ndarray):
+    def _detect(self, frame: np.ndarray, quick: bool = False) -> list:
+        """Expected landmark boxes of the faces in the whole frame, largest first. ``quick``: the search for new
+        faces while others are followed, one pass without the detector's tile pyramid where it has one."""
         from .detect import landmark_box
 
-        dets = self.detector(frame, color=self.predictor.color)
-        if not dets:
+        dets = self.detector(frame, color=self.predictor.color, quick=quick)
+        return [landmark_box(d) for d in sorted(dets, key=lambda d: -d.area)]
+
+    def _followed(self, box) -> bool:
+        """A detection that a track already follows: its centre in the track's box, or the track's in its."""
+        return any(_inside(_centre(box), t.box) or _inside(_centre(t.box), box) for t in self.tracks)
+
+    def _follow(self, frame, track: Track, t: float, timed, res: TrackResult) -> FaceResult | None:
+        """One tracked face on this frame: its points from last frame's box, its checks; None when it is lost."""
+        crop_box = track.box
+        raw = timed("landmarks", self.predictor.predict, frame, crop_box)
+        new_box = track.next_box(raw)
+        why = self._why_lost(crop_box, new_box, frame.shape)
+        if why is None:
+            track.since_check += 1
+            drift = _side(new_box) / max(track.anchor_side, 1e-9)
+            due = self.verify_every > 0 and track.since_check >= self.verify_every
+            if due or not (1.0 / self.max_drift <= drift <= self.max_drift):
+                res.checked = True
+                verdict, det_box = timed("detect", self._check, frame, new_box)
+                if verdict == "keep":
+                    track.anchor_side, track.since_check = _side(new_box), 0
+                elif verdict == "move":
+                    res.reanchored = True
+                    raw, crop_box = timed("landmarks", self._anchor, track, frame, det_box)
+                    new_box = track.next_box(raw)
+                else:
+                    why = "no face in the tracked region"
+        if why is not None:
+            res.lost = why
             return None
-        return landmark_box(max(dets, key=lambda d: d.area))
+        track.box = new_box  # the next frame's crop comes from these landmarks
+        return self._result(track, raw, crop_box, t, detected=False)
+
+    def _result(self, track: Track, raw, crop_box, t: float, detected: bool) -> FaceResult:
+        points = track.filter(raw, t, scale=_side(track.box)) if self.smoothing else raw
+        return FaceResult(track.id, points, raw, tuple(float(v) for v in crop_box), detected)
 
     def update(self, frame: np.ndarray, t: float | None = None) -> TrackResult:
-        """Landmarks for the next frame; ``t`` is its timestamp in seconds (default: the clock now)."""
+        """Landmarks for the next frame; ``t`` is its timestamp in seconds (default: the clock now).
+
+        Each followed face costs one landmark call (and a region check every ``verify_every`` frames). The whole
+        frame is searched when nothing is followed, on the frame a track is lost, and, while fewer than
+        ``max_faces`` are followed, every ``search_every`` frames for faces that came into view (one quick pass;
+        ``search_every=0`` turns that off).
+        """
         t = time.monotonic() if t is None else float(t)
         timings = {"detect": 0.0, "landmarks": 0.0}
         res = TrackResult(None, None, None, False, timings=timings)
@@ -231,40 +318,33 @@ class FaceTracker:
             finally:
                 timings[stage] += time.perf_counter() - t0
 
-        raw = crop_box = None
-        if self._box is not None:
-            crop_box = self._box
-            raw = timed("landmarks", self.predictor.predict, frame, crop_box)
-            new_box = self.next_box(raw)
-            why = self._why_lost(crop_box, new_box, frame.shape)
-            if why is None:
-                self._since_check += 1
-                drift = _side(new_box) / max(self._anchor_side, 1e-9)
-                due = self.verify_every > 0 and self._since_check >= self.verify_every
-                if due or not (1.0 / self.max_drift <= drift <= self.max_drift):
-                    res.checked = True
-                    verdict, det_box = timed("detect", self._check, frame, new_box)
-                    if verdict == "keep":
-                        self._anchor_side, self._since_check = _side(new_box), 0
-                    elif verdict == "move":
-                        res.reanchored = True
-                        raw, crop_box = timed("landmarks", self._anchor, frame, det_box)
-                        new_box = self.next_box(raw)
-                    else:
-                        why = "no face in the tracked region"
-            if why is not None:
-                res.lost = why
-                self.reset()
-            else:
-                self._box = new_box  # the next frame's crop comes from these landmarks
-        if self._box is None:
-            res.detected = True
-            det_box = timed("detect", self._detect, frame)
-            if det_box is None:
-                return res
-            raw, crop_box = timed("landmarks", self._anchor, frame, det_box)
-            self._box = self.next_box(raw)
-            self.filter.reset()
-        res.raw_points, res.box = raw, tuple(float(v) for v in crop_box)
-        res.points = self.filter(raw, t, scale=_side(self._box)) if self.smoothing else raw
+        kept = []
+        for track in self.tracks:
+            face = self._follow(frame, track, t, timed, res)
+            if face is not None and not any(_inside(_centre(track.box), k.box) for k in kept):
+                kept.append(track)  # (two tracks that slid onto one face: the older one stays)
+                res.faces.append(face)
+        lost = len(kept) < len(self.tracks)
+        self.tracks = kept
+        self._since_search += 1
+        search = self.search_every > 0 and self._since_search >= self.search_every
+        if self._room() and (not self.tracks or lost or search):
+            quick = bool(self.tracks) and not lost
+            res.detected, res.searched = not quick, quick
+            self._since_search = 0
+            for box in timed("detect", self._detect, frame, quick):
+                if not self._room():
+                    break
+                if self._followed(box):
+                    continue
+                track = Track(self._next_id, OneEuroFilter(min_cutoff=self.min_cutoff, beta=self.beta))
+                self._next_id += 1
+                raw, crop_box = timed("landmarks", self._anchor, track, frame, box)
+                track.box = track.next_box(raw)
+                self.tracks.append(track)
+                res.faces.append(self._result(track, raw, crop_box, t, detected=True))
+        res.faces.sort(key=lambda f: -_side(f.box))
+        if res.faces:
+            first = res.faces[0]
+            res.points, res.raw_points, res.box = first.points, first.raw_points, first.box
         return res
