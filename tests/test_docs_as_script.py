@@ -121,7 +121,7 @@ def _user_files(work: Path, home: Path) -> None:
     """What the docs expect a user to bring, made from real faces the packages ship."""
     import cv2
 
-    from edge_landmarks.data.demo import _package_dir as package_dir
+    from edge_landmarks.data.sources import package_dir
     from edge_landmarks.runtime.camera_demo import _face_photos, make_test_video
 
     cv2.imwrite(str(work / "photo.jpg"), _face_photos()[0])  # an astronaut's portrait

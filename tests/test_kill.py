@@ -149,7 +149,7 @@ def test_kill9_in_data_label_then_the_rerun_completes_the_same_set(point, worker
     run never killed, and reuses the sources recorded before the kill."""
     import shutil
 
-    from edge_landmarks.data.demo import _package_dir
+    from edge_landmarks.data.sources import package_dir as _package_dir
     from edge_landmarks.runtime.camera_demo import make_test_video
 
     src = tmp_path / "photos"

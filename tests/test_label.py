@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from edge_landmarks.cli import main
 from edge_landmarks.data import load_dataset
-from edge_landmarks.data.demo import teacher
 from edge_landmarks.data.formats.pts import read_pts
+from edge_landmarks.data.teacher import teacher
 
 
 @pytest.fixture()

@@ -14,12 +14,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 

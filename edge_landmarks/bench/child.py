@@ -75,7 +75,7 @@ def _child_dlib(job: dict) -> dict:
         greys = [faces[f"face_{i}"] for i in range(len(job["boxes"]))]
     base, _ = _rss_mb()
     t0 = time.perf_counter()
-    from ..data.demo import Teacher
+    from ..data.teacher import Teacher
 
     teacher = Teacher()
     result = {"load_seconds": round(time.perf_counter() - t0, 3), "file": str(teacher.model_path),

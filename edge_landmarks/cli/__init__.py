@@ -1,93 +1,13 @@
 """The ``edge-lmk`` command line: each command parses its options, then calls the Python API.
 
 One module per step: :mod:`.data` (data demo / label / check / show / video), :mod:`.train` (models, train, eval),
-:mod:`.convert` (export, quantize), :mod:`.bench` (bench, quickstart), :mod:`.run` (predict, demo).
+:mod:`.convert` (export, quantize), :mod:`.bench` (bench, quickstart), :mod:`.run` (predict, demo); the group and
+the option types they share are in :mod:`.common`, which imports none of them.
 """
 
 from __future__ import annotations
 
-import errno
-import math
-import sys
-from pathlib import Path
+from . import bench, convert, data, run, train  # noqa: F401  (each registers its commands on main)
+from .common import main
 
-import click
-
-from .. import __version__
-from ..errors import EdgeLandmarksError
-from ..formats import export_formats
-
-# What the file system can refuse: a read-only or full disk, no permission, a file where a folder must be.
-_FILE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.EISDIR,
-                errno.EEXIST, errno.ENAMETOOLONG, errno.EFBIG}
-
-
-def one_line(text: str) -> str:
-    """``text`` on one line: newlines and other control characters (a file name may hold them) escaped as Python
-    writes them, so an error is always exactly one line."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
-
-
-class FiniteFloat(click.FloatRange):
-    """``click.FloatRange`` that also refuses NaN and infinities (a NaN passes every comparison of FloatRange:
-    ``--dedup nan`` kept one frame, ``--max-nme-increase nan`` walked every remedy into QAT). Every float option of
-    the CLI uses it with bounds."""
-
-    name = "finite float range"
-
-    def convert(self, value, param, ctx):
-        v = float(click.FLOAT.convert(value, param, ctx))
-        if not math.isfinite(v):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
-        return super().convert(v, param, ctx)
-
-
-MAX_THREADS = 256
-"""The most threads an option takes (the runtime's own bound, :data:`edge_landmarks.runtime.backends.MAX_THREADS`):
-``predict --threads 100000`` hung starting them."""
-THREADS = click.IntRange(1, MAX_THREADS)
-
-
-class _Group(click.Group):
-    """Turns the project's own errors, and what the file system refuses, into one clear line and exit code 1,
-    instead of a traceback."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except EdgeLandmarksError as exc:
-            click.echo(f"error: {one_line(exc)}", err=True)
-            sys.exit(1)
-        except OSError as exc:
-            if exc.errno not in _FILE_ERRNOS:
-                raise
-            where = f"{exc.filename}: " if exc.filename else ""
-            what = exc.strerror or str(exc)
-            if exc.errno == errno.EEXIST and exc.filename and not Path(exc.filename).is_dir():
-                what = "a file is there, where a folder must be"
-            click.echo(f"error: {one_line(where + what)}", err=True)
-            sys.exit(1)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.version_option(__version__, prog_name="edge-lmk")
-def main() -> None:
-    """edge-lmk: facial-landmark models from training to quantised files on CPUs and the Raspberry Pi.
-
-    \b
-    Typical flow:
-      edge-lmk data demo                      build the embedded demo set (dlib-labelled faces)
-      edge-lmk train demo --data demo68       train the demo recipe
-      edge-lmk quantize runs/demo/best.pt --int8
-      edge-lmk bench --run runs/demo --target cpu --data demo68
-    """
-
-
-def export_list(fmt: str) -> list[str]:
-    return export_formats() if fmt == "all" else [fmt]
-
-
-FORMAT_CHOICE = click.Choice([*export_formats(), "all"])
-
-
-from . import bench, convert, data, run, train  # noqa: E402,F401  (each registers its commands on main)
+__all__ = ["main"]

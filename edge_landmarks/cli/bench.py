@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import EdgeLandmarksError
-from . import FORMAT_CHOICE, MAX_THREADS, export_list, main
+from .common import FORMAT_CHOICE, MAX_THREADS, export_list, main
 
 
 def _int_list(text: str | None, option: str) -> list[int] | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import EdgeLandmarksError
-from . import FORMAT_CHOICE, FiniteFloat, export_list, main
+from .common import FORMAT_CHOICE, FiniteFloat, export_list, main
 
 
 def _print_artefacts(entries: list[dict]) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from . import FiniteFloat, main
+from .common import FiniteFloat, main
 
 
 @main.group("data")
@@ -126,7 +126,15 @@ def data_show(path: str, out: str, split: str | None, num: int, force: bool, rec
     """
     from ..data.show import save_grid
 
-    save_grid(path, out, split=split, num=num, force=force, recipe=recipe)
+    if recipe is None:
+        save_grid(path, out, split=split, num=num, force=force)
+    else:  # the recipe's model and augmentation, resolved here: drawing a grid does not load the training code
+        from ..models import get_model_config
+        from ..training.config import load_recipe
+
+        cfg = load_recipe(recipe)
+        save_grid(path, out, split=split, num=num, force=force, model_config=get_model_config(cfg.model,
+                  **cfg.model_args), augmentation=cfg.augmentation(), seed=cfg.seed)
     click.echo(f"wrote {out}")
 
 

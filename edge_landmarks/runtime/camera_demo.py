@@ -473,17 +473,16 @@ def _statistics(counts: Counter, losses: Counter, totals: Counter, elapsed: floa
 
 def _face_photos() -> list[np.ndarray]:
     """BGR face photos from scikit-image (astronaut) and matplotlib (Grace Hopper), the demo set's own sources."""
-    import importlib.util
-
     import cv2
+
+    from ..data.sources import package_dir
 
     photos = []
     for package, rel in (("skimage", "data/astronaut.png"), ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg")):
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
+        try:
+            img = cv2.imread(str(package_dir(package) / rel), cv2.IMREAD_COLOR)
+        except MissingExtraError:
             continue
-        path = Path(list(spec.submodule_search_locations)[0]) / rel
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is not None:
             photos.append(img)
     if not photos:
