@@ -1,9 +1,9 @@
 """The table of model formats, one row each, read by the exporter, the runtime, the benchmark and the CLI alike.
 
-Adding a format is one row here plus one module: its exporter under :mod:`edge_landmarks.export` (``export_fp32``
-and ``export_int8``, see :mod:`edge_landmarks.export.onnx`) and its loader, a function ``(path, threads) ->
-(predict_batch, ModelConfig, metadata)`` named in the row (the artefact loaders live in
-:mod:`edge_landmarks.runtime.backends`). This module imports nothing heavy, so the torch-free runtime reads it too.
+Adding a format is one row here plus one module and one class: its exporter under :mod:`edge_landmarks.export`
+(``export_fp32`` and ``export_int8``, see :mod:`edge_landmarks.export.onnx`) and its backend, a subclass of
+:class:`edge_landmarks.runtime.backends.Backend` named in the row (the artefacts' backends live in that module).
+This module imports nothing heavy, so the torch-free runtime reads it too.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["ModelFormat", "FORMATS", "format_for_path", "export_formats", "known_suffixes", "file_bytes",
-           "load_function"]
+           "backend_class"]
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class ModelFormat:
     """The pip extra that brings what makes the file (``pip install 'edge-landmarks[EXTRA]'``)."""
     runtime: str
     """The package that runs the file (in the core install where possible)."""
-    loader: str
-    """``module:function`` that loads the file for inference."""
+    backend: str
+    """``module:Class``, the :class:`~edge_landmarks.runtime.backends.Backend` that runs the file."""
     settings: str
     """How the loader sets the runtime up, N being the thread count (recorded with every benchmark)."""
     exporter: str | None
@@ -40,15 +40,15 @@ class ModelFormat:
 
 
 _ROWS = (
-    ModelFormat("pytorch", (".pt",), False, "train", "torch", "edge_landmarks.training.evaluate:load_torch",
+    ModelFormat("pytorch", (".pt",), False, "train", "torch", "edge_landmarks.training.evaluate:TorchBackend",
                 "torch.set_num_threads(N), eager, no_grad", None),
-    ModelFormat("onnx", (".onnx",), True, "convert", "onnxruntime", "edge_landmarks.runtime.backends:load_onnx",
+    ModelFormat("onnx", (".onnx",), True, "convert", "onnxruntime", "edge_landmarks.runtime.backends:OnnxBackend",
                 "onnxruntime CPUExecutionProvider, intra_op_num_threads=N, inter_op_num_threads=1", "onnx"),
     ModelFormat("openvino", (".xml", ".bin"), True, "convert", "openvino",
-                "edge_landmarks.runtime.backends:load_openvino",
+                "edge_landmarks.runtime.backends:OpenVinoBackend",
                 "CPU plugin, INFERENCE_NUM_THREADS=N, INFERENCE_PRECISION_HINT=f32 (no silent bf16)", "openvino_ir"),
     ModelFormat("tflite", (".tflite",), True, "convert", "ai-edge-litert",
-                "edge_landmarks.runtime.backends:load_tflite",
+                "edge_landmarks.runtime.backends:LiteRTBackend",
                 "ai-edge-litert Interpreter(num_threads=N), its default delegates", "tflite"),
 )
 
@@ -79,7 +79,8 @@ def file_bytes(path: str | Path) -> int:
     return p.stat().st_size + sum(e.stat().st_size for e in extra if e.is_file())
 
 
-def load_function(spec: ModelFormat):
-    """The row's loader, imported when first needed (each runtime is a heavy import)."""
-    module, name = spec.loader.split(":")
+def backend_class(spec: ModelFormat):
+    """The row's :class:`~edge_landmarks.runtime.backends.Backend` class, imported when first needed (each runtime is
+    a heavy import)."""
+    module, name = spec.backend.split(":")
     return getattr(importlib.import_module(module), name)

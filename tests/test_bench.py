@@ -312,7 +312,7 @@ def test_predict_cli_with_openvino_ir_and_a_checkpoint(run_dir, demo68):
     """`edge-lmk predict` on a .xml (OpenVINO) and a .pt (PyTorch), two threads: the FP32 files agree."""
     face = next((demo68 / "test").rglob("*.png"))
     points = {}
-    for name, fmt in (("export/mobilenetv2_56_fp32.xml", "openvino"), ("best.pt", "torch")):
+    for name, fmt in (("export/mobilenetv2_56_fp32.xml", "openvino"), ("best.pt", "pytorch")):
         res = CliRunner().invoke(main, ["predict", str(run_dir / name), str(face), "--json", "--threads", "2",
                                         "--crop"])
         assert res.exit_code == 0, res.output
@@ -320,7 +320,7 @@ def test_predict_cli_with_openvino_ir_and_a_checkpoint(run_dir, demo68):
         assert out["format"] == fmt and out["precision"] == "fp32", out
         points[fmt] = np.array(out["images"][0]["faces"][0]["points"])
     assert points["openvino"].shape == (68, 2)
-    assert np.abs(points["openvino"] - points["torch"]).max() <= 0.02  # JSON keeps 2 decimals
+    assert np.abs(points["openvino"] - points["pytorch"]).max() <= 0.02  # JSON keeps 2 decimals
 
 
 def test_metadata_is_embedded_in_the_onnx_and_openvino_files(run_dir):

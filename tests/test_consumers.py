@@ -9,7 +9,7 @@ import pytest
 
 from edge_landmarks.data import load_dataset
 from edge_landmarks.data.dataset import make_inputs
-from edge_landmarks.runtime.backends import load_onnx
+from edge_landmarks.runtime.backends import OnnxBackend
 from edge_landmarks.runtime.predictor import DEFAULT_MODEL_DIR
 
 
@@ -76,8 +76,7 @@ def test_opencv_dnn_matches_onnxruntime(engine, precision, fp32_onnx, demo68, tm
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         ref = sess.run(None, {"image": x})[0]
     else:
-        run, _, _ = load_onnx(path, 1)
-        ref = run(x)
+        ref = OnnxBackend.open(path, 1)(x)
     got = _opencv(path, x, engine, tmp_path)
     # FP32: the same arithmetic; INT8: OpenCV's own int8 kernels, a few thousandths of the crop from onnxruntime's
     assert np.abs(got - ref).max() < (1e-4 if precision == "fp32" else 0.01), (engine, np.abs(got - ref).max())

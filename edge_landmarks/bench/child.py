@@ -58,11 +58,8 @@ def _child_model(job: dict) -> dict:
 
     run, _, _ = load_backend(job["path"], job["threads"])
     result = {"load_seconds": round(time.perf_counter() - t0, 3)}
-    if hasattr(run, "invoke"):  # the file's own call on its ready input, as the runtime's benchmark tool and the
-        run.feed(x)             # predictor make it (an int8 input is quantised once, not on every call)
-        result.update(_time(run.invoke, job["runs"], job["warmup"]))
-    else:
-        result.update(_time(lambda: run(x), job["runs"], job["warmup"]))
+    run.feed(x)  # the file's own call on its ready input, as the runtime's benchmark tool and the predictor make it
+    result.update(_time(run.invoke, job["runs"], job["warmup"]))  # (an int8 input is quantised once, not per call)
     _, peak = _rss_mb()
     result.update(peak_rss_mb=round(peak, 1), model_rss_mb=round(peak - base, 1))
     if job["accuracy"]:

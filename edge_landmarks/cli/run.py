@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from .common import THREADS, main
@@ -31,10 +29,10 @@ def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
     """
     import json
 
+    from ..formats import format_for_path
     from ..runtime.predictor import default_model, predict_files
 
-    model_suffixes = (".onnx", ".tflite", ".xml", ".pt")
-    if Path(inputs[0]).suffix.lower() in model_suffixes:
+    if format_for_path(inputs[0]) is not None:
         artefact, images = inputs[0], inputs[1:]
         if not images:
             raise click.UsageError("give one or more images after the model")

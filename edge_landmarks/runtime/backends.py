@@ -1,15 +1,18 @@
-"""Backends: onnxruntime (.onnx), OpenVINO (.xml), LiteRT (.tflite), each imported lazily; checkpoints (.pt) load
-through the trainer's loader named in the format table (:mod:`edge_landmarks.formats`), so nothing here imports torch.
+"""Backends: one class per runtime behind one protocol, :class:`Backend`: onnxruntime (.onnx), OpenVINO (.xml),
+LiteRT (.tflite), each imported lazily by one helper; checkpoints (.pt) open through the trainer's
+``TorchBackend``, named like the others in the format table (:mod:`edge_landmarks.formats`), so nothing here
+imports torch.
 
-``load_backend(path, threads)`` returns ``(predict_batch, ModelConfig, metadata)``; ``predict_batch`` takes float32
-(B, C, S, S) normalised crops and returns float32 (B, 2K) in the model's output frame, whatever the file's precision.
-
-For one sample at a time without per-call wrapping, each runtime's ``predict_batch`` also carries the file's own
-input (the predictor's fast path): ``input_buffer``, a (1, C, S, S) array in the file's input dtype that the caller
-fills (``feed(x)`` fills it from a float32 normalised crop); ``input_quant``, the (scale, zero point) of an integer
-input (None for float); and ``invoke()``, which runs the file on that buffer and returns float32 (2K,), dequantised.
-The buffers are allocated once: OpenVINO's is the infer request's own input tensor, onnxruntime's and LiteRT's a
-numpy array handed over as the runtime's tools do. ``predict_batch`` itself is ``feed`` + ``invoke`` per sample.
+``load_backend(path, threads)`` returns ``(backend, ModelConfig, metadata)``. A backend is called like a function:
+``backend(x)`` takes float32 (B, C, S, S) normalised crops and returns float32 (B, 2K) in the model's output frame,
+whatever the file's precision. For one sample at a time without per-call wrapping (the predictor's fast path, the
+bench's timed call), it holds the file's own input: ``input_buffer``, a (1, C, S, S) array in the file's input
+dtype that the caller fills (``feed(x)`` fills it from a float32 normalised crop); ``input_quant``, the (scale,
+zero point) of an integer input (None for float); and ``invoke()``, which runs the file on that buffer and returns
+float32 (2K,), dequantised. The buffers are allocated once: OpenVINO's is the infer request's own input tensor,
+onnxruntime's and LiteRT's a numpy array handed over as the runtime's tools do. ``backend(x)`` is ``feed`` +
+``invoke`` per sample (batched for checkpoints). ``describe_io()`` gives the file's tensors as its runtime reports
+them; ``close()`` lets the runtime go.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import numpy as np
 
 from ..errors import EdgeLandmarksError, MissingExtraError
 
-__all__ = ["load_backend", "read_metadata", "check_metadata", "sidecar_path", "load_onnx", "load_openvino",
-           "load_tflite", "describe_io", "check_threads", "MAX_THREADS", "is_validated", "is_unfinished", "quantize",
-           "validation_problem"]
+__all__ = ["Backend", "OnnxBackend", "OpenVinoBackend", "LiteRTBackend", "load_backend", "read_metadata",
+           "check_metadata", "sidecar_path", "describe_io", "check_threads", "MAX_THREADS", "is_validated",
+           "is_unfinished", "quantize", "validation_problem", "import_onnxruntime", "import_openvino",
+           "litert_interpreter"]
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -112,40 +116,6 @@ def is_unfinished(path: str | Path) -> bool:
     return isinstance(meta, dict) and "format" in meta and "model_config" in meta and not is_validated(meta)
 
 
-def _with_sidecar(make_run):
-    """An artefact loader: the runtime's ``predict_batch`` plus the model config and metadata of the sidecar. The
-    file is checked against its sidecar on load: a file the runtime cannot read, or one that does not take the
-    sidecar's input or give its number of points, is one clear error naming the file."""
-
-    def load(path, threads: int = 1):
-        from ..models._config import ModelConfig
-
-        meta = read_metadata(path)
-        cfg = ModelConfig.from_dict(meta["model_config"])  # checked by read_metadata
-        try:
-            run = make_run(Path(path), threads)
-        except EdgeLandmarksError:
-            raise
-        except Exception as exc:  # each runtime has its own: InvalidProtobuf, "not a valid Flatbuffer", ...
-            raise EdgeLandmarksError(f"{path}: the runtime cannot load this file, corrupt or truncated? "
-                                     f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
-        shape = (1, cfg.in_chans, cfg.input_size, cfg.input_size)
-        try:
-            if tuple(run.input_buffer.shape[1:]) != shape[1:]:  # numpy would broadcast one grey channel into three
-                raise ValueError(f"its input is {'x'.join(map(str, run.input_buffer.shape))}")
-            out = run(np.zeros(shape, np.float32))
-        except Exception as exc:
-            raise EdgeLandmarksError(f"{path}: does not take the {'x'.join(map(str, shape))} input its sidecar "
-                                     f"describes ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
-        if out.shape[-1] != 2 * cfg.num_points:
-            raise EdgeLandmarksError(f"{path}: gives {out.shape[-1]} values, but its sidecar says {cfg.num_points} "
-                                     f"points ({cfg.scheme}): the sidecar belongs to another file")
-        return run, cfg, meta
-
-    load.__doc__ = make_run.__doc__
-    return load
-
-
 def quantize(x: np.ndarray, quant: tuple[float, int], out: np.ndarray, scratch: np.ndarray | None = None):
     """``out[...] = clip(round(x / scale) + zero)`` in ``out``'s integer dtype, rounding as the runtimes do (half to
     even); ``scratch``, a float32 array of ``x``'s shape, keeps it free of allocations. Returns ``out``."""
@@ -159,104 +129,249 @@ def quantize(x: np.ndarray, quant: tuple[float, int], out: np.ndarray, scratch: 
     return out
 
 
-def _fast(input_buffer: np.ndarray, input_quant, invoke):
-    """The runtime's ``predict_batch`` over its one-sample path: ``feed`` (a float32 (1, C, S, S) normalised crop
-    into ``input_buffer``, quantised in place where the file takes integers: fresh temporaries of a 224 px input
-    cost page faults on every call, 0.9 ms measured between invokes against 0.07 ms in place), then ``invoke``.
-    The function carries ``input_buffer``, ``input_quant``, ``feed`` and ``invoke`` (the module's docstring)."""
-    scratch = np.empty(input_buffer.shape, np.float32) if input_quant is not None else None
+def import_onnxruntime():
+    """onnxruntime, or the install hint (it is in the core install)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise MissingExtraError("onnxruntime is needed: pip install edge-landmarks") from None
+    return onnxruntime
 
-    def feed(x):
-        if input_quant is None:
-            input_buffer[...] = x
-        else:
-            quantize(x, input_quant, input_buffer, scratch)
 
-    def run(x):
+def import_openvino():
+    """OpenVINO, or the install hint (the ``convert`` extra)."""
+    try:
+        import openvino
+    except ImportError:
+        raise MissingExtraError("openvino is needed: pip install openvino (or edge-landmarks[convert])") from None
+    return openvino
+
+
+def litert_interpreter():
+    """LiteRT's ``Interpreter`` class: ai-edge-litert, or tflite-runtime (its older name) where it is absent."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            raise MissingExtraError("a TFLite runtime is needed: pip install edge-landmarks (ai-edge-litert), or "
+                                    "tflite-runtime where ai-edge-litert has no wheel") from None
+    return Interpreter
+
+
+class Backend:
+    """One model file open in its runtime: the one protocol of every format (the module's docstring).
+
+    ``Backend.open(path, threads)`` (the class the format table names for the file) reads and checks the sidecar,
+    opens the file and checks it against the sidecar; then ``config`` and ``metadata`` are the sidecar's. Subclasses
+    set ``input_buffer`` and ``input_quant`` when they open the file and implement :meth:`invoke` and
+    :meth:`describe`.
+    """
+
+    format = ""
+    """The format table's name of the files this class runs."""
+
+    def __init__(self, path: Path, threads: int):
+        self.path, self.threads = Path(path), threads
+        self.input_buffer: np.ndarray = np.zeros((1,), np.float32)
+        self.input_quant: tuple[float, int] | None = None
+        self.config = None
+        self.metadata: dict = {}
+        self._scratch: np.ndarray | None = None
+
+    @classmethod
+    def open(cls, path, threads: int = 1) -> Backend:
+        """The file with its sidecar. A file the runtime cannot read, or one that does not take the sidecar's input
+        or give its number of points, is one clear error naming the file."""
+        from ..models._config import ModelConfig
+
+        meta = read_metadata(path)
+        cfg = ModelConfig.from_dict(meta["model_config"])  # checked by read_metadata
+        try:
+            backend = cls(Path(path), threads)
+        except EdgeLandmarksError:
+            raise
+        except Exception as exc:  # each runtime has its own: InvalidProtobuf, "not a valid Flatbuffer", ...
+            raise EdgeLandmarksError(f"{path}: the runtime cannot load this file, corrupt or truncated? "
+                                     f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})") from None
+        backend.config, backend.metadata = cfg, meta
+        backend.check_io()
+        return backend
+
+    def check_io(self) -> None:
+        """The file takes the config's (1, C, S, S) input and gives its 2K values: one clear error otherwise."""
+        cfg = self.config
+        shape = (1, cfg.in_chans, cfg.input_size, cfg.input_size)
+        try:
+            if tuple(self.input_buffer.shape[1:]) != shape[1:]:  # numpy would broadcast one grey channel into three
+                raise ValueError(f"its input is {'x'.join(map(str, self.input_buffer.shape))}")
+            out = self.run(np.zeros(shape, np.float32))
+        except Exception as exc:
+            raise EdgeLandmarksError(f"{self.path}: does not take the {'x'.join(map(str, shape))} input its "
+                                     f"metadata describes ({type(exc).__name__}: "
+                                     f"{' '.join(str(exc).split())[:160]})") from None
+        if out.shape[-1] != 2 * cfg.num_points:
+            raise EdgeLandmarksError(f"{self.path}: gives {out.shape[-1]} values, but its sidecar says "
+                                     f"{cfg.num_points} points ({cfg.scheme}): the sidecar belongs to another file")
+
+    def feed(self, x: np.ndarray) -> None:
+        """A float32 (1, C, S, S) normalised crop into ``input_buffer``, quantised in place where the file takes
+        integers (fresh temporaries of a 224 px input cost page faults on every call: 0.9 ms measured between
+        invokes against 0.07 ms in place)."""
+        if self.input_quant is None:
+            self.input_buffer[...] = x
+            return
+        if self._scratch is None:
+            self._scratch = np.empty(self.input_buffer.shape, np.float32)
+        quantize(x, self.input_quant, self.input_buffer, self._scratch)
+
+    def invoke(self) -> np.ndarray:
+        """Run the file on ``input_buffer``: float32 (2K,), dequantised."""
+        raise NotImplementedError
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """float32 (B, C, S, S) normalised crops -> float32 (B, 2K): :meth:`feed` + :meth:`invoke` per sample."""
         x = np.asarray(x, dtype=np.float32)
         result = None
         for i in range(len(x)):
-            feed(x[i:i + 1])
-            y = invoke()
+            self.feed(x[i:i + 1])
+            y = self.invoke()
             if result is None:
                 result = np.empty((len(x), y.size), np.float32)
             result[i] = y
         return result
 
-    run.input_buffer, run.input_quant, run.feed, run.invoke = input_buffer, input_quant, feed, invoke
-    return run
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.run(x)
+
+    @staticmethod
+    def describe(path: Path) -> dict:
+        """The file's own inputs and outputs as its runtime reports them (see :func:`describe_io`)."""
+        raise EdgeLandmarksError(f"{path}: no runtime description for {Path(path).suffix!r} files")
+
+    def describe_io(self) -> dict:
+        return self.describe(self.path)
+
+    def close(self) -> None:
+        """Let the runtime go (its session, compiled model or interpreter)."""
+        self.__dict__.pop("_runtime", None)
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r}, threads={self.threads})"
 
 
-@_with_sidecar
-def load_onnx(path: Path, threads: int):
-    """onnxruntime on the CPU."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        raise MissingExtraError("onnxruntime is needed: pip install edge-landmarks") from None
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3  # errors only: INT8 graphs log "Removing initializer" warnings on every load
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    shape = [d if isinstance(d, int) else 1 for d in sess.get_inputs()[0].shape]
-    feed = {name: np.zeros(shape, np.float32)}  # a ready feed, as onnxruntime's own perf test loops it
+class OnnxBackend(Backend):
+    """onnxruntime on the CPU; the feed is a ready dict around ``input_buffer``, as onnxruntime's own perf test
+    loops it."""
 
-    def invoke():
-        return sess.run(None, feed)[0][0]
+    format = "onnx"
 
-    return _fast(feed[name], None, invoke)
+    def __init__(self, path: Path, threads: int):
+        super().__init__(path, threads)
+        ort = import_onnxruntime()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3  # errors only: INT8 graphs log "Removing initializer" warnings on every load
+        self._runtime = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        first = self._runtime.get_inputs()[0]
+        self.input_buffer = np.zeros([d if isinstance(d, int) else 1 for d in first.shape], np.float32)
+        self._feed = {first.name: self.input_buffer}
 
+    def invoke(self) -> np.ndarray:
+        return self._runtime.run(None, self._feed)[0][0]
 
-@_with_sidecar
-def load_openvino(path: Path, threads: int):
-    """OpenVINO's CPU plugin, in f32 (no silent bf16 on CPUs that have it)."""
-    try:
-        import openvino as ov
-    except ImportError:
-        raise MissingExtraError("openvino is needed: pip install openvino (or edge-landmarks[convert])") from None
-    core = ov.Core()
-    compiled = core.compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
-                                                     "INFERENCE_PRECISION_HINT": "f32"})
-    req = compiled.create_infer_request()
-    # the request's own tensors, allocated by OpenVINO with the request and written / read in place: what
-    # benchmark_app -api sync times (infer({0: x}) wraps both on every call: +30 % at 56 px)
-    buf = req.get_input_tensor(0).data
-    out_tensor = req.get_output_tensor(0)
+    @staticmethod
+    def describe(path: Path) -> dict:
+        ort = import_onnxruntime()
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        types = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
 
-    def invoke():
-        req.infer()
-        return out_tensor.data.reshape(-1).copy()
+        def one(t):
+            return _tensor(t.name, [d if isinstance(d, int) else -1 for d in t.shape], types.get(t.type, "float32"))
 
-    return _fast(buf, None, invoke)
+        return {"inputs": [one(t) for t in sess.get_inputs()], "outputs": [one(t) for t in sess.get_outputs()]}
 
 
-@_with_sidecar
-def load_tflite(path: Path, threads: int):
-    """LiteRT (ai-edge-litert; tflite-runtime where it is absent)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        try:
-            from tflite_runtime.interpreter import Interpreter  # its older name, where ai-edge-litert is absent
-        except ImportError:
-            raise MissingExtraError("ai-edge-litert is needed: pip install edge-landmarks") from None
-    interp = Interpreter(model_path=str(path), num_threads=threads)
-    interp.allocate_tensors()
-    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    out_scale, out_zero = out["quantization"] if out["dtype"] != np.float32 else (None, None)
-    buf = np.zeros(inp["shape"], inp["dtype"])
-    in_index, out_index = inp["index"], out["index"]
+class OpenVinoBackend(Backend):
+    """OpenVINO's CPU plugin, in f32 (no silent bf16 on CPUs that have it). ``input_buffer`` is the infer request's
+    own input tensor, written and read in place: what ``benchmark_app -api sync`` times (``infer({0: x})`` wraps
+    both on every call: +30 % at 56 px)."""
 
-    def invoke():
-        interp.set_tensor(in_index, buf)  # set_tensor / get_tensor copy: no view of the interpreter's buffers
-        interp.invoke()                   # is ever held (the safe use of its Python API)
-        y = interp.get_tensor(out_index).reshape(-1)
-        return y if out_scale is None else (y.astype(np.float32) - out_zero) * np.float32(out_scale)
+    format = "openvino"
 
-    quant = (float(inp["quantization"][0]), int(inp["quantization"][1])) if inp["dtype"] != np.float32 else None
-    return _fast(buf, quant, invoke)
+    def __init__(self, path: Path, threads: int):
+        super().__init__(path, threads)
+        ov = import_openvino()
+        compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
+                                                               "INFERENCE_PRECISION_HINT": "f32"})
+        self._runtime = compiled.create_infer_request()
+        self.input_buffer = self._runtime.get_input_tensor(0).data
+        self._out = self._runtime.get_output_tensor(0)
+
+    def invoke(self) -> np.ndarray:
+        self._runtime.infer()
+        return self._out.data.reshape(-1).copy()
+
+    @staticmethod
+    def describe(path: Path) -> dict:
+        model = import_openvino().Core().read_model(str(path))
+
+        def one(port):
+            shape = [d.get_length() if d.is_static else -1 for d in port.get_partial_shape()]
+            names = sorted(port.get_names())  # an IR's output may carry no tensor name: use its index then
+            return _tensor(names[0] if names else None, shape, port.get_element_type().to_dtype())
+
+        return {"inputs": [one(t) for t in model.inputs], "outputs": [one(t) for t in model.outputs]}
+
+
+class LiteRTBackend(Backend):
+    """LiteRT (ai-edge-litert; tflite-runtime where it is absent). ``set_tensor`` / ``get_tensor`` copy: no view of
+    the interpreter's buffers is ever held (the safe use of its Python API)."""
+
+    format = "tflite"
+
+    def __init__(self, path: Path, threads: int):
+        super().__init__(path, threads)
+        interp = litert_interpreter()(model_path=str(path), num_threads=threads)
+        interp.allocate_tensors()
+        inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+        self._runtime = interp
+        self._out_quant = out["quantization"] if out["dtype"] != np.float32 else None
+        self.input_buffer = np.zeros(inp["shape"], inp["dtype"])
+        if inp["dtype"] != np.float32:
+            self.input_quant = (float(inp["quantization"][0]), int(inp["quantization"][1]))
+        self._in_index, self._out_index = inp["index"], out["index"]
+
+    def invoke(self) -> np.ndarray:
+        self._runtime.set_tensor(self._in_index, self.input_buffer)
+        self._runtime.invoke()
+        y = self._runtime.get_tensor(self._out_index).reshape(-1)
+        if self._out_quant is None:
+            return y
+        scale, zero = self._out_quant
+        return (y.astype(np.float32) - zero) * np.float32(scale)
+
+    @staticmethod
+    def describe(path: Path) -> dict:
+        interp = litert_interpreter()(model_path=str(path))
+
+        def one(d):
+            scale, zero = d["quantization"]
+            quant = {"scale": float(scale), "zero_point": int(zero)} if scale else None
+            return _tensor(d["name"], d["shape_signature"], d["dtype"], quant)
+
+        return {"inputs": [one(d) for d in interp.get_input_details()],
+                "outputs": [one(d) for d in interp.get_output_details()]}
 
 
 MAX_THREADS = 256
@@ -271,10 +386,10 @@ def check_threads(threads) -> int:
 
 
 def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = False):
-    """(predict_batch, ModelConfig, metadata) for a checkpoint or an exported artefact. An artefact whose sidecar
-    holds no validation (its export was interrupted, or it was never checked) is refused with a clear error;
-    ``allow_unvalidated`` is for the export's own check."""
-    from ..formats import format_for_path, known_suffixes, load_function
+    """(:class:`Backend`, ModelConfig, metadata) for a checkpoint or an exported artefact, opened by the class its
+    row of the format table names. An artefact whose sidecar holds no validation (its export was interrupted, or
+    it was never checked) is refused with a clear error; ``allow_unvalidated`` is for the export's own check."""
+    from ..formats import backend_class, format_for_path, known_suffixes
 
     if not isinstance(path, (str, Path)):
         raise EdgeLandmarksError(f"a model path is a str or Path, not {type(path).__name__}")
@@ -294,7 +409,8 @@ def load_backend(path: str | Path, threads: int = 1, allow_unvalidated: bool = F
             raise EdgeLandmarksError(f"{p}: not validated (its export did not finish, or the sidecar has no "
                                      "'validation'): export it again (edge-lmk export / quantize; an unfinished "
                                      "export of ours is made again without --force)")
-    return load_function(spec)(p, threads)
+    backend = backend_class(spec).open(p, threads)
+    return backend, backend.config, backend.metadata
 
 
 def _tensor(name: str, shape, dtype, quantization=None) -> dict:
@@ -307,43 +423,10 @@ def _tensor(name: str, shape, dtype, quantization=None) -> dict:
 def describe_io(path: str | Path) -> dict:
     """The file's own inputs and outputs as its runtime reports them: names, shapes (None for a free batch), dtypes
     and, for integer tensors, the (scale, zero point) that maps them to real values."""
+    from ..formats import backend_class, format_for_path
+
     p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix == ".onnx":
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        sess = ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
-        types = {"tensor(float)": "float32", "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
-
-        def one(t):
-            return _tensor(t.name, [d if isinstance(d, int) else -1 for d in t.shape], types.get(t.type, "float32"))
-
-        return {"inputs": [one(t) for t in sess.get_inputs()], "outputs": [one(t) for t in sess.get_outputs()]}
-    if suffix == ".xml":
-        import openvino as ov
-
-        model = ov.Core().read_model(str(p))
-
-        def one(port):
-            shape = [d.get_length() if d.is_static else -1 for d in port.get_partial_shape()]
-            names = sorted(port.get_names())  # an IR's output may carry no tensor name: use its index then
-            return _tensor(names[0] if names else None, shape, port.get_element_type().to_dtype())
-
-        return {"inputs": [one(t) for t in model.inputs], "outputs": [one(t) for t in model.outputs]}
-    if suffix == ".tflite":
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:
-            from tflite_runtime.interpreter import Interpreter
-        interp = Interpreter(model_path=str(p))
-
-        def one(d):
-            scale, zero = d["quantization"]
-            quant = {"scale": float(scale), "zero_point": int(zero)} if scale else None
-            return _tensor(d["name"], d["shape_signature"], d["dtype"], quant)
-
-        return {"inputs": [one(d) for d in interp.get_input_details()],
-                "outputs": [one(d) for d in interp.get_output_details()]}
-    raise EdgeLandmarksError(f"{p}: no runtime description for {suffix!r} files")
+    spec = format_for_path(p)
+    if spec is None or not spec.exporter:
+        raise EdgeLandmarksError(f"{p}: no runtime description for {p.suffix.lower()!r} files")
+    return backend_class(spec).describe(p)

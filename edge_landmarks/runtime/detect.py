@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EdgeLandmarksError, MissingExtraError
+from ..errors import EdgeLandmarksError
 
 __all__ = ["Detection", "BlazeFaceDetector", "HaarDetector", "create_detector", "landmark_box", "DETECTORS",
            "BLAZEFACE_PATH", "BLAZEFACE_SHA256", "haar_cascade_path"]
@@ -76,15 +76,9 @@ def landmark_box(det: Detection) -> tuple[float, float, float, float]:
 
 
 def _tflite_interpreter(path: Path, threads: int):
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        try:
-            from tflite_runtime.interpreter import Interpreter
-        except ImportError:
-            raise MissingExtraError("the face detector needs a TFLite runtime: pip install edge-landmarks "
-                                    "(ai-edge-litert), or tflite-runtime where ai-edge-litert has no wheel") from None
-    interp = Interpreter(model_path=str(path), num_threads=threads)
+    from .backends import litert_interpreter
+
+    interp = litert_interpreter()(model_path=str(path), num_threads=threads)
     interp.allocate_tensors()
     return interp
 

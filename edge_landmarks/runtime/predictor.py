@@ -120,8 +120,8 @@ class LandmarkPredictor:
         file's input value, normalised and, for an integer input, quantised, computed exactly as
         :meth:`preprocess` and the backend's quantiser compute it. One ``cv2.LUT`` then makes the input (None for
         backends without the fast path: checkpoints)."""
-        buf = getattr(self._run, "input_buffer", None)
-        if buf is None or buf.shape != (1, self.config.in_chans, self._size, self._size):
+        buf = self._run.input_buffer
+        if buf.shape != (1, self.config.in_chans, self._size, self._size):
             return None
         values = np.arange(256, dtype=np.float32)
         table = np.stack([values * self._scale[c, 0, 0] + self._offset[c, 0, 0] for c in range(len(self._scale))],

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["predict_crops", "run_batches", "torch_predictor", "evaluate", "load_torch"]
+from ..runtime.backends import Backend
+
+__all__ = ["predict_crops", "run_batches", "torch_predictor", "evaluate", "TorchBackend"]
 
 
 def predict_crops(predict_batch, samples, config, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -45,15 +47,35 @@ def torch_predictor(model, device=None):
     return run
 
 
-def load_torch(path, threads: int = 1):
-    """The format table's loader for checkpoints: (predict_batch, ModelConfig, metadata) on the CPU."""
-    import torch
+class TorchBackend(Backend):
+    """The format table's backend for checkpoints: the model in eval mode on the CPU, float32, no gradients.
+    ``backend(x)`` runs a whole batch in one call; ``invoke()`` runs the model on ``input_buffer``."""
 
-    from .checkpoint import load_checkpoint
+    format = "pytorch"
 
-    torch.set_num_threads(threads)
-    model, _ = load_checkpoint(path)
-    return torch_predictor(model), model.config, {"format": "torch", "precision": "fp32"}
+    def __init__(self, path, threads: int):
+        import torch
+
+        from .checkpoint import load_checkpoint
+
+        super().__init__(path, threads)
+        torch.set_num_threads(threads)
+        model, _ = load_checkpoint(path)
+        self._runtime = torch_predictor(model)
+        self.config = model.config
+        self.metadata = {"format": "pytorch", "precision": "fp32"}
+        cfg = model.config
+        self.input_buffer = np.zeros((1, cfg.in_chans, cfg.input_size, cfg.input_size), np.float32)
+
+    @classmethod
+    def open(cls, path, threads: int = 1) -> TorchBackend:
+        return cls(path, threads)  # the checkpoint is its own metadata (validated by load_checkpoint)
+
+    def invoke(self) -> np.ndarray:
+        return self._runtime(self.input_buffer)[0]
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        return self._runtime(np.ascontiguousarray(x, dtype=np.float32))
 
 
 def evaluate(predict_batch, samples, config) -> tuple[dict, np.ndarray, np.ndarray]:
