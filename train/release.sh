@@ -6,7 +6,8 @@
 #   bash train/release.sh [RUN_DIR]        (about 8 minutes on a 2-core CPU)
 #   CHECKPOINT=tests/assets/demo68_mobilenetv2_56.pt bash train/release.sh RUN_DIR
 #       the shipped files again from the shipped checkpoint (after a change in the exporters): run from the
-#       repository root, it makes them byte for byte (tests/test_default_model.py checks the SHA-256 of a rebuild).
+#       repository root, it makes them byte for byte on a machine of the release machine's instruction set (x86 AVX2;
+#       tests/test_default_model.py checks the SHA-256 of a rebuild, or the points where the instruction set differs).
 #       The sidecars name the checkpoint as given here, so give it relative to the repository: no machine path.
 #   DEST=folder ...  writes the files there instead of into the package.
 set -euo pipefail
