@@ -146,7 +146,9 @@ def test_crop_input_and_colour_order(artefacts, test_faces):
     m = crop_matrix(box, 224, pred.config.crop_margin)
     crop_pts = pred.predict(warp(img, m, 224))  # the crop as the model frames it, at 4x its input size
     back = crop_pts @ invert(m)[:, :2].T + invert(m)[:, 2]
-    assert np.abs(back - whole).mean() < 0.5  # same face, resampled twice
+    # same face, resampled twice: the fixture's 4-epoch model is sensitive to that (0.71 px measured where it was
+    # trained on an AVX2 CPU, under 0.5 on an AVX-512 one); a crop framed twice or not at all moves it by several
+    assert np.abs(back - whole).mean() < 1.0
     rgb = LandmarkPredictor(artefacts["onnx"], color="rgb").predict(np.ascontiguousarray(img[:, :, ::-1]), box)
     assert np.allclose(rgb, whole, atol=1e-6)
 
