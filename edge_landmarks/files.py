@@ -216,11 +216,19 @@ def atomic_write(path: str | Path, writer: Callable[[str], None], suffix: str = 
     return path
 
 
-def plain_mode() -> int:
-    """The permissions a plain ``open(path, "w")`` gives a new file under the current umask."""
-    umask = os.umask(0)
+def _read_umask() -> int:
+    umask = os.umask(0)  # the only way to read it is to set it: done once, at import, before any thread starts
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def plain_mode() -> int:
+    """The permissions a plain ``open(path, "w")`` gives a new file under the process's umask (read once at import:
+    flipping it on every write raced with ``--serve``'s threads)."""
+    return 0o666 & ~_UMASK
 
 
 def publish(tmp: str | Path, path: str | Path) -> None:

@@ -153,7 +153,7 @@ def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | N
                       calib_size: int = 300, force: bool = False, on_step=None) -> list[Target]:
     """The checkpoint and its artefacts in ``<run>/export``: reused when made from this very checkpoint, exported
     (and validated) when missing. A failed export is a target with its status and reason."""
-    from ..export import artefact_stem, export_artefact
+    from ..export import artefact_name, export_artefact
     from ..models import ModelConfig
     from ..runtime.backends import is_unfinished
 
@@ -167,7 +167,7 @@ def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | N
     targets = [ref]
     for fmt in formats:
         for precision in precisions:
-            path = out / f"{artefact_stem(ModelConfig.from_dict(ref.config))}_{precision}{FORMATS[fmt].suffix}"
+            path = out / artefact_name(ModelConfig.from_dict(ref.config), precision, fmt)
             if on_step:
                 on_step(f"{fmt} {precision} {ref.size} px")
             if path.is_file() and not force and not is_unfinished(path):  # unfinished: exported again below

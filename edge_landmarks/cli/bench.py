@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import EdgeLandmarksError
-from .common import FORMAT_CHOICE, MAX_THREADS, export_list, main
+from .common import FORMAT_CHOICE, MAX_THREADS, command_line, export_list, main
 
 
 def _int_list(text: str | None, option: str) -> list[int] | None:
@@ -92,7 +92,7 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
 
         folder = results_folder(root, result["environment"], machine, force)
         title = f"edge-lmk bench: {spec['name']} suite" if spec else "edge-lmk bench"
-        paths = write_results(result, folder, _command_line(), title)
+        paths = write_results(result, folder, command_line(), title)
         click.echo(f"results: {folder}/ ({', '.join(p.name for p in paths.values())})")
     # the exit status counts the rows asked for: not the dlib peer, nor a reference checkpoint the bench added
     asked = {str(t.path) for t in targets if not t.reference}
@@ -135,7 +135,7 @@ def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_si
     plan = QuickstartPlan(out=out, epochs_56=epochs, epochs_224=epochs_224, formats=export_list(fmt),
                           threads=_int_list(threads, "--threads"), runs=runs, warmup=warmup, calib_size=calib_size,
                           train_faces=train_faces, dlib=not no_dlib)
-    summary = quickstart(plan, command=_command_line())
+    summary = quickstart(plan, command=command_line())
     _print_bench(summary["result"]["rows"])
     took = ", ".join(f"{k} {v:.0f} s" for k, v in summary["seconds"].items())
     click.echo(f"\ndone in {sum(summary['seconds'].values()) / 60:.1f} min ({took})")
@@ -143,21 +143,6 @@ def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_si
     click.echo(f"artefacts:   {Path(summary['checkpoints'][0]).parent / 'export'}/, "
                f"{Path(summary['checkpoints'][1]).parent / 'export'}/")
     click.echo(f"results:     {summary['folder']}/ (README.md table, bench.csv, bench.json, plots)")
-
-
-def _command_line() -> str:
-    """The command as the user could type it again: the command name, its arguments, and the options they set."""
-    ctx = click.get_current_context()
-    parts = ["edge-lmk", ctx.info_name]
-    for p in ctx.command.params:
-        value = ctx.params.get(p.name)
-        if isinstance(p, click.Argument):
-            parts += [str(v) for v in value or ()]
-        elif value not in (None, False, (), p.default):
-            flag = max(p.opts, key=len)
-            parts += [flag] if getattr(p, "is_flag", False) else [
-                x for v in (value if p.multiple else [value]) for x in (flag, str(v))]
-    return " ".join(parts)
 
 
 def _print_bench(rows: list[dict]) -> None:

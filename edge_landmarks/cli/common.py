@@ -85,3 +85,32 @@ def export_list(fmt: str) -> list[str]:
 
 
 FORMAT_CHOICE = click.Choice([*export_formats(), "all"])
+
+
+def options_again(ctx: click.Context, skip: tuple[str, ...] = (), changed_only: bool = False) -> list[str]:
+    """The options of ``ctx`` as given (all but ``skip``; with ``changed_only``, only those off their default), as
+    argv: to hand the same command to another process, or to print it again."""
+    args: list[str] = []
+    for opt in ctx.command.params:
+        value = ctx.params.get(opt.name)
+        if not isinstance(opt, click.Option) or opt.name in skip or value in (None, False, ()):
+            continue
+        if changed_only and value == opt.default:
+            continue
+        flag = max(opt.opts, key=len)
+        if opt.is_flag:
+            args.append(flag)
+        else:
+            for v in value if opt.multiple else (value,):
+                args += [flag, str(v)]
+    return args
+
+
+def command_line(ctx: click.Context | None = None) -> str:
+    """The command as the user could type it again: its name, its arguments and the options they changed."""
+    import shlex
+
+    ctx = ctx or click.get_current_context()
+    args = [str(v) for p in ctx.command.params if isinstance(p, click.Argument)
+            for v in (ctx.params.get(p.name) or ())]
+    return shlex.join(["edge-lmk", ctx.info_name, *args, *options_again(ctx, changed_only=True)])

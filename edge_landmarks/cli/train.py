@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import main
+from .common import main, options_again
 
 
 @main.command("models")
@@ -61,23 +61,6 @@ def _workers(value: str):
     if not value.isdigit():
         raise click.BadParameter(f"{value!r} is not 'auto' or a count >= 0", param_hint="--workers")
     return int(value)
-
-
-def _options_again(ctx: click.Context, skip: str) -> list[str]:
-    """The command line of ``ctx``'s options as given (all but ``skip``), to hand the same command to another
-    process."""
-    args: list[str] = []
-    for opt in ctx.command.params:
-        value = ctx.params.get(opt.name)
-        if not isinstance(opt, click.Option) or opt.name == skip or value in (None, False, ()):
-            continue
-        flag = opt.opts[-1] if opt.opts[-1].startswith("--") else opt.opts[0]
-        if opt.is_flag:
-            args.append(flag)
-        else:
-            for v in value if opt.multiple else (value,):
-                args += [flag, str(v)]
-    return args
 
 
 @main.command("train")
@@ -160,7 +143,7 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
     if nproc and nproc > 1:
         from ..training.launch import run_torchrun
 
-        sys.exit(run_torchrun(nproc, ["train", recipe, *_options_again(click.get_current_context(), skip="nproc")]))
+        sys.exit(run_torchrun(nproc, ["train", recipe, *options_again(click.get_current_context(), skip=("nproc",))]))
     summary = train(cfg, data=data_path, out=out, resume=resume)
     if summary["rank"] != 0:
         return

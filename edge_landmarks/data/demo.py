@@ -24,13 +24,12 @@ from pathlib import Path
 
 from ..errors import EdgeLandmarksError
 from ..files import atomic_write_json, exclusive, remove_stale_temporaries, temporary
-from .teacher import Teacher, teacher
+from .teacher import TEACHER_LICENCE, Teacher, teacher
 
 __all__ = ["build_demo_set", "demo_root", "is_built", "teacher", "Teacher", "BUILDER_VERSION"]
 
 BUILDER_VERSION = 5
-LICENCE_NOTE = ("Labels come from dlib's shape_predictor_68_face_landmarks.dat, trained on iBUG 300-W, whose "
-                "licence excludes commercial use: the labels, and models trained on them, are non-commercial. The "
+LICENCE_NOTE = (TEACHER_LICENCE + ": the labels, and models trained on them, are non-commercial. The "
                 "ORL faces are AT&T Laboratories Cambridge's, for research; every other photo keeps its package's "
                 "terms (see 'sources').")
 

@@ -32,13 +32,13 @@ import numpy as np
 from ..errors import DataFormatError, EdgeLandmarksError
 from ..files import atomic_write_json, write_image
 from .samples import IMAGE_SUFFIXES, check_image_header
+from .teacher import TEACHER_LICENCE
 
 __all__ = ["label_sources", "find_sources", "split_groups", "VIDEO_SUFFIXES", "MANIFEST_KIND"]
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 MANIFEST_KIND = "edge-landmarks-teacher-labels/1"
-LICENCE_NOTE = ("Labels come from dlib's shape_predictor_68_face_landmarks.dat, trained on iBUG 300-W, whose licence "
-                "excludes commercial use.")
+LICENCE_NOTE = TEACHER_LICENCE + "."
 
 
 def find_sources(source: str | Path) -> list[tuple[Path, str]]:

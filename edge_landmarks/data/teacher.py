@@ -11,7 +11,11 @@ import numpy as np
 from ..errors import EdgeLandmarksError, MissingExtraError
 from .sources import package_dir
 
-__all__ = ["Teacher", "teacher"]
+__all__ = ["Teacher", "teacher", "TEACHER_LICENCE"]
+
+TEACHER_LICENCE = ("Labels come from dlib's shape_predictor_68_face_landmarks.dat, trained on iBUG 300-W, whose "
+                   "licence excludes commercial use")
+"""What every set the teacher labels says of its labels' licence (the demo set and ``data label`` add to it)."""
 
 
 class Teacher:

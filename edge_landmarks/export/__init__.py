@@ -81,6 +81,13 @@ def artefact_stem(cfg) -> str:
     return f"{cfg.name}{scheme}_{cfg.input_size}"
 
 
+def artefact_name(cfg, precision: str, fmt: str) -> str:
+    """The file name an export writes: ``<stem>_<precision><suffix>`` (``mobilenetv2_56_int8.onnx``)."""
+    from ..formats import FORMATS
+
+    return f"{artefact_stem(cfg)}_{precision}{FORMATS[fmt].suffix}"
+
+
 def held_out_faces(dataset, split: str | None = None, scheme: str | None = None):
     """The faces to check an artefact on: the split asked for, else the held-out rule's ``check`` choice (val, then
     test, then every face); with ``scheme``, those in it or a scheme that converts to it."""
@@ -146,7 +153,7 @@ def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", o
     _read_manifest(out / "manifest.json")  # a manifest we cannot update stops here, not after the work
     made_out = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{artefact_stem(cfg)}_{precision}{spec.suffix}"
+    path = out / artefact_name(cfg, precision, spec.name)
     from ..runtime.backends import is_unfinished
 
     redo = is_unfinished(path)  # an export of ours that never finished (killed): made again, no --force needed

@@ -29,10 +29,13 @@ import numpy as np
 from ..errors import EdgeLandmarksError, MissingExtraError
 from ..files import atomic_write, publish, refuse_overwrite, temporary
 
-__all__ = ["open_source", "run_demo", "make_test_video", "annotate", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES"]
+__all__ = ["open_source", "run_demo", "make_test_video", "annotate", "SAVE_VIDEO_FOURCC", "SAVE_IMAGE_SUFFIXES"]
 
-VIDEO_SUFFIXES = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+SAVE_VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+"""The videos the demo writes (``--save``, the test video), with the codec OpenCV writes each in (the videos it
+reads are :data:`edge_landmarks.data.label.VIDEO_SUFFIXES`)."""
+SAVE_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+"""The images ``--save`` writes (it reads :data:`edge_landmarks.data.samples.IMAGE_SUFFIXES`)."""
 
 
 class _CaptureSource:
@@ -195,7 +198,7 @@ class _VideoOut:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = temporary(path, path.suffix)
-        self.writer = cv2.VideoWriter(self.tmp, cv2.VideoWriter_fourcc(*VIDEO_SUFFIXES[path.suffix.lower()]),
+        self.writer = cv2.VideoWriter(self.tmp, cv2.VideoWriter_fourcc(*SAVE_VIDEO_FOURCC[path.suffix.lower()]),
                                       fps, size)
         if not self.writer.isOpened():
             os.unlink(self.tmp)
@@ -241,9 +244,9 @@ def _check_save(save: str | None, force: bool) -> Path | None:
     if save is None:
         return None
     path = Path(save)
-    if path.suffix.lower() not in VIDEO_SUFFIXES and path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise EdgeLandmarksError(f"{save}: --save takes a video ({', '.join(VIDEO_SUFFIXES)}) or an image "
-                                 f"({', '.join(IMAGE_SUFFIXES)})")
+    if path.suffix.lower() not in SAVE_VIDEO_FOURCC and path.suffix.lower() not in SAVE_IMAGE_SUFFIXES:
+        raise EdgeLandmarksError(f"{save}: --save takes a video ({', '.join(SAVE_VIDEO_FOURCC)}) or an image "
+                                 f"({', '.join(SAVE_IMAGE_SUFFIXES)})")
     refuse_overwrite(path, force)
     return path
 
@@ -344,7 +347,7 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
                     shown_ms["draw"] = 1e3 * (t3 - t2)
                     totals["draw"] += t3 - t2
                     if save_path is not None:
-                        if save_path.suffix.lower() in VIDEO_SUFFIXES:
+                        if save_path.suffix.lower() in SAVE_VIDEO_FOURCC:
                             if writer is None:
                                 writer = _VideoOut(save_path, source.fps, (out.shape[1], out.shape[0]))
                             writer.write(out)
@@ -369,13 +372,13 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
                 writer.close(keep=finished)
             if not headless:
                 cv2.destroyAllWindows()
-    if save_path is not None and save_path.suffix.lower() in IMAGE_SUFFIXES and best_frame is not None:
+    if save_path is not None and save_path.suffix.lower() in SAVE_IMAGE_SUFFIXES and best_frame is not None:
         write_image(save_path, best_frame)
     if counts["frames"] == 0:
         if interrupted:  # Ctrl-C (or SIGTERM) before the first frame: stopped, not a source that gives none
             raise EdgeLandmarksError(f"{source.name}: stopped before the first frame was read")
         raise EdgeLandmarksError(f"{source.name}: no frame could be read")
-    saved = save_path is not None and (save_path.suffix.lower() in VIDEO_SUFFIXES or best_frame is not None)
+    saved = save_path is not None and (save_path.suffix.lower() in SAVE_VIDEO_FOURCC or best_frame is not None)
     settings = {"model": str(model), "format": predictor.format, "precision": predictor.precision,
                 "input_size": predictor.config.input_size, "source": source.name, "threads": threads,
                 "detector": detector, "smoothing": smoothing, "verify_every": verify_every, "max_faces": max_faces,
@@ -503,8 +506,8 @@ def make_test_video(path: str | Path, frames: int = 60, size: tuple[int, int] = 
     import cv2
 
     path = Path(path)
-    if path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise EdgeLandmarksError(f"{path}: the test video must be one of {', '.join(VIDEO_SUFFIXES)}")
+    if path.suffix.lower() not in SAVE_VIDEO_FOURCC:
+        raise EdgeLandmarksError(f"{path}: the test video must be one of {', '.join(SAVE_VIDEO_FOURCC)}")
     refuse_overwrite(path, force)
     photos = _face_photos()
     rng = np.random.default_rng(seed)
@@ -513,7 +516,7 @@ def make_test_video(path: str | Path, frames: int = 60, size: tuple[int, int] = 
     slots = len(photos) if together else 1
 
     def write(tmp: str) -> None:
-        out = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*VIDEO_SUFFIXES[path.suffix.lower()]), fps, (w, h))
+        out = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*SAVE_VIDEO_FOURCC[path.suffix.lower()]), fps, (w, h))
         if not out.isOpened():
             raise EdgeLandmarksError(f"{path}: OpenCV cannot write this video format here")
         try:
