@@ -200,6 +200,24 @@ def test_the_demo_draws_and_serves_every_face(artefacts, two_faces, tmp_path):
     assert done["served"]["paced"] and done["frames"] == 150
 
 
+def test_an_empty_scene_runs_the_full_detector_only_every_few_frames(artefacts, video):
+    """With nobody in view: the full detector (tile pyramid) every full_every frames, one quick pass on the others;
+    a face that comes into view is found on its first frame by that quick pass."""
+    real, calls = create_detector(), []
+
+    def counting(frame, color="bgr", quick=False):  # the real detector, its calls counted
+        calls.append(quick)
+        return real(frame, color=color, quick=quick)
+
+    blank = np.full((480, 640, 3), 40, np.uint8)
+    tracker = FaceTracker(LandmarkPredictor(artefacts["onnx_int8"]), counting, full_every=10)
+    results = [tracker.update(blank, i / 30) for i in range(25)]
+    assert all(r.detected and not r.faces for r in results)
+    assert calls.count(False) == 3 and calls.count(True) == 22  # full on frames 0, 10 and 20
+    r = tracker.update(_frames(video)[0], 1.0)
+    assert len(r.faces) == 1 and r.detected and calls[-1] is True
+
+
 def test_a_served_video_keeps_its_frame_rate_after_a_stall(two_faces):
     """Paced playback skips the frames whose time passed during a stall instead of showing them in a burst."""
     import time

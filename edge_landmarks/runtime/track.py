@@ -166,7 +166,7 @@ class FaceTracker:
     def __init__(self, predictor, detector=None, smoothing: bool = True, min_cutoff: float = 1.0,
                  beta: float = 0.5, verify_every: int = 10, max_drift: float = 1.25, max_scale_change: float = 1.4,
                  max_shift: float = 0.5, min_face: float = 12.0, min_check_iou: float = 0.6,
-                 max_faces: int | None = None, search_every: int = 30):
+                 max_faces: int | None = None, search_every: int = 30, full_every: int = 15):
         from .detect import create_detector
 
         if max_faces is not None and max_faces < 1:
@@ -184,12 +184,14 @@ class FaceTracker:
         self.min_check_iou = min_check_iou
         self.max_faces = max_faces
         self.search_every = int(search_every)
+        self.full_every = int(full_every)
         self._next_id = 1
         self.reset()
 
     def reset(self) -> None:
         self.tracks: list[Track] = []
         self._since_search = 0
+        self._since_full = 1 << 30  # the first frame gets the full detector
 
     @property
     def tracking(self) -> bool:
@@ -305,7 +307,9 @@ class FaceTracker:
         Each followed face costs one landmark call (and a region check every ``verify_every`` frames). The whole
         frame is searched when nothing is followed, on the frame a track is lost, and, while fewer than
         ``max_faces`` are followed, every ``search_every`` frames for faces that came into view (one quick pass;
-        ``search_every=0`` turns that off).
+        ``search_every=0`` turns that off). With nobody in view the full detector (its tile pyramid for small,
+        far faces) runs every ``full_every`` frames and one quick pass of the whole frame on the others, so an empty
+        scene does not cost a full detection per frame (``full_every=1``: the full detector on every such frame).
         """
         t = time.monotonic() if t is None else float(t)
         timings = {"detect": 0.0, "landmarks": 0.0}
@@ -327,10 +331,14 @@ class FaceTracker:
         lost = len(kept) < len(self.tracks)
         self.tracks = kept
         self._since_search += 1
+        self._since_full += 1
         search = self.search_every > 0 and self._since_search >= self.search_every
         if self._room() and (not self.tracks or lost or search):
-            quick = bool(self.tracks) and not lost
-            res.detected, res.searched = not quick, quick
+            res.searched = bool(self.tracks) and not lost  # the periodic search beside followed faces
+            res.detected = not res.searched  # nothing followed, or a track lost on this frame
+            quick = res.searched or (not lost and self._since_full < max(self.full_every, 1))
+            if not quick:
+                self._since_full = 0
             self._since_search = 0
             for box in timed("detect", self._detect, frame, quick):
                 if not self._room():
