@@ -35,8 +35,8 @@ import cv2
 import numpy as np
 
 from edge_landmarks import LandmarkPredictor
+from edge_landmarks.data.video import _face_photos
 from edge_landmarks.runtime.backends import quantize
-from edge_landmarks.runtime.camera_demo import _face_photos
 from edge_landmarks.runtime.detect import create_detector
 
 

@@ -92,7 +92,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="benchmarks/results/serve_fps.json")
     args = ap.parse_args()
-    from edge_landmarks.runtime.camera_demo import make_test_video
+    from edge_landmarks.data.video import make_test_video
     from edge_landmarks.runtime.predictor import default_model
 
     model = args.model or default_model()

@@ -13,8 +13,9 @@ from predictor_artefacts import build
 
 from edge_landmarks import LandmarkPredictor
 from edge_landmarks.cli import main
+from edge_landmarks.data.video import make_test_video
 from edge_landmarks.errors import EdgeLandmarksError
-from edge_landmarks.runtime.camera_demo import make_test_video, open_source, run_demo
+from edge_landmarks.runtime.camera_demo import open_source, run_demo
 from edge_landmarks.runtime.detect import create_detector
 from edge_landmarks.runtime.track import FaceTracker
 
@@ -222,7 +223,7 @@ def test_a_served_video_keeps_its_frame_rate_after_a_stall(two_faces):
     """Paced playback skips the frames whose time passed during a stall instead of showing them in a burst."""
     import time
 
-    from edge_landmarks.runtime.camera_demo import _Pacer
+    from edge_landmarks.runtime.sources import _Pacer
 
     source = open_source(video=str(two_faces))
     pacer, shown = _Pacer(source.fps), []

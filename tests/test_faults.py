@@ -33,7 +33,7 @@ def test_a_video_that_does_not_fit_is_an_error_not_a_broken_file(command, tmp_pa
         res = _run(["data", "video", "--out", "v.mp4"], tmp_path)
         target = tmp_path / "v.mp4"
     else:
-        from edge_landmarks.runtime.camera_demo import make_test_video
+        from edge_landmarks.data.video import make_test_video
 
         make_test_video(tmp_path / "in.mp4", frames=100)
         res = _run(["demo", "--video", "in.mp4", "--headless", "--save", "out.mp4"], tmp_path)
@@ -238,7 +238,7 @@ def test_an_image_that_does_not_fit_is_an_error(command, demo68, tmp_path):
 # --- a read-only folder and a full disk, for real: a private mount namespace (root), else chmod / a size limit ----
 
 def _commands(demo68, tmp_path, folder: str) -> dict:
-    from edge_landmarks.runtime.camera_demo import make_test_video
+    from edge_landmarks.data.video import make_test_video
 
     if not (tmp_path / "in.mp4").exists():
         make_test_video(tmp_path / "in.mp4", frames=30)

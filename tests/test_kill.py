@@ -150,7 +150,7 @@ def test_kill9_in_data_label_then_the_rerun_completes_the_same_set(point, worker
     import shutil
 
     from edge_landmarks.data.sources import package_dir as _package_dir
-    from edge_landmarks.runtime.camera_demo import make_test_video
+    from edge_landmarks.data.video import make_test_video
 
     src = tmp_path / "photos"
     make_test_video(src / "a_clip" / "clip.mp4", frames=60)  # first in order: many faces before its record

@@ -65,7 +65,7 @@ def test_label_writes_the_ibug_layout_split_by_person_and_resumes(photos, tmp_pa
 
 def test_label_samples_a_video_and_drops_near_duplicates(tmp_path):
     from edge_landmarks.data.label import label_sources
-    from edge_landmarks.runtime.camera_demo import make_test_video
+    from edge_landmarks.data.video import make_test_video
 
     video = make_test_video(tmp_path / "faces.mp4", frames=40)
     m = label_sources(video, tmp_path / "v", stride=5, dedup=0.0)

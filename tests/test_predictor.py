@@ -332,7 +332,7 @@ def test_core_install_without_torch(artefacts, test_faces, demo68, tmp_path):
     """A fresh venv (no system site-packages) with ``pip install <repo>`` (the core dependencies only, from PyPI):
     the predictor gives the same points as here on ONNX and TFLite artefacts, torch is not installed at all, and
     ``edge-lmk demo --headless`` runs on a video with the converted model."""
-    from edge_landmarks.runtime.camera_demo import make_test_video
+    from edge_landmarks.data.video import make_test_video
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)

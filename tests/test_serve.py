@@ -139,7 +139,7 @@ def _chromium() -> str:
 
 @pytest.mark.slow
 def test_demo_serves_the_annotated_stream_to_a_real_browser(tmp_path):
-    from edge_landmarks.runtime.camera_demo import make_test_video
+    from edge_landmarks.data.video import make_test_video
 
     chromium = _chromium()
     video = make_test_video(tmp_path / "faces.mp4", frames=60)

@@ -70,7 +70,7 @@ def _gui_requirement() -> str:
 
 
 def test_the_gui_extra_opens_a_window_that_shows_the_frames(tmp_path):
-    from edge_landmarks.runtime.camera_demo import make_test_video
+    from edge_landmarks.data.video import make_test_video
 
     xvfb = shutil.which("Xvfb")
     assert xvfb, "Xvfb is missing: sudo apt-get install -y xvfb (.ci/run installs it)"

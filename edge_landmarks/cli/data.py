@@ -154,7 +154,7 @@ def data_video(out: str, frames: int, together: bool, force: bool) -> None:
       edge-lmk demo --model mobilenetv2_56_int8.onnx --video faces.mp4 --headless --json
       edge-lmk data video --out two.mp4 --together && edge-lmk demo --video two.mp4 --headless --save two_faces.jpg
     """
-    from ..runtime.camera_demo import make_test_video
+    from ..data.video import make_test_video
 
     path = make_test_video(out, frames=frames, force=force, together=together)
     click.echo(f"wrote {path} ({frames} frames, 640x480)")

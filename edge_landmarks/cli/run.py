@@ -95,7 +95,7 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
     """
     import json
 
-    from ..runtime.camera_demo import run_demo
+    from ..runtime.camera_demo import DemoSettings, run_demo
 
     try:
         width, height = (int(v) for v in size.lower().split("x"))
@@ -105,10 +105,10 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
         from ..runtime.predictor import default_model
 
         model = default_model()
-    stats = run_demo(model, camera=camera, picamera=picamera, video=video, headless=headless, frames=frames,
-                     save=save, force=force, threads=threads, detector=detector, smoothing=not no_smooth,
-                     verify_every=verify_every, max_faces=max_faces, width=width, height=height, serve=serve,
-                     log=lambda line: click.echo(line, err=True))
+    settings = DemoSettings(camera=camera, picamera=picamera, video=video, headless=headless, frames=frames,
+                            save=save, force=force, threads=threads, detector=detector, smoothing=not no_smooth,
+                            verify_every=verify_every, max_faces=max_faces, width=width, height=height, serve=serve)
+    stats = run_demo(model, settings, log=lambda line: click.echo(line, err=True))
     if as_json:
         click.echo(json.dumps(stats))
         return

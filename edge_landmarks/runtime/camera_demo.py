@@ -12,122 +12,56 @@ own frame rate, as a camera would deliver it, skipping the frames whose time pas
 ``frames`` or Ctrl-C).
 :func:`run_demo` returns the run's statistics (``fps``: frames per second end to end, reading included).
 
-:func:`make_test_video` writes a short video from face photos that PyPI packages ship (scikit-image's astronaut,
-matplotlib's Grace Hopper), moving and zooming a little from frame to frame, so the headless demo runs anywhere.
+The parts live beside it: the frame sources and the pacing in :mod:`.sources`, what the demo writes and counts in
+:mod:`.demo_output`, the test video in :mod:`edge_landmarks.data.video`; this module is the loop and its drawing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections import Counter
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write, publish, refuse_overwrite, temporary
+from ..data.video import SAVE_VIDEO_FOURCC, make_test_video
+from ..errors import EdgeLandmarksError
+from .demo_output import SAVE_IMAGE_SUFFIXES, _count, _statistics, _VideoOut, check_save
+from .sources import _Pacer, open_source
 
-__all__ = ["open_source", "run_demo", "make_test_video", "annotate", "SAVE_VIDEO_FOURCC", "SAVE_IMAGE_SUFFIXES"]
-
-SAVE_VIDEO_FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
-"""The videos the demo writes (``--save``, the test video), with the codec OpenCV writes each in (the videos it
-reads are :data:`edge_landmarks.data.label.VIDEO_SUFFIXES`)."""
-SAVE_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-"""The images ``--save`` writes (it reads :data:`edge_landmarks.data.samples.IMAGE_SUFFIXES`)."""
+__all__ = ["DemoSettings", "run_demo", "annotate", "open_source", "make_test_video"]
 
 
-class _CaptureSource:
-    """cv2.VideoCapture: a video file (timestamps from its frame rate) or a camera (timestamps from the clock)."""
+@dataclass
+class DemoSettings:
+    """Everything a demo run is given but the model (the CLI's options; see :func:`run_demo`)."""
 
-    def __init__(self, target, width: int | None = None, height: int | None = None):
-        import cv2
-
-        self.is_file = isinstance(target, str)
-        self.name = target if self.is_file else f"camera {target}"
-        if self.is_file and not Path(target).is_file():
-            raise EdgeLandmarksError(f"{target}: video file not found")
-        self.cap = cv2.VideoCapture(target)
-        if not self.cap.isOpened():
-            if self.is_file:
-                raise EdgeLandmarksError(f"{target}: OpenCV cannot read this video (not a video, or a codec it lacks)")
-            raise EdgeLandmarksError(f"camera {target} could not be opened (on a Raspberry Pi with a CSI camera, "
-                                     "use --picamera: libcamera cameras are invisible to cv2.VideoCapture)")
-        if not self.is_file and width and height:
-            self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-            self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-        fps = self.cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else 30.0
-        self._i = 0
-
-    def read(self):
-        ok, frame = self.cap.read()
-        if not ok:
-            return None, None
-        t = self._i / self.fps if self.is_file else time.monotonic()
-        self._i += 1
-        return frame, t
-
-    def skip(self) -> bool:
-        """Pass over the next frame without decoding it (a paced file after a stall); False at the end."""
-        if not self.cap.grab():
-            return False
-        self._i += 1
-        return True
-
-    def rewind(self) -> bool:
-        """Back to a video file's first frame (timestamps keep counting up); False for a camera."""
-        import cv2
-
-        return self.is_file and bool(self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0))
-
-    def close(self) -> None:
-        self.cap.release()
-
-
-class _PiCameraSource:
-    """picamera2 (Raspberry Pi OS): 'RGB888' frames are B, G, R in memory, i.e. what OpenCV calls BGR."""
-
-    def __init__(self, width: int = 640, height: int = 480):
-        try:
-            from picamera2 import Picamera2
-        except ImportError:
-            raise MissingExtraError(
-                "picamera2 is not importable: on Raspberry Pi OS run 'sudo apt install python3-picamera2' and make "
-                "the venv with 'python3 -m venv --system-site-packages' (see docs/raspberry-pi.md)") from None
-        except ValueError as exc:  # Debian's simplejpeg built for numpy 1 under the venv's numpy 2
-            raise EdgeLandmarksError(
-                f"picamera2 failed to import ({exc}): Debian's simplejpeg does not match the venv's numpy 2; run "
-                "'pip install --force-reinstall simplejpeg' in the venv (see docs/raspberry-pi.md)") from None
-        self.name = "picamera2"
-        self.cam = Picamera2()
-        config = self.cam.create_video_configuration(main={"size": (int(width), int(height)), "format": "RGB888"})
-        self.cam.configure(config)
-        self.cam.start()
-        self.fps = 30.0
-
-    def read(self):
-        frame = self.cam.capture_array("main")
-        return np.ascontiguousarray(frame[:, :, :3]), time.monotonic()
-
-    def close(self) -> None:
-        self.cam.stop()
-        self.cam.close()
-
-
-def open_source(camera: int | None = None, picamera: bool = False, video: str | None = None, width: int = 640,
-                height: int = 480):
-    """One frame source: ``video`` file, ``picamera`` (picamera2), or ``camera`` index (default 0)."""
-    chosen = sum([camera is not None, bool(picamera), video is not None])
-    if chosen > 1:
-        raise EdgeLandmarksError("choose one source: --camera N, --picamera or --video FILE")
-    if video is not None:
-        return _CaptureSource(str(video))
-    if picamera:
-        return _PiCameraSource(width, height)
-    return _CaptureSource(int(camera or 0), width, height)
-
+    camera: int | None = None
+    picamera: bool = False
+    video: str | None = None
+    headless: bool = False
+    frames: int | None = None
+    """Stop after this many (default: the end of the video, or Esc / q in the window, or Ctrl-C)."""
+    save: str | None = None
+    force: bool = False
+    threads: int = 1
+    detector: str = "blazeface"
+    smoothing: bool = True
+    verify_every: int = 10
+    width: int = 640
+    height: int = 480
+    draw: bool = True
+    """False skips drawing when nothing is shown or saved (to time the bare pipeline)."""
+    serve: str | None = None
+    """``[HOST:]PORT`` to stream to browsers (no window)."""
+    pace: bool = True
+    """With ``serve``, a video file at its own frame rate (False: as fast as the pipeline goes)."""
+    max_faces: int | None = None
+    """Follow at most this many faces (None: every face the detector finds)."""
+    search_every: int = 30
+    """Look for new faces every N frames while fewer than ``max_faces`` are followed (0: only when none is)."""
 
 def annotate(frame: np.ndarray, result, scheme: str | None, fps: float | None, stage_ms: dict,
              shown_fps: float | None = None) -> np.ndarray:
@@ -160,97 +94,6 @@ def annotate(frame: np.ndarray, result, scheme: str | None, fps: float | None, s
     return out
 
 
-class _Pacer:
-    """A video file played at its own frame rate, as a camera delivers it: each frame waits for its time, and after
-    a stall (a slow detection, a busy machine) the frames whose time has passed are skipped, never shown in a burst
-    to catch up."""
-
-    def __init__(self, fps: float):
-        self.period = 1.0 / fps
-        self.start: float | None = None
-        self.index = 0
-        self.dropped = 0
-
-    def wait(self, source) -> None:
-        """Before reading frame ``index``: sleep until its time, or skip to the frame due now."""
-        now = time.perf_counter()
-        if self.start is None:
-            self.start = now
-        due = self.start + self.index * self.period
-        if now < due:
-            time.sleep(due - now)
-        else:
-            late = int((now - due) / self.period)
-            for _ in range(late):
-                if not source.skip():
-                    break
-            self.index += late
-            self.dropped += late
-        self.index += 1
-
-
-class _VideoOut:
-    """A video written beside its final name and renamed into place when the run ends (nothing half-written)."""
-
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
-        import cv2
-
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = temporary(path, path.suffix)
-        self.writer = cv2.VideoWriter(self.tmp, cv2.VideoWriter_fourcc(*SAVE_VIDEO_FOURCC[path.suffix.lower()]),
-                                      fps, size)
-        if not self.writer.isOpened():
-            os.unlink(self.tmp)
-            raise EdgeLandmarksError(f"{path}: OpenCV cannot write this video format here")
-
-        self.written = 0
-
-    def write(self, frame: np.ndarray) -> None:
-        self.writer.write(frame)
-        self.written += 1
-
-    def close(self, keep: bool) -> None:
-        """Publish the video only once it reads back with every frame (a full disk makes OpenCV write a file
-        without its index, silently); otherwise remove it and say so."""
-        self.writer.release()
-        try:
-            if keep:
-                readable = count_video_frames(self.tmp)
-                if readable != self.written:
-                    raise EdgeLandmarksError(f"{self.path}: the video did not write correctly ({self.written} frames "
-                                             f"written, {readable} read back; is the disk full?); nothing kept")
-                publish(self.tmp, self.path)
-        finally:
-            if os.path.exists(self.tmp):
-                os.unlink(self.tmp)
-
-
-def count_video_frames(path: str | Path) -> int:
-    """Frames OpenCV can decode from a video file (0 when it cannot open it)."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    try:
-        while cap.isOpened() and cap.grab():
-            n += 1
-    finally:
-        cap.release()
-    return n
-
-
-def _check_save(save: str | None, force: bool) -> Path | None:
-    if save is None:
-        return None
-    path = Path(save)
-    if path.suffix.lower() not in SAVE_VIDEO_FOURCC and path.suffix.lower() not in SAVE_IMAGE_SUFFIXES:
-        raise EdgeLandmarksError(f"{save}: --save takes a video ({', '.join(SAVE_VIDEO_FOURCC)}) or an image "
-                                 f"({', '.join(SAVE_IMAGE_SUFFIXES)})")
-    refuse_overwrite(path, force)
-    return path
-
-
 def _check_gui() -> None:
     import cv2
 
@@ -263,23 +106,22 @@ def _check_gui() -> None:
             "build: pip install 'edge-landmarks[gui]'") from None
 
 
-def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = False, video: str | None = None,
-             headless: bool = False, frames: int | None = None, save: str | None = None, force: bool = False,
-             threads: int = 1, detector: str = "blazeface", smoothing: bool = True, verify_every: int = 10,
-             width: int = 640, height: int = 480, draw: bool = True, serve: str | None = None,
-             pace: bool = True, max_faces: int | None = None, search_every: int = 30, log=print) -> dict:
-    """Run the demo loop and return its statistics (see the module docstring).
-
-    ``frames``: stop after this many (default: the end of the video, or Esc / q in the window, or Ctrl-C).
-    ``draw=False`` skips drawing when nothing is shown or saved (to time the bare pipeline).
-    ``serve``: ``[HOST:]PORT`` to stream to browsers (no window); ``pace=False`` then reads a video file as fast as
-    the pipeline goes instead of at its frame rate (to time the loop with clients connected).
-    ``max_faces``: follow at most this many faces (None: every face the detector finds); ``search_every``: look
-    for new faces every N frames while fewer are followed (0: only when none is).
-    """
+def run_demo(model: str | Path, settings: DemoSettings | None = None, *, log=print, **options) -> dict:
+    """Run the demo loop and return its statistics (see the module docstring). ``settings`` (or the same fields as
+    keyword ``options``): the sources, outputs, tracker and server of the run."""
     import cv2
 
     from .detect import create_detector
+
+    known = {f.name for f in fields(DemoSettings)}
+    if unknown := sorted(set(options) - known):
+        raise TypeError(f"run_demo got unknown options {unknown}")
+    cfg = settings or DemoSettings()
+    cfg = DemoSettings(**{**{f: getattr(cfg, f) for f in known}, **options})
+    camera, picamera, video, headless, frames = cfg.camera, cfg.picamera, cfg.video, cfg.headless, cfg.frames
+    save, force, threads, detector, smoothing = cfg.save, cfg.force, cfg.threads, cfg.detector, cfg.smoothing
+    verify_every, width, height, draw, serve = cfg.verify_every, cfg.width, cfg.height, cfg.draw, cfg.serve
+    pace, max_faces, search_every = cfg.pace, cfg.max_faces, cfg.search_every
     from .predictor import LandmarkPredictor, write_image
     from .track import FaceTracker
 
@@ -287,7 +129,7 @@ def run_demo(model: str | Path, *, camera: int | None = None, picamera: bool = F
         raise EdgeLandmarksError(f"--frames must be at least 1, got {frames}")
     if max_faces is not None and max_faces < 1:
         raise EdgeLandmarksError(f"--max-faces must be at least 1, got {max_faces}")
-    save_path = _check_save(save, force)
+    save_path = check_save(save, force)
     address = None
     if serve is not None:
         from .serve import parse_address
@@ -442,107 +284,3 @@ def _served_state(result, scheme: str, fps: float | None, stage_ms: dict, shown_
             "ms": {k: round(float(v), 3) for k, v in stage_ms.items()}}
 
 
-def _count(result, counts: Counter, losses: Counter, totals: Counter, read_seconds: float) -> None:
-    """Add one frame's tracker result to the running counts and stage times."""
-    counts["frames"] += 1
-    counts["faces"] += bool(result.faces)
-    counts["face_crops"] += len(result.faces)
-    counts["most_faces"] = max(counts["most_faces"], len(result.faces))
-    counts["detections"] += result.detected
-    counts["searches"] += result.searched
-    counts["checks"] += result.checked
-    counts["reanchors"] += result.reanchored
-    if result.lost:
-        losses[result.lost] += 1
-    totals["read"] += read_seconds
-    for k, v in result.timings.items():
-        totals[k] += v
-
-
-def _statistics(counts: Counter, losses: Counter, totals: Counter, elapsed: float) -> dict:
-    n = counts["frames"]
-    stages = ["read", "detect", "landmarks", "draw", "output"]
-    return {
-        "frames": n, "faces": counts["faces"], "faces_per_frame": round(counts["face_crops"] / n, 3),
-        "most_faces": counts["most_faces"], "detections": counts["detections"], "searches": counts["searches"],
-        "checks": counts["checks"],
-        "reanchors": counts["reanchors"], "track_losses": dict(losses), "seconds": round(elapsed, 4),
-        "fps": round(n / elapsed, 2),
-        "ms_per_frame": {k: round(1e3 * totals[k] / n, 3) for k in stages},
-        "detect_ms_per_call": round(1e3 * totals["detect"] / max(1, counts["detections"] + counts["searches"]
-                                                                 + counts["checks"]), 3),
-    }
-
-
-def _face_photos() -> list[np.ndarray]:
-    """BGR face photos from scikit-image (astronaut) and matplotlib (Grace Hopper), the demo set's own sources."""
-    import cv2
-
-    from ..data.sources import package_dir
-
-    photos = []
-    for package, rel in (("skimage", "data/astronaut.png"), ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg")):
-        try:
-            img = cv2.imread(str(package_dir(package) / rel), cv2.IMREAD_COLOR)
-        except MissingExtraError:
-            continue
-        if img is not None:
-            photos.append(img)
-    if not photos:
-        raise MissingExtraError("no face photo found: the test video uses scikit-image's or matplotlib's sample "
-                                "photos: pip install 'edge-landmarks[teacher]'")
-    return photos
-
-
-def make_test_video(path: str | Path, frames: int = 60, size: tuple[int, int] = (640, 480), fps: float = 30.0,
-                    seed: int = 0, force: bool = False, together: bool = False) -> Path:
-    """A video of package-shipped face photos drifting and zooming slightly, half the frames per photo.
-
-    Each photo is placed in a ``size`` frame at a scale that changes by under 1 % per frame and a position that
-    drifts a few pixels per frame (a random walk with ``seed``), so tracking has work to do; the cut between
-    photos is where the track must be found again. ``together``: the photos side by side, each in its own part of
-    the frame, for the whole video (several faces to follow at once).
-    """
-    import cv2
-
-    path = Path(path)
-    if path.suffix.lower() not in SAVE_VIDEO_FOURCC:
-        raise EdgeLandmarksError(f"{path}: the test video must be one of {', '.join(SAVE_VIDEO_FOURCC)}")
-    refuse_overwrite(path, force)
-    photos = _face_photos()
-    rng = np.random.default_rng(seed)
-    w, h = size
-    per = frames if together else int(np.ceil(frames / len(photos)))
-    slots = len(photos) if together else 1
-
-    def write(tmp: str) -> None:
-        out = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*SAVE_VIDEO_FOURCC[path.suffix.lower()]), fps, (w, h))
-        if not out.isOpened():
-            raise EdgeLandmarksError(f"{path}: OpenCV cannot write this video format here")
-        try:
-            sw = w / slots
-            for i in range(frames):
-                shown = list(enumerate(photos)) if together else [(0, photos[min(i // per, len(photos) - 1)])]
-                k = i % per
-                if k == 0:
-                    pos = np.zeros((slots, 2))
-                pos = pos + rng.normal(0, 1.5, (slots, 2))
-                frame = np.full((h, w, 3), 40, np.uint8)
-                for slot, photo in shown:
-                    base = 0.9 * min(sw / photo.shape[1], h / photo.shape[0])
-                    s = base * (1.0 + 0.08 * np.sin(2 * np.pi * k / max(per, 1)))
-                    ph, pw = photo.shape[0] * s, photo.shape[1] * s
-                    tx = slot * sw + (sw - pw) / 2 + pos[slot, 0] + 20 / slots * np.sin(2 * np.pi * k / max(per, 1))
-                    ty = (h - ph) / 2 + pos[slot, 1]
-                    m = np.array([[s, 0.0, tx], [0.0, s, ty]])
-                    cv2.warpAffine(photo, m, (w, h), dst=frame, flags=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_TRANSPARENT)
-                out.write(frame)
-        finally:
-            out.release()
-        readable = count_video_frames(tmp)
-        if readable != frames:
-            raise EdgeLandmarksError(f"{path}: the video did not write correctly ({frames} frames written, {readable} "
-                                     "read back; is the disk full?); nothing kept")
-
-    return atomic_write(path, write, suffix=path.suffix)
