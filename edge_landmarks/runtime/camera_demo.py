@@ -275,9 +275,7 @@ class _TermAsInterrupt:
 
 
 def _served_state(result, scheme: str, fps: float | None, stage_ms: dict, shown_fps: float | None) -> dict:
-    faces = [{"id": face.id, "points": np.round(np.asarray(face.points, dtype=np.float64), 2).tolist(),
-              "scheme": scheme, "box": [round(float(v), 2) for v in face.box], "detected": bool(face.detected)}
-             for face in result.faces]
+    faces = [{**face.to_dict(), "scheme": scheme} for face in result.faces]
     rate = shown_fps if shown_fps is not None else fps
     return {"faces": faces, "fps": round(float(rate), 2) if rate is not None else None,
             "pipeline_fps": round(float(fps), 2) if fps is not None else None,

@@ -28,8 +28,8 @@ from ..data.samples import read_image
 from ..errors import EdgeLandmarksError
 from ..files import write_image
 
-__all__ = ["LandmarkPredictor", "Face", "points_box", "refine_from_points", "REFINE", "predict_files", "read_image",
-           "write_image", "default_model", "DEFAULT_MODEL_DIR"]
+__all__ = ["LandmarkPredictor", "Face", "face_json", "points_box", "refine_from_points", "REFINE", "predict_files",
+           "read_image", "write_image", "default_model", "DEFAULT_MODEL_DIR"]
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "landmarks"
 """The default model shipped in the package: the demo recipe's MobileNetV2 at 56 px, INT8 ONNX and TFLite (see the
@@ -50,6 +50,14 @@ def default_model(fmt: str | None = None) -> Path:
     return path
 
 
+def face_json(points, box, decimals: int = 2, **extra) -> dict:
+    """THE JSON shape of one face, for ``predict --json`` and the demo's ``/landmarks.json`` alike: its ``box`` and
+    ``points`` in frame pixels, rounded, then what the caller adds (``detection_box`` and ``score``; a track's
+    ``id``)."""
+    return {"box": [round(float(v), decimals) for v in box], **extra,
+            "points": np.round(np.asarray(points, dtype=np.float64), decimals).tolist()}
+
+
 @dataclass(frozen=True)
 class Face:
     """One face found in a frame: its landmarks (K, 2) in frame pixels, the box they came from, the detection."""
@@ -61,11 +69,10 @@ class Face:
     score: float | None = None
 
     def to_dict(self, decimals: int = 2) -> dict:
-        return {"box": [round(float(v), decimals) for v in self.box],
-                "detection_box": None if self.detection_box is None else [round(float(v), decimals)
-                                                                          for v in self.detection_box],
-                "score": None if self.score is None else round(float(self.score), 4),
-                "points": np.round(self.points, decimals).tolist()}
+        return face_json(self.points, self.box, decimals,
+                         detection_box=None if self.detection_box is None else [round(float(v), decimals)
+                                                                                for v in self.detection_box],
+                         score=None if self.score is None else round(float(self.score), 4))
 
 
 def points_box(points: np.ndarray) -> tuple[float, float, float, float]:

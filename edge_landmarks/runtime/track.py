@@ -98,6 +98,13 @@ class FaceResult:
     detected: bool
     """True when this face was found by the detector on this frame (a new track)."""
 
+    def to_dict(self, decimals: int = 2) -> dict:
+        """The face's JSON (:func:`~edge_landmarks.runtime.predictor.face_json`) with the track's ``id`` and
+        ``detected``."""
+        from .predictor import face_json
+
+        return face_json(self.points, self.box, decimals, id=self.id, detected=bool(self.detected))
+
 
 @dataclass
 class TrackResult:
