@@ -71,7 +71,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
 
     check_ranges(ranges)  # before the conversion
     nncf = require("nncf", "convert")
-    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
     ov_model = _convert(model)
@@ -80,7 +80,10 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     excluded = head_ops(ov_model) if float_head else []
     if float_ends:
         excluded = ops[:1] + ops[-2:-1] + excluded
-    advanced = (AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX)
+    # overflow fix in every layer (7-bit weights; NNCF's default fixes the first layer only): without VNNI the CPU
+    # plugin's u8 x s8 kernels saturate otherwise (measured on an AVX2 CPU: 0.23 px from FP32 against 0.14 px)
+    advanced = (AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX,
+                                               overflow_fix=OverflowFix.ENABLE)
                 if ranges == "min-max" else None)
     quantized = nncf.quantize(ov_model, dataset, subset_size=len(calib), advanced_parameters=advanced,
                               ignored_scope=nncf.IgnoredScope(names=excluded) if excluded else None)
@@ -88,6 +91,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     widened = _widen_input_quantizer(quantized, lo, hi)
     _save(quantized, Path(path), metadata)
     return {"quantizer": "nncf.quantize", "preset": "performance", "ranges": ranges,
+            "overflow_fix": "enable" if ranges == "min-max" else "nncf default",
             "input_range": widened, "float_layers": excluded, "calibration_faces": int(len(calib))}
 
 
