@@ -209,7 +209,7 @@ class Backend:
             out = self.run(np.zeros(shape, np.float32))
         except Exception as exc:
             raise EdgeLandmarksError(f"{self.path}: does not take the {'x'.join(map(str, shape))} input its "
-                                     f"metadata describes ({type(exc).__name__}: "
+                                     f"sidecar describes ({type(exc).__name__}: "
                                      f"{' '.join(str(exc).split())[:160]})") from None
         if out.shape[-1] != 2 * cfg.num_points:
             raise EdgeLandmarksError(f"{self.path}: gives {out.shape[-1]} values, but its sidecar says "
