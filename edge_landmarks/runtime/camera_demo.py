@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -112,18 +112,14 @@ def run_demo(model: str | Path, settings: DemoSettings | None = None, *, log=pri
     import cv2
 
     from .detect import create_detector
+    from .predictor import LandmarkPredictor, write_image
+    from .track import FaceTracker
 
-    known = {f.name for f in fields(DemoSettings)}
-    if unknown := sorted(set(options) - known):
-        raise TypeError(f"run_demo got unknown options {unknown}")
-    cfg = settings or DemoSettings()
-    cfg = DemoSettings(**{**{f: getattr(cfg, f) for f in known}, **options})
+    cfg = replace(settings or DemoSettings(), **options)  # an unknown option is a TypeError, as for any call
     camera, picamera, video, headless, frames = cfg.camera, cfg.picamera, cfg.video, cfg.headless, cfg.frames
     save, force, threads, detector, smoothing = cfg.save, cfg.force, cfg.threads, cfg.detector, cfg.smoothing
     verify_every, width, height, draw, serve = cfg.verify_every, cfg.width, cfg.height, cfg.draw, cfg.serve
     pace, max_faces, search_every = cfg.pace, cfg.max_faces, cfg.search_every
-    from .predictor import LandmarkPredictor, write_image
-    from .track import FaceTracker
 
     if frames is not None and frames < 1:
         raise EdgeLandmarksError(f"--frames must be at least 1, got {frames}")
