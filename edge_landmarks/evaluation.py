@@ -241,10 +241,13 @@ def _scored_splits(dataset, split: str | None, protocol, record: dict) -> list[t
 
 
 def run_eval(model_path: str, data: str, split: str | None = None, out: str | Path | None = None,
-             worst: int = 8, boxes: str = "points", seed_recipe: str | None = None) -> dict:
+             worst: int = 8, boxes: str = "points", seed_recipe: str | None = None, clips: int = 0,
+             progress=None) -> dict:
     """Evaluate ``model_path`` on ``data`` in its seed's protocol (:mod:`edge_landmarks.protocols`); writes
     eval.json, ced.png and worst_*.png into ``out`` (and submission.csv for Kaggle's unlabelled test.csv).
-    ``seed_recipe`` (``"auto"``: the checkpoint's own recipe) adds that recipe's published numbers."""
+    ``seed_recipe`` (``"auto"``: the checkpoint's own recipe) adds that recipe's published numbers. ``clips``: also
+    jitter and lag (:mod:`edge_landmarks.stability`) on the clips of that many faces of the main split, the model
+    alone, through the live demo's tracker and with its smoothing (``progress(i, n)`` after each face)."""
     from .errors import EdgeLandmarksError
 
     if boxes not in BOX_PROTOCOLS:
@@ -274,11 +277,13 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
     from .metrics import summarize
 
     scored = _scored_splits(dataset, split, protocol, record)
+    clip_sources = {}
     for i, (name, faces) in enumerate(scored):
         samples, dropped = type(dataset)(faces).for_scheme(cfg.scheme)
         if not samples:
             raise EdgeLandmarksError(f"split {name}: no face in {cfg.scheme} or a scheme that converts to it "
                                      f"(it holds {', '.join(f'{n} {k}' for k, n in dropped.items()) or 'none'})")
+        clip_sources[name] = samples
         missed = 0
         if boxes == "detector":
             total = len(samples)
@@ -317,6 +322,8 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
     if split is None and [n for n, _ in scored] in (["all"], ["train"]):
         result["note"] = ("this data has no test or validation split and the model recorded no held-out faces in it: "
                           "every face was scored, training faces included (pass --split)")
+    if clips:
+        result["stability"] = _stability(model_path, predict, cfg, clip_sources[main], main, clips, progress)
     if by_pose:
         yaw_plot = save_yaw_plot(by_pose, out / "nme_vs_yaw.png", norm=get_scheme(cfg.scheme).nme_norm)
         result["yaw_plot"] = str(yaw_plot) if yaw_plot else None
@@ -328,6 +335,20 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
         result["plot_note"] = NO_PLOTS
     atomic_write_json(out / "eval.json", result)
     return result
+
+
+def _stability(model_path, predict, cfg, samples, split: str, count: int, progress) -> dict:
+    """Jitter and lag on clips of ``count`` faces of ``split`` in every mode of :mod:`edge_landmarks.stability`."""
+    from .errors import EdgeLandmarksError
+    from .runtime.predictor import LandmarkPredictor
+    from .stability import stability
+
+    found = stability(samples, count, predict_batch=predict, config=cfg,
+                      predictor=LandmarkPredictor(model_path, threads=2), progress=progress)
+    if not found:
+        raise EdgeLandmarksError(f"--clips: no face of split {split} can make a clip (every point labelled, not a "
+                                 "whole-image face)")
+    return {"split": split, **found}
 
 
 def _seed_reference(recipe: str, record: dict) -> dict:

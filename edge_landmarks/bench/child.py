@@ -1,5 +1,6 @@
 """The per-row subprocess: ``python -m edge_landmarks.bench.child JOB.json`` loads one model (or dlib), times it on
-one pre-made crop, measures its memory, runs every crop once for accuracy and writes its result JSON."""
+one pre-made crop, measures its memory, runs every crop once for accuracy (and, asked to, the jitter and lag clips of
+:mod:`edge_landmarks.stability`) and writes its result JSON."""
 
 from __future__ import annotations
 
@@ -64,7 +65,31 @@ def _child_model(job: dict) -> dict:
     result.update(peak_rss_mb=round(peak, 1), model_rss_mb=round(peak - base, 1))
     if job["accuracy"]:
         np.save(job["outputs"], np.concatenate([run(x_all[i:i + 1]) for i in range(len(x_all))]))
+        if job.get("clips"):
+            from ..runtime.predictor import LandmarkPredictor
+
+            predictor = LandmarkPredictor(job["path"], threads=job["threads"])
+            result.update(_clip_measures(job["clips"], modes=("model", "demo"), predict_batch=run,
+                                         config=predictor.config, predictor=predictor))
     return result
+
+
+def _clip_measures(spec: dict, **how) -> dict:
+    """Jitter and lag on the clips of :mod:`edge_landmarks.stability` (``spec``: data, split, count, seed): the
+    model alone on the true box (``jitter_nmf``, ``jitter_px``), and, where ``modes`` has it, through the demo's
+    tracker and smoothing (``demo_jitter_px``, ``demo_lag`` on the slowest moving clip)."""
+    from ..data import load_dataset
+    from ..stability import slowest_lag, stability
+
+    found = stability(list(load_dataset(spec["data"]).split(spec["split"])), spec["count"], seed=spec["seed"],
+                      **how)
+    if not found:
+        return {}
+    m = found["modes"]
+    out = {"jitter_nmf": m["model"]["nmf_still"], "jitter_px": m["model"]["motion_px"]}
+    if "demo" in m:
+        out.update(demo_jitter_px=m["demo"]["motion_px"], demo_lag=slowest_lag(m["demo"]))
+    return out
 
 
 def _child_dlib(job: dict) -> dict:
@@ -83,6 +108,13 @@ def _child_dlib(job: dict) -> dict:
     result.update(peak_rss_mb=round(peak, 1), model_rss_mb=round(peak - base, 1))
     pred = np.stack([teacher.landmarks(g, b) for g, b in zip(greys, job["boxes"], strict=True)])
     np.save(job["outputs"], pred)
+    if job.get("clips"):
+        import cv2
+
+        def points(frame, box):
+            return teacher.landmarks(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box)
+
+        result.update(_clip_measures(job["clips"], modes=("model",), points=points, scheme="ibug68"))
     return result
 
 

@@ -15,11 +15,18 @@ from pathlib import Path
 
 from ..files import atomic_write, atomic_write_json, atomic_write_text
 
-__all__ = ["table", "highlights", "results_folder", "machine_slug", "write_results", "HEADERS"]
+__all__ = ["table", "highlights", "results_folder", "machine_slug", "write_results", "HEADERS", "JITTER_NOTE"]
 
 HEADERS = ["model", "size", "format", "precision", "threads", "status", "file MB", "NME", "NME change", "FR@0.08",
-           "AUC@0.08", "median ms", "p90 ms", "min ms", "speed-up", "INT8 gain", "vs dlib", "FPS", "peak MB"]
+           "AUC@0.08", "jitter NMF %", "demo jitter px", "demo lag", "median ms", "p90 ms", "min ms", "speed-up",
+           "INT8 gain", "vs dlib", "FPS", "peak MB"]
 
+
+JITTER_NOTE = ("jitter NMF %: normalised mean flicker (LDEQ, CVPR 2023) of the model alone on the true box of a face "
+               "held still (sub-pixel shake, sensor noise, exposure flicker, JPEG); demo jitter px: RMS frame-to-frame "
+               "point motion on that clip through the live demo's tracker and smoothing (face 100 px); demo lag: "
+               "frames of delay on the slowest moving clip (1 px a frame) through the demo; edge-lmk eval --clips "
+               "gives the full table.")
 
 DLIB_NOTE = ("The dlib row is dlib's 68-point shape predictor (`shape_predictor_68_face_landmarks.dat`), the "
              "classic CPU baseline, given the same face boxes the crops are made from and timed per face on one thread "
@@ -52,7 +59,8 @@ def table(rows: list[dict]) -> tuple[list[str], list[list[str]], list[str]]:
         cells.append([
             r["model"], _num(r["size"], "d"), r["format"], r["precision"], str(r["threads"]), r["status"],
             _num(r["file_mb"], ".1f"), _num(r["nme"], ".4f"), _delta(r), _num(r["fr_08"], ".3f"),
-            _num(r["auc_08"], ".3f"), _num(r["latency_ms_median"], ".3f"), _num(r["latency_ms_p90"], ".3f"),
+            _num(r["auc_08"], ".3f"), _num(r["jitter_nmf"], ".3f"), _num(r["demo_jitter_px"], ".3f"),
+            _num(r["demo_lag"], ".1f"), _num(r["latency_ms_median"], ".3f"), _num(r["latency_ms_p90"], ".3f"),
             _num(r["latency_ms_min"], ".3f"), _times(r["speedup"]), _times(r["speedup_vs_fp32"]),
             _times(r["speedup_vs_dlib"]), _num(r["fps"], ".0f"),
             _num(r["peak_rss_mb"], ".0f"),
@@ -152,6 +160,8 @@ def _markdown(result: dict, command: str, title: str, plots: dict[str, str]) -> 
     points = highlights(result["rows"])
     if points:
         lines += ["Against the targets:", ""] + [f"- {p}" for p in points] + [""]
+    if any(r.get("jitter_nmf") is not None for r in result["rows"]):
+        lines += [JITTER_NOTE, ""]
     if any(r["format"] == "dlib" for r in result["rows"]):
         lines += [DLIB_NOTE, ""]
     if notes:

@@ -25,10 +25,16 @@ __all__ = ["ROW_KEYS", "RUNTIME_SETTINGS", "run_bench"]
 ROW_KEYS = [
     "model", "format", "precision", "size", "threads", "status", "reason", "file", "file_bytes", "file_mb",
     "faces", "nme", "fr_08", "fr_10", "auc_08", "auc_10", "delta_nme", "delta_nme_rel",
+    "jitter_nmf", "jitter_px", "demo_jitter_px", "demo_lag",
     "latency_ms_median", "latency_ms_p90", "latency_ms_min", "latency_ms_mean", "runs", "warmup", "speedup",
     "speedup_vs_fp32", "speedup_vs_dlib", "fps", "peak_rss_mb", "model_rss_mb", "load_seconds", "runtime",
 ]
-"""Every row has exactly these keys (None where a value does not apply), in this order."""
+"""Every row has exactly these keys (None where a value does not apply), in this order. The jitter and lag keys are
+:mod:`edge_landmarks.stability`'s measures on its clips: ``jitter_nmf`` (NMF %, the still clip) and ``jitter_px``
+(RMS point motion on it) of the model alone on the true box; ``demo_jitter_px`` and ``demo_lag`` (frames, the slowest
+moving clip) through the live demo's tracker and smoothing (not for dlib, which has no tracker here)."""
+
+_CLIP_KEYS = ("jitter_nmf", "jitter_px", "demo_jitter_px", "demo_lag")
 
 _ACCURACY_KEYS = ("faces", "nme", "fr_08", "fr_10", "auc_08", "auc_10")
 """What a row takes from :func:`edge_landmarks.metrics.summarize` (the same keys there and in the row)."""
@@ -142,9 +148,10 @@ def _dlib_job(samples, gt: np.ndarray, images, runs: int, warmup: int, folder: P
 
 def run_bench(targets: list[Target], data: str = "demo68", split: str | None = None, threads=(1,), runs: int = 200,
               warmup: int = 20, dlib: bool = True, progress: bool = True, timeout: float = 600.0,
-              console=None) -> dict:
+              console=None, clips: int = 2) -> dict:
     """Benchmark every target at every thread count (plus the dlib row); returns
-    ``{"rows": [...], "environment": {...}, "settings": {...}}``, rows keyed as in :data:`ROW_KEYS`."""
+    ``{"rows": [...], "environment": {...}, "settings": {...}}``, rows keyed as in :data:`ROW_KEYS`. ``clips``:
+    jitter and lag measured on the clips of that many faces of the split (0: not measured)."""
     from ..models import ModelConfig
 
     if runs < 1 or warmup < 0:
@@ -153,6 +160,7 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
     if not threads or threads[0] < 1:
         raise EdgeLandmarksError("thread counts must be positive integers")
     samples, split_name = _eval_samples(data, split)
+    clip_spec = {"data": str(data), "split": split_name, "count": int(clips), "seed": 0} if clips > 0 else None
     env_start = environment()
     jobs = [(t, n) for t in targets for n in (threads if t.status == "ok" else threads[:1])]
     rows: list[dict] = []
@@ -174,7 +182,7 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
                         cfg = ModelConfig.from_dict(t.config)
                         job = {"kind": "model", "path": str(t.path.resolve()), "threads": n, "runs": runs,
                                "warmup": warmup, "inputs": str(evals.inputs(cfg)), "accuracy": first,
-                               "outputs": str(folder / f"out_{i}.npy")}
+                               "outputs": str(folder / f"out_{i}.npy"), "clips": clip_spec}
                         res = _run_child(job, folder, f"job_{i}", timeout)
                     except Exception as exc:  # e.g. a sidecar whose model config cannot make crops
                         res = {"status": "error", "reason": f"preparing the inputs: {short_reason(exc)}"}
@@ -182,7 +190,8 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
                     if res.get("status") == "ok" and first:
                         try:
                             m = evals.metrics(cfg, np.load(job["outputs"]))
-                            accuracy[str(t.path)] = {k: m[k] for k in _ACCURACY_KEYS}
+                            accuracy[str(t.path)] = {**{k: m[k] for k in _ACCURACY_KEYS},
+                                                     **{k: res[k] for k in _CLIP_KEYS if k in res}}
                         except Exception as exc:
                             row.update(status="error", reason=f"accuracy: {short_reason(exc)}")
                     row.update(accuracy.get(str(t.path), {}))
@@ -192,11 +201,12 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
             if dlib:
                 if prog:
                     prog.update(task, description="dlib 68-point shape predictor, 1 thread")
-                rows.append(_dlib_row(evals, runs, warmup, folder, timeout))
+                rows.append(_dlib_row(evals, runs, warmup, folder, timeout, clip_spec))
                 if prog:
                     prog.advance(task)
     _fill_references(rows)
-    settings = {"data": str(data), "split": split_name, "faces": len(samples), "threads": threads, "runs": runs,
+    settings = {"data": str(data), "split": split_name, "faces": len(samples), "clip_faces": int(clips),
+                "threads": threads, "runs": runs,
                 "warmup": warmup, "batch": 1, "timer": "time.perf_counter", "runtime_settings": RUNTIME_SETTINGS,
                 "seconds": round(time.time() - t_start, 1)}
     env = {**env_start, "load_average_end": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg")
@@ -204,7 +214,7 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
     return {"rows": rows, "environment": env, "settings": settings}
 
 
-def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float) -> dict:
+def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float, clip_spec: dict | None) -> dict:
     row = dict.fromkeys(ROW_KEYS)
     row.update(model="dlib shape predictor 68", format="dlib", precision="float", size=None, threads=1,
                runtime=runtime_name("dlib"))
@@ -216,7 +226,7 @@ def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float) ->
     except Exception as exc:  # e.g. a dataset whose points do not convert to dlib's 68
         row.update(status="error", reason=short_reason(exc))
         return row
-    job["outputs"] = str(folder / "out_dlib.npy")
+    job.update(outputs=str(folder / "out_dlib.npy"), clips=clip_spec)
     res = _run_child(job, folder, "job_dlib", timeout)
     row.update({k: v for k, v in res.items() if k in row and k != "runtime"})
     row["status"] = res.get("status", "error")

@@ -37,13 +37,16 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 @click.option("--runs", type=click.IntRange(1), default=None, help="Timed calls per row after warm-up [200].")
 @click.option("--warmup", type=click.IntRange(0), default=None, help="Untimed calls first [20].")
 @click.option("--no-dlib", is_flag=True, help="Leave out the dlib 68-point shape-predictor peer row.")
+@click.option("--clips", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Jitter and lag on clips made from N faces of the split (a face held still, and moving): each "
+                   "model alone and through the demo's tracker and smoothing [2; 0: off].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the rows to this file as a JSON list of objects.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Write CSV, JSON, Markdown and plots "
               "into <out>/<machine>-<date>/ (with --suite: default benchmarks/results).")
 @click.option("--machine", default=None, help="Machine name for the results folder (default: from the CPU model).")
 @click.option("--force", is_flag=True, help="Overwrite --json and the results folder; export stale artefacts again.")
-def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threads, runs, warmup, no_dlib,
+def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threads, runs, warmup, no_dlib, clips,
               json_path, out, machine, force) -> None:
     """Benchmark accuracy (NME/FR/AUC) and CPU latency per model, format, precision, input size and thread count.
 
@@ -81,6 +84,7 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
                        threads=_int_list(threads, "--threads") or spec.get("threads") or [1],
                        runs=runs or spec.get("runs", 200), warmup=warmup if warmup is not None else
                        spec.get("warmup", 20), dlib=not no_dlib and spec.get("dlib", True),
+                       clips=clips if clips is not None else spec.get("clips", 2),
                        console=Console(stderr=True))  # a bar on a terminal, a line per row in a log
     _print_bench(result["rows"])
     if json_path:
@@ -146,11 +150,13 @@ def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_si
 
 
 def _print_bench(rows: list[dict]) -> None:
-    from ..bench.results import highlights, table
+    from ..bench.results import JITTER_NOTE, highlights, table
     from ..report import format_table
 
     headers, cells, notes = table(rows)
     click.echo(format_table(headers, cells))
+    if any(r.get("jitter_nmf") is not None for r in rows):
+        click.echo(JITTER_NOTE)
     for note in notes:
         click.echo(f"  {note}")
     for line in highlights(rows):

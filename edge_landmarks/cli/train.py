@@ -170,9 +170,13 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
 @click.option("--vs-seed", "vs_seed", is_flag=False, flag_value="auto", default=None, metavar="[RECIPE]",
               help="Print the seed project's published row beside ours (the recipe's seed_reference; alone: the "
                    "checkpoint's own recipe).")
+@click.option("--clips", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Also measure jitter and lag on short clips made from N faces of the main split (a face held "
+                   "still, and moving at 1, 3 and 6 px a frame): the model alone, through the demo's tracker, and "
+                   "with its smoothing. 0: off.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key 'nme': mean NME in the scheme's "
               "normalisation, named by 'nme_norm': inter-ocular, or box diagonal for menpo39).")
-def eval_cmd(model, data_path, split, out, boxes, vs_seed, as_json) -> None:
+def eval_cmd(model, data_path, split, out, boxes, vs_seed, clips, as_json) -> None:
     """Evaluate a model in its seed's protocol: NME / FR / AUC per split, NME per facial region and against head
     yaw (with the large-pose faces on their own), a CED plot, a plot of NME against yaw, overlays of the worst faces.
 
@@ -189,14 +193,22 @@ def eval_cmd(model, data_path, split, out, boxes, vs_seed, as_json) -> None:
       edge-lmk eval runs/mobilenetv2_300w_56/best.pt --data ~/300W --vs-seed
       edge-lmk eval runs/kaggle_cnn1/best.pt --data test.csv
       edge-lmk eval mobilenetv2_56_int8.onnx --data demo68 --split test_wild --boxes detector
+      edge-lmk eval mobilenetv2_56_int8.onnx --data demo68 --split test_wild --clips 6
     """
     import json
 
     from ..evaluation import run_eval
     from ..protocols import PROTOCOLS, our_rows_for_seed, protocol_rows, seed_rows
     from ..report import format_table
+    from ..stability import stability_table
 
-    result = run_eval(model, data_path, split=split, out=out, boxes=boxes, seed_recipe=vs_seed)
+    progress = None
+    if clips and not as_json:
+        def progress(i, n):
+            click.echo(f"\rjitter and lag: face {i}/{n}", err=True, nl=i == n)
+
+    result = run_eval(model, data_path, split=split, out=out, boxes=boxes, seed_recipe=vs_seed, clips=clips,
+                      progress=progress)
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -237,6 +249,8 @@ def eval_cmd(model, data_path, split, out, boxes, vs_seed, as_json) -> None:
         if "detection_rate" in m:
             click.echo(f"{name}: the detector found {100 * m['detection_rate']:.1f} % of the faces ({m['missed']} "
                        "missed, left out of the NME)")
+    if "stability" in result:
+        click.echo(stability_table(result["stability"]))
     if "note" in result:
         click.echo(f"note: {result['note']}")
     click.echo(f"CED plot: {result['ced_plot']}" if result["ced_plot"] else result["plot_note"])

@@ -154,15 +154,20 @@ class Track:
         self.ref = (1.0, 0.0, 0.0)  # the model's points box relative to its crop box at the anchor: side, dx, dy
         self.since_check = 0
         self.filter = smoother
+        self.last_centre: np.ndarray | None = None  # the last box centre before the lead, None after an anchor
 
-    def next_box(self, points: np.ndarray) -> tuple[float, float, float, float]:
-        """The crop box for the next frame, from these points: their bounding box, corrected by the reference."""
+    def next_box(self, points: np.ndarray, lead: float = 0.0) -> tuple[float, float, float, float]:
+        """The crop box for the next frame, from these points: their bounding box, corrected by the reference, and
+        moved on by ``lead`` times the centre's last step (a face moving at a steady speed is where it will be)."""
         from .predictor import points_box
 
         pb = points_box(points)
         ratio, dx, dy = self.ref
         side = _side(pb) / ratio
-        cx, cy = _centre(pb) - np.array([dx, dy]) * side
+        centre = _centre(pb) - np.array([dx, dy]) * side
+        step = centre - self.last_centre if self.last_centre is not None else 0.0
+        self.last_centre = centre
+        cx, cy = centre + lead * step
         return cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2
 
 
@@ -173,7 +178,7 @@ class FaceTracker:
     def __init__(self, predictor, detector=None, smoothing: bool = True, min_cutoff: float = 1.0,
                  beta: float = 0.5, verify_every: int = 10, max_drift: float = 1.25, max_scale_change: float = 1.4,
                  max_shift: float = 0.5, min_face: float = 12.0, min_check_iou: float = 0.6,
-                 max_faces: int | None = None, search_every: int = 30, full_every: int = 15):
+                 max_faces: int | None = None, search_every: int = 30, full_every: int = 15, lead: float = 0.0):
         from .detect import create_detector
 
         if max_faces is not None and max_faces < 1:
@@ -192,6 +197,7 @@ class FaceTracker:
         self.max_faces = max_faces
         self.search_every = int(search_every)
         self.full_every = int(full_every)
+        self.lead = float(lead)
         self._next_id = 1
         self.reset()
 
@@ -223,7 +229,7 @@ class FaceTracker:
         side = _side(box)
         d = (_centre(pb) - _centre(box)) / side
         track.ref = (_side(pb) / side, float(d[0]), float(d[1]))
-        track.anchor_side, track.since_check = side, 0
+        track.anchor_side, track.since_check, track.last_centre = side, 0, None
         return raw, tuple(float(v) for v in box)
 
     def _why_lost(self, old, new, shape) -> str | None:
@@ -281,7 +287,7 @@ class FaceTracker:
         """One tracked face on this frame: its points from last frame's box, its checks; None when it is lost."""
         crop_box = track.box
         raw = timed("landmarks", self.predictor.predict, frame, crop_box)
-        new_box = track.next_box(raw)
+        new_box = track.next_box(raw, self.lead)
         why = self._why_lost(crop_box, new_box, frame.shape)
         if why is None:
             track.since_check += 1
