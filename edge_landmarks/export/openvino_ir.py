@@ -58,14 +58,16 @@ def weighted_ops(ov_model) -> list[str]:
 
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
-                float_ends: bool = False, float_head: bool = True, ranges: str = "min-max") -> dict:
+                float_ends: bool = False, float_head: bool = True, ranges: str = "min-max",
+                float_input: bool = True) -> dict:
     """NNCF PTQ with min-max activation ranges (``ranges="vendor default"``: NNCF's own estimator, for comparison).
 
     NNCF's default range estimator averages per-sample minima and maxima, which clips the extremes a landmark
     regressor needs: on the demo checkpoint (mobilenetv2, 56 px) that costs +10.0 % NME, against +0.25 % with
     ``RangeEstimatorParametersSet.MINMAX``. The head (the last weighted op and every op after it) stays in float, so
     the output never clips, and the input's quantiser is widened to the normalisation's true bounds.
-    ``float_ends`` also keeps the first weighted op and the one before the head in float.
+    ``float_ends`` also keeps the first weighted op and the one before the head in float; ``float_input`` the first
+    weighted op, so that the image is never quantised (less flicker, :func:`edge_landmarks.export.onnx.export_int8`).
     """
     from .contract import check_ranges, input_bounds
 
@@ -79,7 +81,9 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     ops = weighted_ops(ov_model)
     excluded = head_ops(ov_model) if float_head else []
     if float_ends:
-        excluded = ops[:1] + ops[-2:-1] + excluded
+        excluded = ops[-2:-1] + excluded
+    if float_ends or float_input:  # the image never quantised (see export.onnx.export_int8)
+        excluded = ops[:1] + excluded
     # overflow fix in every layer (7-bit weights; NNCF's default fixes the first layer only): without VNNI the CPU
     # plugin's u8 x s8 kernels saturate otherwise (measured on an AVX2 CPU: 0.23 px from FP32 against 0.14 px)
     advanced = (AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX,
