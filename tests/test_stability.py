@@ -92,20 +92,42 @@ def test_the_lead_takes_the_trackers_lag_out_on_a_moving_face(wild_faces):
 
 def test_eval_clips_reports_jitter_and_lag_per_mode(demo68, tmp_path):
     res = CliRunner().invoke(main, ["eval", str(default_model("onnx")), "--data", str(demo68), "--split",
-                                    "test_wild", "--clips", "2", "--json", "--out", str(tmp_path)])
+                                    "test_wild", "--clips", "6", "--json", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     st = json.loads(res.output)["stability"]
-    assert st["split"] == "test_wild" and len(st["faces"]) == 2 and set(st["modes"]) == {"model", "tracker", "demo"}
+    assert st["split"] == "test_wild" and len(st["faces"]) == 6 and set(st["modes"]) == {"model", "tracker", "demo"}
     model, tracker, demo = (st["modes"][m] for m in ("model", "tracker", "demo"))
     for m in (model, tracker, demo):
-        assert m["clips"] == 8 and m["frames_without_face"] == 0 and len(m["per_clip"]) == 8
-    assert model["lag_1px"] < 0.5  # the model alone has no memory: no lag beyond the measure's noise
-    # the demo's default smoothing at least halves the still face's trembling of the model alone, within a frame
-    # of lag on the slowest clip
+        assert m["clips"] == 24 and len(m["per_clip"]) == 24
+    assert model["frames_without_face"] == 0 and demo["frames_without_face"] <= 3  # of 1,464 (a re-detection)
+    assert model["lag_1px"] < 0.3  # the model alone has no memory: no lag beyond the measure's noise
+    # the demo's default smoothing (chosen on these clips by benchmarks/smoothing.py) at least halves the still
+    # face's trembling of the model alone, within a frame of lag on every moving clip (the mean over six faces; one
+    # face alone varies by half a frame)
     assert demo["motion_px"] <= 0.5 * model["motion_px"], (demo["motion_px"], model["motion_px"])
-    assert demo["lag_1px"] <= 1.0 + 0.1, demo["lag_1px"]
+    assert max(demo[f"lag_{v}px"] for v in (1, 3, 6)) <= 1.0, demo
+    assert tracker["motion_px"] > model["motion_px"]  # the points fed back into the crop shake more
     assert sorted({r["frames"] for r in demo["per_clip"]}) == [STILL_FRAMES - SETTLE, MOVING_FRAMES - SETTLE]
     table = CliRunner().invoke(main, ["eval", str(default_model("onnx")), "--data", str(demo68), "--split",
                                       "test_wild", "--clips", "1", "--out", str(tmp_path / "again")])
     assert table.exit_code == 0, table.output
     assert "demo (tracker + smoothing)" in table.output and "NMF still %" in table.output
+
+
+def test_bench_rows_carry_jitter_and_lag_as_eval_measures_them(demo68, tmp_path):
+    """Every bench row gets the clips' measures from its own process, the same as ``eval --clips`` finds for the
+    same file and faces; dlib's row (no tracker here) the model-alone measures only, and it flickers more."""
+    from edge_landmarks.bench import collect_targets, run_bench
+    from edge_landmarks.evaluation import run_eval
+
+    model = default_model("onnx")
+    out = run_bench(collect_targets([model], references=False), data=str(demo68), split="test_wild", runs=3,
+                    warmup=0, dlib=True, progress=False, clips=1)
+    ours, dlib = out["rows"]
+    assert ours["status"] == dlib["status"] == "ok" and out["settings"]["clip_faces"] == 1
+    ev = run_eval(str(model), str(demo68), split="test_wild", out=tmp_path, worst=0, clips=1)["stability"]["modes"]
+    assert ours["jitter_nmf"] == pytest.approx(ev["model"]["nmf_still"], rel=1e-3)
+    assert ours["jitter_px"] == pytest.approx(ev["model"]["motion_px"], rel=1e-3)
+    assert ours["demo_jitter_px"] == pytest.approx(ev["demo"]["motion_px"], rel=1e-3)
+    assert ours["demo_lag"] == pytest.approx(ev["demo"]["lag_1px"], abs=0.05)
+    assert dlib["jitter_nmf"] > ours["jitter_nmf"] > 0 and dlib["demo_lag"] is None
