@@ -32,7 +32,7 @@ class QuickstartPlan:
                  lr_224: float = 1e-3, formats: tuple[str, ...] | None = None, precisions=("fp32", "int8"),
                  threads=(1, 2), runs: int = 200, warmup: int = 20, calib_size: int = 300,
                  train_faces: int | None = None, dlib: bool = True, results: str | Path | None = None,
-                 train_threads: int = 0):
+                 train_threads: int = 0, clips: int = 2):
         from .formats import export_formats
 
         self.out = Path(out)
@@ -41,6 +41,7 @@ class QuickstartPlan:
         self.precisions = tuple(precisions)
         self.threads, self.runs, self.warmup = tuple(threads), runs, warmup
         self.calib_size, self.train_faces, self.dlib = calib_size, train_faces, dlib
+        self.clips = int(clips)
         self.results = Path(results) if results else None
         self.train_threads = train_threads
 
@@ -141,7 +142,7 @@ def quickstart(plan: QuickstartPlan | None = None, console=None, command: str = 
     t = stage(5, f"benchmark: accuracy on the test faces, latency at {', '.join(map(str, plan.threads))} "
                  f"thread(s), {plan.runs} timed runs per row, dlib peer row")
     result = run_bench(targets, data="demo68", split="test", threads=plan.threads, runs=plan.runs,
-                       warmup=plan.warmup, dlib=plan.dlib, clips=2, console=console)
+                       warmup=plan.warmup, dlib=plan.dlib, clips=plan.clips, console=console)
     seconds["bench"] = time.time() - t
     result["settings"]["real_faces_56px"] = _real_faces(console, run56["best"], plan.out / "eval_test_wild")
     result["settings"]["quickstart_seconds"] = {k: round(v, 1) for k, v in seconds.items()}

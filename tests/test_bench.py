@@ -264,7 +264,8 @@ def test_quickstart_tiny(cache_env, tmp_path):
     assert interrupted["epochs"] == 1
     first_epoch = (out / "mobilenetv2_56" / "metrics.csv").read_text().splitlines()[1]
     args = ["quickstart", "--out", str(out), "--epochs", "2", "--epochs-224", "1", "--train-faces", "16",
-            "--format", "onnx", "--threads", "1", "--runs", "5", "--warmup", "1", "--calib-size", "20", "--no-dlib"]
+            "--format", "onnx", "--threads", "1", "--runs", "5", "--warmup", "1", "--calib-size", "20", "--no-dlib",
+            "--clips", "1"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     rows = (out / "mobilenetv2_56" / "metrics.csv").read_text().splitlines()
@@ -279,6 +280,7 @@ def test_quickstart_tiny(cache_env, tmp_path):
     assert sorted((r["size"], r["format"], r["precision"]) for r in rows) == sorted(
         (s, f, p) for s in (56, 224) for f, p in (("pytorch", "fp32"), ("onnx", "fp32"), ("onnx", "int8")))
     assert all(r["status"] == "ok" for r in rows)
+    assert all(r["jitter_nmf"] > 0 and r["demo_lag"] is not None for r in rows)  # every row's clips
     assert (out / "mobilenetv2_224" / "last.pt").is_file() and (out / "export.log").is_file()
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output

@@ -49,15 +49,16 @@ NEEDS = [
 
 SMALL = {
     "quickstart": {"--epochs": "1", "--epochs-224": "1", "--train-faces": "16", "--threads": "1", "--runs": "5",
-                   "--warmup": "1", "--calib-size": "20"},
+                   "--warmup": "1", "--calib-size": "20", "--clips": "0"},
     "train": {"--epochs": "1", "--max-batches": "2"},
     "quantize": {"--qat-epochs": "1", "--calib-size": "20"},
-    "bench": {"--runs": "5", "--warmup": "1", "--threads": "1"},
+    "bench": {"--runs": "5", "--warmup": "1", "--threads": "1", "--clips": "0"},
+    "eval": {"--clips": "1"},
 }
 """The tiny plan per edge-lmk command: each option replaces the printed value, or is appended ("--qat-epochs"
-only where the line has it)."""
+and eval's "--clips" only where the line has it; bench's jitter clips are test_stability's)."""
 
-ONLY_WHERE_PRINTED = {"--qat-epochs"}
+ONLY_WHERE_PRINTED = {("quantize", "--qat-epochs"), ("eval", "--clips")}
 
 
 @dataclass
@@ -112,7 +113,7 @@ def _small(text: str) -> str:
     for option, value in SMALL[words[at + 1]].items():
         if option in words:
             words[words.index(option) + 1] = value
-        elif option not in ONLY_WHERE_PRINTED:
+        elif (words[at + 1], option) not in ONLY_WHERE_PRINTED:
             words += [option, value]
     return " ".join(words)
 

@@ -120,7 +120,10 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
 @click.option("--train-faces", type=click.IntRange(2), default=None, help="Use only this many training faces "
               "(a smoke test; default: every face of demo68's train split, 414).")
 @click.option("--no-dlib", is_flag=True, help="Leave out the dlib peer row.")
-def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_size, train_faces, no_dlib) -> None:
+@click.option("--clips", type=click.IntRange(min=0), default=2, show_default=True, metavar="N",
+              help="Jitter and lag on clips of N test faces in every bench row (0: off).")
+def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_size, train_faces, no_dlib,
+                   clips) -> None:
     """The main job in one command: demo set, train, quantise every format, benchmark, print the table.
 
     Builds demo68 if needed, trains the demo recipe (mobilenetv2 at 56 px), fine-tunes it at 224 px from the 56 px
@@ -138,7 +141,7 @@ def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_si
 
     plan = QuickstartPlan(out=out, epochs_56=epochs, epochs_224=epochs_224, formats=export_list(fmt),
                           threads=_int_list(threads, "--threads"), runs=runs, warmup=warmup, calib_size=calib_size,
-                          train_faces=train_faces, dlib=not no_dlib)
+                          train_faces=train_faces, dlib=not no_dlib, clips=clips)
     summary = quickstart(plan, command=command_line())
     _print_bench(summary["result"]["rows"])
     took = ", ".join(f"{k} {v:.0f} s" for k, v in summary["seconds"].items())
