@@ -371,3 +371,21 @@ def test_bench_threads_split_machine_and_force(run_dir, demo68, tmp_path):
     forced = CliRunner().invoke(main, [*args, "--force"])
     assert forced.exit_code == 0, forced.output
     assert [p.name for p in (tmp_path / "res").iterdir()] == [folder.name]
+
+
+def test_target_is_checked_against_the_device_each_runtime_reports(demo68):
+    """``--target`` is checked: every backend says where it runs (onnxruntime's providers, OpenVINO's execution
+    devices, LiteRT, torch's parameters), and a row that ran elsewhere than the target is an error row."""
+    from edge_landmarks.runtime import load_backend
+    from edge_landmarks.runtime.predictor import default_model
+
+    for path in (default_model("onnx"), default_model("tflite"), Path(__file__).parent / "assets" /
+                 "demo68_mobilenetv2_56.pt"):
+        run, _, _ = load_backend(path, 1)
+        assert run.device == "cpu", path
+    shipped = collect_targets([default_model("onnx")], references=False)
+    (row,) = run_bench(shipped, data=str(demo68), runs=2, warmup=0, dlib=False, progress=False, clips=0,
+                       target="npu")["rows"]
+    assert row["status"] == "error" and row["reason"] == "ran on cpu, not on the target npu" and row["device"] == "cpu"
+    (row,) = run_bench(shipped, data=str(demo68), runs=2, warmup=0, dlib=False, progress=False, clips=0)["rows"]
+    assert row["status"] == "ok" and row["device"] == "cpu"

@@ -58,7 +58,7 @@ def _child_model(job: dict) -> dict:
     from ..runtime import load_backend
 
     run, _, _ = load_backend(job["path"], job["threads"])
-    result = {"load_seconds": round(time.perf_counter() - t0, 3)}
+    result = {"load_seconds": round(time.perf_counter() - t0, 3), "device": run.device}
     run.feed(x)  # the file's own call on its ready input, as the runtime's benchmark tool and the predictor make it
     result.update(_time(run.invoke, job["runs"], job["warmup"]))  # (an int8 input is quantised once, not per call)
     _, peak = _rss_mb()
@@ -100,7 +100,7 @@ def _child_dlib(job: dict) -> dict:
     from ..data.teacher import Teacher
 
     teacher = Teacher()
-    result = {"load_seconds": round(time.perf_counter() - t0, 3), "file": str(teacher.model_path),
+    result = {"load_seconds": round(time.perf_counter() - t0, 3), "device": "cpu", "file": str(teacher.model_path),
               "file_bytes": teacher.model_path.stat().st_size}
     first, box = greys[0], job["boxes"][0]
     result.update(_time(lambda: teacher.landmarks(first, box), job["runs"], job["warmup"]))

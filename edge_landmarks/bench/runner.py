@@ -27,7 +27,7 @@ ROW_KEYS = [
     "faces", "nme", "fr_08", "fr_10", "auc_08", "auc_10", "delta_nme", "delta_nme_rel",
     "jitter_nmf", "jitter_px", "demo_jitter_px", "demo_lag",
     "latency_ms_median", "latency_ms_p90", "latency_ms_min", "latency_ms_mean", "runs", "warmup", "speedup",
-    "speedup_vs_fp32", "speedup_vs_dlib", "fps", "peak_rss_mb", "model_rss_mb", "load_seconds", "runtime",
+    "speedup_vs_fp32", "speedup_vs_dlib", "fps", "peak_rss_mb", "model_rss_mb", "load_seconds", "runtime", "device",
 ]
 """Every row has exactly these keys (None where a value does not apply), in this order. The jitter and lag keys are
 :mod:`edge_landmarks.stability`'s measures on its clips: ``jitter_nmf`` (NMF %, the still clip) and ``jitter_px``
@@ -148,10 +148,11 @@ def _dlib_job(samples, gt: np.ndarray, images, runs: int, warmup: int, folder: P
 
 def run_bench(targets: list[Target], data: str = "demo68", split: str | None = None, threads=(1,), runs: int = 200,
               warmup: int = 20, dlib: bool = True, progress: bool = True, timeout: float = 600.0,
-              console=None, clips: int = 2) -> dict:
+              console=None, clips: int = 2, target: str = "cpu") -> dict:
     """Benchmark every target at every thread count (plus the dlib row); returns
     ``{"rows": [...], "environment": {...}, "settings": {...}}``, rows keyed as in :data:`ROW_KEYS`. ``clips``:
-    jitter and lag measured on the clips of that many faces of the split (0: not measured)."""
+    jitter and lag measured on the clips of that many faces of the split (0: not measured). ``target``: the device
+    every row must run on, as its runtime reports it (``device``); a row that ran elsewhere is an error row."""
     from ..models import ModelConfig
 
     if runs < 1 or warmup < 0:
@@ -187,6 +188,9 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
                     except Exception as exc:  # e.g. a sidecar whose model config cannot make crops
                         res = {"status": "error", "reason": f"preparing the inputs: {short_reason(exc)}"}
                     row.update({k: v for k, v in res.items() if k in row and k != "runtime"})
+                    if res.get("status") == "ok" and res.get("device") != target:
+                        row.update(status="error", reason=f"ran on {res.get('device')}, not on the target {target}")
+                        res["status"] = "error"
                     if res.get("status") == "ok" and first:
                         try:
                             m = evals.metrics(cfg, np.load(job["outputs"]))
@@ -205,7 +209,8 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
                 if prog:
                     prog.advance(task)
     _fill_references(rows)
-    settings = {"data": str(data), "split": split_name, "faces": len(samples), "clip_faces": int(clips),
+    settings = {"target": target, "data": str(data), "split": split_name, "faces": len(samples),
+                "clip_faces": int(clips),
                 "threads": threads, "runs": runs,
                 "warmup": warmup, "batch": 1, "timer": "time.perf_counter", "runtime_settings": RUNTIME_SETTINGS,
                 "seconds": round(time.time() - t_start, 1)}

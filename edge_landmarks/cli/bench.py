@@ -29,7 +29,8 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
               help="A run folder: its best.pt and every file in its export/ (repeatable).")
 @click.option("--suite", default=None, help="A shipped suite (quick, full) or a YAML path: exports what is "
               "missing, benchmarks every file, writes the results folder.")
-@click.option("--target", type=click.Choice(["cpu"]), default="cpu", show_default=True)
+@click.option("--target", type=click.Choice(["cpu"]), default="cpu", show_default=True,
+              help="The device every row must run on; a row whose runtime reports another device is an error row.")
 @click.option("--data", "data_path", default=None, help="Faces for accuracy (default: the suite's, else demo68).")
 @click.option("--split", default=None, help="Split for accuracy (default: test, else val, else all).")
 @click.option("--sizes", default=None, help="Input sizes to keep, e.g. 224,56 (default: all).")
@@ -84,7 +85,7 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
                        threads=_int_list(threads, "--threads") or spec.get("threads") or [1],
                        runs=runs or spec.get("runs", 200), warmup=warmup if warmup is not None else
                        spec.get("warmup", 20), dlib=not no_dlib and spec.get("dlib", True),
-                       clips=clips if clips is not None else spec.get("clips", 2),
+                       clips=clips if clips is not None else spec.get("clips", 2), target=target,
                        console=Console(stderr=True))  # a bar on a terminal, a line per row in a log
     _print_bench(result["rows"])
     if json_path:

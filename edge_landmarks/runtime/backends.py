@@ -253,6 +253,12 @@ class Backend:
     def describe_io(self) -> dict:
         return self.describe(self.path)
 
+    @property
+    def device(self) -> str:
+        """Where the runtime runs the file, as it reports it (``cpu`` for every backend here; ``edge-lmk bench
+        --target`` checks it)."""
+        return "cpu"
+
     def close(self) -> None:
         """Let the runtime go (its session, compiled model or interpreter)."""
         self.__dict__.pop("_runtime", None)
@@ -281,12 +287,17 @@ class OnnxBackend(Backend):
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3  # errors only: INT8 graphs log "Removing initializer" warnings on every load
         self._runtime = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self._providers = self._runtime.get_providers()
         first = self._runtime.get_inputs()[0]
         self.input_buffer = np.zeros([d if isinstance(d, int) else 1 for d in first.shape], np.float32)
         self._feed = {first.name: self.input_buffer}
 
     def invoke(self) -> np.ndarray:
         return self._runtime.run(None, self._feed)[0][0]
+
+    @property
+    def device(self) -> str:
+        return "cpu" if self._providers == ["CPUExecutionProvider"] else ",".join(self._providers)
 
     @staticmethod
     def describe(path: Path) -> dict:
@@ -315,8 +326,13 @@ class OpenVinoBackend(Backend):
         compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_NUM_THREADS": threads,
                                                                "INFERENCE_PRECISION_HINT": "f32"})
         self._runtime = compiled.create_infer_request()
+        self._devices = [str(d) for d in compiled.get_property("EXECUTION_DEVICES")]
         self.input_buffer = self._runtime.get_input_tensor(0).data
         self._out = self._runtime.get_output_tensor(0)
+
+    @property
+    def device(self) -> str:
+        return "cpu" if self._devices == ["CPU"] else ",".join(self._devices).lower()
 
     def invoke(self) -> np.ndarray:
         self._runtime.infer()

@@ -59,9 +59,21 @@ class TorchBackend(Backend):
         from .checkpoint import load_checkpoint
 
         super().__init__(path, threads)
-        torch.set_num_threads(threads)
         model, _ = load_checkpoint(path)
-        self._runtime = torch_predictor(model)
+        run = torch_predictor(model)
+
+        def with_threads(x: np.ndarray) -> np.ndarray:  # torch's thread count is the process's: set per call
+            before = torch.get_num_threads()
+            if before != threads:
+                torch.set_num_threads(threads)
+            try:
+                return run(x)
+            finally:
+                if before != threads:
+                    torch.set_num_threads(before)
+
+        self._runtime = with_threads
+        self._device = str(next(model.parameters()).device)
         self.config = model.config
         self.metadata = {"format": "pytorch", "precision": "fp32"}
         cfg = model.config
@@ -73,6 +85,10 @@ class TorchBackend(Backend):
 
     def invoke(self) -> np.ndarray:
         return self._runtime(self.input_buffer)[0]
+
+    @property
+    def device(self) -> str:
+        return self._device
 
     def run(self, x: np.ndarray) -> np.ndarray:
         return self._runtime(np.ascontiguousarray(x, dtype=np.float32))
