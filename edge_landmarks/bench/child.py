@@ -1,6 +1,6 @@
-"""The per-row subprocess: ``python -m edge_landmarks.bench.child JOB.json`` loads one model (or dlib), times it on
-one pre-made crop, measures its memory, runs every crop once for accuracy (and, asked to, the jitter and lag clips of
-:mod:`edge_landmarks.stability`) and writes its result JSON."""
+"""The per-row subprocess: ``python -m edge_landmarks.bench.child JOB.json`` loads one model (or a peer: dlib,
+MediaPipe's Face Mesh), times it on one pre-made crop, measures its memory, runs every crop once for accuracy (and,
+asked to, the jitter and lag clips of :mod:`edge_landmarks.stability`) and writes its result JSON."""
 
 from __future__ import annotations
 
@@ -118,12 +118,43 @@ def _child_dlib(job: dict) -> dict:
     return result
 
 
+def _child_mediapipe(job: dict) -> dict:
+    """MediaPipe's Face Mesh (:mod:`edge_landmarks.bench.mediapipe`) on the split's faces, with their 68-point
+    boxes as dlib gets them."""
+    from ..data import load_dataset
+    from ..data.dataset import targets
+    from ..data.transforms import face_box
+    from .mediapipe import MeshPredictor, mesh_model
+
+    samples = list(load_dataset(job["data"]).split(job["split"]))
+    gt = targets(samples, "ibug68")
+    boxes = [face_box(g, s.box, np.isfinite(g).all(axis=1)) for s, g in zip(samples, gt, strict=True)]
+    base, _ = _rss_mb()
+    t0 = time.perf_counter()
+    path = mesh_model()
+    mesh = MeshPredictor(path, threads=job["threads"])
+    result = {"load_seconds": round(time.perf_counter() - t0, 3), "device": "cpu", "file": str(path),
+              "file_bytes": path.stat().st_size}
+    images = [s.load_image() for s in samples]
+    mesh._x[0], _ = mesh.crop(images[0], boxes[0])
+    result.update(_time(mesh.invoke, job["runs"], job["warmup"]))
+    _, peak = _rss_mb()
+    result.update(peak_rss_mb=round(peak, 1), model_rss_mb=round(peak - base, 1))
+    np.save(job["outputs"], np.stack([mesh.predict(img, b) for img, b in zip(images, boxes, strict=True)]))
+    if job.get("clips"):
+        result.update(_clip_measures(job["clips"], modes=("model",), points=mesh.predict, scheme="ibug68"))
+    return result
+
+
+_PEERS = {"dlib": _child_dlib, "mediapipe": _child_mediapipe}
+
+
 def child_main(job_path: str) -> int:
     from ..files import atomic_write_json
 
     job = json.loads(Path(job_path).read_text())
     try:
-        result = {"status": "ok", **(_child_dlib(job) if job["kind"] == "dlib" else _child_model(job))}
+        result = {"status": "ok", **_PEERS.get(job["kind"], _child_model)(job)}
     except Exception as exc:  # the row records why; the benchmark goes on
         result = {"status": "error", "reason": short_reason(exc)}
     for k, v in result.items():

@@ -18,13 +18,13 @@ from ..errors import EdgeLandmarksError
 from ..formats import FORMATS, file_bytes
 from .console import progress_bar
 from .environment import environment, runtime_name
-from .targets import Target, short_reason
+from .targets import PEERS, Target, short_reason
 
 __all__ = ["ROW_KEYS", "RUNTIME_SETTINGS", "run_bench"]
 
 ROW_KEYS = [
     "model", "format", "precision", "size", "threads", "status", "reason", "file", "file_bytes", "file_mb",
-    "faces", "nme", "fr_08", "fr_10", "auc_08", "auc_10", "delta_nme", "delta_nme_rel",
+    "faces", "nme", "nme_no_jaw", "fr_08", "fr_10", "auc_08", "auc_10", "delta_nme", "delta_nme_rel",
     "jitter_nmf", "jitter_px", "demo_jitter_px", "demo_lag",
     "latency_ms_median", "latency_ms_p90", "latency_ms_min", "latency_ms_mean", "runs", "warmup", "speedup",
     "speedup_vs_fp32", "speedup_vs_dlib", "fps", "peak_rss_mb", "model_rss_mb", "load_seconds", "runtime", "device",
@@ -37,9 +37,22 @@ moving clip) through the live demo's tracker and smoothing (not for dlib, which 
 _CLIP_KEYS = ("jitter_nmf", "jitter_px", "demo_jitter_px", "demo_lag")
 
 _ACCURACY_KEYS = ("faces", "nme", "fr_08", "fr_10", "auc_08", "auc_10")
-"""What a row takes from :func:`edge_landmarks.metrics.summarize` (the same keys there and in the row)."""
+"""What a row takes from :func:`edge_landmarks.metrics.summarize` (the same keys there and in the row); 68-point
+rows also get ``nme_no_jaw``, the NME of the 51 inner points (the jaw is where MediaPipe's 468 points map to 68 only
+approximately)."""
 
-RUNTIME_SETTINGS = {**{f.name: f.settings for f in FORMATS.values()}, "dlib": "single-threaded"}
+
+def _accuracy(pred, gt, scheme: str) -> dict:
+    from ..metrics import mean_finite, nme, summarize
+
+    m = summarize(pred, gt, scheme)
+    out = {k: m[k] for k in _ACCURACY_KEYS}
+    if scheme == "ibug68":
+        out["nme_no_jaw"] = mean_finite(nme(pred, gt, scheme, mask=np.arange(68) >= 17))
+    return out
+
+RUNTIME_SETTINGS = {**{f.name: f.settings for f in FORMATS.values()}, "dlib": "single-threaded",
+                    "mediapipe": "LiteRT num_threads = 1, its own 192 px crop (1.5x the face box)"}
 """How each runtime is set up (the format table's settings), N being the row's thread count."""
 
 
@@ -88,10 +101,9 @@ class _EvalInputs:
 
     def metrics(self, cfg, outputs: np.ndarray) -> dict:
         from ..data.dataset import decode
-        from ..metrics import summarize
 
         _, mats, gt = self._made[self._key(cfg)]
-        return summarize(decode(outputs, mats, cfg), gt, cfg.scheme)
+        return _accuracy(decode(outputs, mats, cfg), gt, cfg.scheme)
 
 
 def _empty_row(t: Target, threads: int) -> dict:
@@ -148,11 +160,12 @@ def _dlib_job(samples, gt: np.ndarray, images, runs: int, warmup: int, folder: P
 
 def run_bench(targets: list[Target], data: str = "demo68", split: str | None = None, threads=(1,), runs: int = 200,
               warmup: int = 20, dlib: bool = True, progress: bool = True, timeout: float = 600.0,
-              console=None, clips: int = 2, target: str = "cpu") -> dict:
+              console=None, clips: int = 2, target: str = "cpu", mediapipe: bool = False) -> dict:
     """Benchmark every target at every thread count (plus the dlib row); returns
     ``{"rows": [...], "environment": {...}, "settings": {...}}``, rows keyed as in :data:`ROW_KEYS`. ``clips``:
     jitter and lag measured on the clips of that many faces of the split (0: not measured). ``target``: the device
-    every row must run on, as its runtime reports it (``device``); a row that ran elsewhere is an error row."""
+    every row must run on, as its runtime reports it (``device``); a row that ran elsewhere is an error row.
+    ``mediapipe``: MediaPipe's Face Mesh as a second peer row."""
     from ..models import ModelConfig
 
     if runs < 1 or warmup < 0:
@@ -169,7 +182,7 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
     with tempfile.TemporaryDirectory(prefix="edge-lmk-bench-") as tmp:
         folder = Path(tmp)
         evals = _EvalInputs(samples, folder)
-        prog, task = progress_bar(progress, len(jobs) + int(dlib), console)
+        prog, task = progress_bar(progress, len(jobs) + int(dlib) + int(mediapipe), console)
         with prog or contextlib.nullcontext():
             accuracy: dict[str, dict] = {}
             for i, (t, n) in enumerate(jobs):
@@ -194,8 +207,7 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
                     if res.get("status") == "ok" and first:
                         try:
                             m = evals.metrics(cfg, np.load(job["outputs"]))
-                            accuracy[str(t.path)] = {**{k: m[k] for k in _ACCURACY_KEYS},
-                                                     **{k: res[k] for k in _CLIP_KEYS if k in res}}
+                            accuracy[str(t.path)] = {**m, **{k: res[k] for k in _CLIP_KEYS if k in res}}
                         except Exception as exc:
                             row.update(status="error", reason=f"accuracy: {short_reason(exc)}")
                     row.update(accuracy.get(str(t.path), {}))
@@ -206,6 +218,12 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
                 if prog:
                     prog.update(task, description="dlib 68-point shape predictor, 1 thread")
                 rows.append(_dlib_row(evals, runs, warmup, folder, timeout, clip_spec))
+                if prog:
+                    prog.advance(task)
+            if mediapipe:
+                if prog:
+                    prog.update(task, description="MediaPipe Face Mesh, 1 thread")
+                rows.append(_mediapipe_row(evals, data, split_name, runs, warmup, folder, timeout, clip_spec))
                 if prog:
                     prog.advance(task)
     _fill_references(rows)
@@ -236,12 +254,37 @@ def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float, cl
     row.update({k: v for k, v in res.items() if k in row and k != "runtime"})
     row["status"] = res.get("status", "error")
     if row["status"] == "ok":
-        from ..metrics import summarize
-
-        m = summarize(np.load(job["outputs"]), gt, "ibug68")
-        row.update({k: m[k] for k in _ACCURACY_KEYS}, file=res.get("file"), file_bytes=res.get("file_bytes"))
+        row.update(_accuracy(np.load(job["outputs"]), gt, "ibug68"), file=res.get("file"),
+                   file_bytes=res.get("file_bytes"))
         if row["file_bytes"]:
             row["file_mb"] = round(row["file_bytes"] / 1e6, 2)
+    return row
+
+
+def _mediapipe_row(evals: _EvalInputs, data: str, split: str, runs, warmup, folder: Path, timeout: float,
+                   clip_spec: dict | None) -> dict:
+    """MediaPipe's Face Mesh as a peer (:mod:`edge_landmarks.bench.mediapipe`): its own crop and decoding, scored
+    as 68 points; where its file cannot be had, the row says why."""
+    from ..data.dataset import targets
+    from .mediapipe import SPEC
+
+    row = dict.fromkeys(ROW_KEYS)
+    row.update(model="MediaPipe Face Mesh 468 (as 68)", format="mediapipe", precision="float", size=192, threads=1,
+               runtime=f"{runtime_name('tflite')}, {SPEC}")
+    try:
+        gt = targets(evals.samples, "ibug68")
+    except Exception as exc:
+        row.update(status="error", reason=short_reason(exc))
+        return row
+    job = {"kind": "mediapipe", "data": str(data), "split": split, "threads": 1, "runs": runs, "warmup": warmup,
+           "accuracy": True, "outputs": str(folder / "out_mediapipe.npy"), "clips": clip_spec}
+    res = _run_child(job, folder, "job_mediapipe", timeout)
+    row.update({k: v for k, v in res.items() if k in row and k != "runtime"})
+    row["status"] = res.get("status", "error")
+    if row["status"] == "ok":
+        row.update(_accuracy(np.load(job["outputs"]), gt, "ibug68"), file=res.get("file"),
+                   file_bytes=res.get("file_bytes"))
+        row["file_mb"] = round(row["file_bytes"] / 1e6, 2)
     return row
 
 
@@ -249,7 +292,7 @@ def _fill_references(rows: list[dict]) -> None:
     """NME change and speed-up against the PyTorch FP32 row of the same model, size and thread count; for INT8 rows
     the speed-up against the same format's FP32 row; for every row the speed-up against the dlib row. Rows without
     a reference keep None."""
-    ok = [r for r in rows if r["status"] == "ok" and r["format"] != "dlib"]
+    ok = [r for r in rows if r["status"] == "ok" and r["format"] not in PEERS]
     refs = {(r["model"], r["size"], r["threads"]): r for r in ok if r["format"] == "pytorch"}
     fp32 = {(r["model"], r["size"], r["format"], r["threads"]): r for r in ok if r["precision"] == "fp32"}
     dlib = next((r for r in rows if r["format"] == "dlib" and r["status"] == "ok"), None)

@@ -13,8 +13,8 @@ from .targets import Target, prepare_artefacts
 
 __all__ = ["SUITE_KEYS", "find_suite", "load_suite", "suite_targets", "suite_names"]
 
-SUITE_KEYS = {"name", "description", "data", "split", "threads", "runs", "warmup", "dlib", "clips", "formats",
-              "precisions", "sizes", "calib_size", "models"}
+SUITE_KEYS = {"name", "description", "data", "split", "threads", "runs", "warmup", "dlib", "mediapipe", "clips",
+              "formats", "precisions", "sizes", "calib_size", "models"}
 
 
 def suite_names() -> list[str]:

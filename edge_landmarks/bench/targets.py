@@ -9,9 +9,11 @@ from pathlib import Path
 from ..errors import EdgeLandmarksError
 from ..formats import FORMATS, known_suffixes
 
-__all__ = ["Target", "collect_targets", "prepare_artefacts", "FORMAT_ORDER", "short_reason"]
+__all__ = ["Target", "collect_targets", "prepare_artefacts", "FORMAT_ORDER", "PEERS", "short_reason"]
 
-FORMAT_ORDER = [*FORMATS, "dlib"]
+PEERS = ("dlib", "mediapipe")
+"""The peers' rows' ``format``: other projects' models, benchmarked beside ours, never a file we made."""
+FORMAT_ORDER = [*FORMATS, *PEERS]
 """The order of the rows: the format table's, then the dlib peer row."""
 
 

