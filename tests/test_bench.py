@@ -389,3 +389,28 @@ def test_target_is_checked_against_the_device_each_runtime_reports(demo68):
     assert row["status"] == "error" and row["reason"] == "ran on cpu, not on the target npu" and row["device"] == "cpu"
     (row,) = run_bench(shipped, data=str(demo68), runs=2, warmup=0, dlib=False, progress=False, clips=0)["rows"]
     assert row["status"] == "ok" and row["device"] == "cpu"
+
+
+def test_mediapipe_face_mesh_is_a_peer_row_and_says_why_when_it_cannot_be_had(demo68, tmp_path, monkeypatch):
+    """MediaPipe's Face Mesh runs in its own process with its own crop and decoding, its 468 points scored as the 68
+    (better without the jaw, where the correspondence is approximate); with no package index and an empty cache its
+    row gives the reason and the bench goes on."""
+    from edge_landmarks.bench.mediapipe import MESH_TO_IBUG68, SHA256
+    from edge_landmarks.runtime.predictor import default_model
+
+    assert len(MESH_TO_IBUG68) == len(set(MESH_TO_IBUG68)) == 68 and max(MESH_TO_IBUG68) < 468
+    shipped = collect_targets([default_model("onnx")], references=False)
+    ours, mesh = run_bench(shipped, data=str(demo68), split="test_wild", runs=3, warmup=0, dlib=False,
+                           progress=False, clips=0, mediapipe=True)["rows"]
+    assert mesh["status"] == "ok" and mesh["format"] == "mediapipe" and mesh["faces"] == 26, mesh
+    assert mesh["nme_no_jaw"] < mesh["nme"] < 0.12 and ours["nme_no_jaw"] < ours["nme"]
+    import hashlib
+
+    assert hashlib.sha256(Path(mesh["file"]).read_bytes()).hexdigest() == SHA256
+    assert mesh["latency_ms_median"] > 0 and mesh["speedup"] is None  # a peer has no FP32 reference
+    monkeypatch.setenv("EDGE_LMK_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "no-wheels"))
+    ours, mesh = run_bench(shipped, data=str(demo68), split="test_wild", runs=3, warmup=0, dlib=False,
+                           progress=False, clips=0, mediapipe=True)["rows"]
+    assert ours["status"] == "ok" and mesh["status"] == "error" and "pip download" in mesh["reason"], mesh
