@@ -50,7 +50,7 @@ def bench_cli(run_dir, demo68, tmp_path_factory):
     """`edge-lmk bench --run DIR --json FILE --out DIR` once; returns (rows, results root, CLI output)."""
     tmp = tmp_path_factory.mktemp("bench")
     res = CliRunner().invoke(main, ["bench", "--run", str(run_dir), "--target", "cpu", "--data", str(demo68),
-                                    "--threads", "1", "--runs", "20", "--warmup", "2", "--json",
+                                    "--threads", "1", "--runs", "20", "--warmup", "2", "--clips", "1", "--json",
                                     str(tmp / "rows.json"), "--out", str(tmp / "results")])
     assert res.exit_code == 0, res.output
     return json.loads((tmp / "rows.json").read_text()), tmp / "results", res.output
@@ -59,7 +59,7 @@ def bench_cli(run_dir, demo68, tmp_path_factory):
 @pytest.mark.slow
 def test_a_row_for_every_format_and_precision(bench_cli):
     rows, _, output = bench_cli
-    models = [r for r in rows if r["format"] != "dlib"]
+    models = [r for r in rows if r["format"] not in ("dlib", "mediapipe")]
     assert sorted((r["format"], r["precision"]) for r in models) == sorted(
         [("pytorch", "fp32")] + [(f, p) for f in export_formats() for p in ("fp32", "int8")])
     for r in models:
@@ -70,6 +70,7 @@ def test_a_row_for_every_format_and_precision(bench_cli):
         assert 0 < r["nme"] < 1 and 0 <= r["fr_08"] <= 1 and 0 <= r["auc_08"] <= 1
         assert r["peak_rss_mb"] > r["model_rss_mb"] >= 0 and r["file_mb"] > 1
         assert r["runtime"].split()[0] in ("torch", "onnxruntime", "openvino", "ai-edge-litert")
+        assert r["jitter_nmf"] > 0 and r["jitter_px"] > 0 and r["demo_jitter_px"] > 0 and r["device"] == "cpu"
     ref = next(r for r in models if r["format"] == "pytorch")
     assert ref["speedup"] == 1.0 and ref["delta_nme"] == 0.0
     for r in models:
@@ -87,7 +88,7 @@ def test_the_int8_gain_is_the_fp32_median_over_the_int8_median_of_the_same_runti
     """The INT8 gain's value, from the rows' own medians (#27 deliver 4a: a gain inverted, FP32 / INT8 swapped,
     stayed positive and passed every test that only checked its sign)."""
     rows, _, _ = bench_cli
-    ok = [r for r in rows if r["status"] == "ok" and r["format"] not in ("dlib", "pytorch")]
+    ok = [r for r in rows if r["status"] == "ok" and r["format"] not in ("dlib", "mediapipe", "pytorch")]
     fp32 = {(r["format"], r["size"], r["threads"]): r for r in ok if r["precision"] == "fp32"}
     int8 = [r for r in ok if r["precision"] == "int8"]
     assert {r["format"] for r in int8} == set(export_formats())
@@ -131,6 +132,7 @@ def test_results_folder(bench_cli):
     assert not [n for n in names if n.startswith(".")]  # atomic writes leave no temporary files
     md = (folder / "README.md").read_text()
     assert "| model | size | format |" in md and "edge-lmk bench --run" in md and "dlib" in md
+    assert "MediaPipe" in md and "jitter NMF %" in md
     env = json.loads((folder / "environment.json").read_text())
     assert env["cores"] >= 1 and "onnxruntime" in env["versions"] and env["settings"]["runs"] == 20
     assert (folder / "bench.csv").read_text().splitlines()[0].split(",") == ROW_KEYS
@@ -189,7 +191,8 @@ def test_bench_exits_non_zero_when_no_row_succeeds(tmp_path):
     (tmp_path / "corrupt.onnx.json").write_text(json.dumps(
         {"model": "mobilenetv2", "precision": "fp32", "input_size": 56, "validation": VALIDATION,
          "model_config": get_model_config("mobilenetv2", input_size=56).to_dict()}))
-    res = CliRunner().invoke(main, ["bench", str(corrupt), "--no-dlib", "--runs", "2", "--warmup", "0"])
+    res = CliRunner().invoke(main, ["bench", str(corrupt), "--no-dlib", "--no-mediapipe", "--runs", "2", "--warmup",
+                                    "0"])
     assert res.exit_code == 1, res.output
     assert "error" in res.output and "no model row asked for succeeded" in res.output
 
@@ -213,7 +216,8 @@ def test_bench_exit_counts_only_the_rows_asked_for(demo68, tmp_path):
     (run / "export" / "m.onnx.json").write_text(json.dumps(dict(meta, source_checkpoint=str(run / "best.pt"))))
     rows = tmp_path / "rows.json"
     res = subprocess.run([sys.executable, "-m", "edge_landmarks", "bench", str(onnx), "--data", str(demo68),
-                          "--split", "val", "--no-dlib", "--runs", "2", "--warmup", "0", "--json", str(rows)],
+                          "--split", "val", "--no-dlib", "--no-mediapipe", "--runs", "2", "--warmup", "0",
+                          "--json", str(rows)],
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 1 and "Traceback" not in res.stderr, res.stdout + res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("error: no model row asked for succeeded (1 asked for")
@@ -357,7 +361,8 @@ def test_bench_threads_split_machine_and_force(run_dir, demo68, tmp_path):
     folder, and --force replaces it instead of making a -2 folder."""
     onnx = run_dir / "export" / "mobilenetv2_56_int8.onnx"
     args = ["bench", str(onnx), "--data", str(demo68), "--split", "val", "--threads", "1,2", "--runs", "3",
-            "--warmup", "1", "--no-dlib", "--out", str(tmp_path / "res"), "--machine", "testbox",
+            "--warmup", "1", "--no-dlib", "--no-mediapipe", "--clips", "0", "--out", str(tmp_path / "res"),
+            "--machine", "testbox",
             "--json", str(tmp_path / "rows.json")]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output

@@ -47,7 +47,8 @@ def _held_out(run: Path, data_faces: int) -> list[str]:
 
 def _bench_row(artefact: Path, data: Path, tmp: Path) -> dict:
     rows = tmp / f"{artefact.stem}.json"
-    cli("bench", artefact, "--data", data, "--runs", 5, "--warmup", 1, "--no-dlib", "--json", rows)
+    cli("bench", artefact, "--data", data, "--runs", 5, "--warmup", 1, "--no-dlib", "--no-mediapipe", "--clips", 0,
+        "--json", rows)
     row = next(r for r in json.loads(rows.read_text()) if r["file"].endswith(artefact.name))
     assert row["status"] == "ok" and row["faces"] > 0 and math.isfinite(row["nme"]), row
     return row
