@@ -237,20 +237,21 @@ def run_bench(targets: list[Target], data: str = "demo68", split: str | None = N
     return {"rows": rows, "environment": env, "settings": settings}
 
 
-def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float, clip_spec: dict | None) -> dict:
-    row = dict.fromkeys(ROW_KEYS)
-    row.update(model="dlib shape predictor 68", format="dlib", precision="float", size=None, threads=1,
-               runtime=runtime_name("dlib"))
+def _peer_row(evals: _EvalInputs, kind: str, make_job, folder: Path, timeout: float, **fields) -> dict:
+    """A peer's row (dlib, MediaPipe): its child process with the job ``make_job(gt)`` gives, scored on the 68
+    points; a dataset whose points do not convert to them, or a peer that cannot run, is a row with the reason."""
     from ..data.dataset import targets
 
+    row = dict.fromkeys(ROW_KEYS)
+    row.update(format=kind, precision="float", threads=1, **fields)
     try:
         gt = targets(evals.samples, "ibug68")
-        job = _dlib_job(evals.samples, gt, evals.images, runs, warmup, folder)
-    except Exception as exc:  # e.g. a dataset whose points do not convert to dlib's 68
+        job = make_job(gt)
+    except Exception as exc:  # e.g. a dataset whose points do not convert to the 68
         row.update(status="error", reason=short_reason(exc))
         return row
-    job.update(outputs=str(folder / "out_dlib.npy"), clips=clip_spec)
-    res = _run_child(job, folder, "job_dlib", timeout)
+    job["outputs"] = str(folder / f"out_{kind}.npy")
+    res = _run_child(job, folder, f"job_{kind}", timeout)
     row.update({k: v for k, v in res.items() if k in row and k != "runtime"})
     row["status"] = res.get("status", "error")
     if row["status"] == "ok":
@@ -261,31 +262,26 @@ def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float, cl
     return row
 
 
+def _dlib_row(evals: _EvalInputs, runs, warmup, folder: Path, timeout: float, clip_spec: dict | None) -> dict:
+    def job(gt):
+        return {**_dlib_job(evals.samples, gt, evals.images, runs, warmup, folder), "clips": clip_spec}
+
+    return _peer_row(evals, "dlib", job, folder, timeout, model="dlib shape predictor 68", size=None,
+                     runtime=runtime_name("dlib"))
+
+
 def _mediapipe_row(evals: _EvalInputs, data: str, split: str, runs, warmup, folder: Path, timeout: float,
                    clip_spec: dict | None) -> dict:
-    """MediaPipe's Face Mesh as a peer (:mod:`edge_landmarks.bench.mediapipe`): its own crop and decoding, scored
-    as 68 points; where its file cannot be had, the row says why."""
-    from ..data.dataset import targets
+    """MediaPipe's Face Mesh as a peer (:mod:`edge_landmarks.bench.mediapipe`): its own crop and decoding, in its
+    own process, which reads the split's faces itself; where its file cannot be had, the row says why."""
     from .mediapipe import SPEC
 
-    row = dict.fromkeys(ROW_KEYS)
-    row.update(model="MediaPipe Face Mesh 468 (as 68)", format="mediapipe", precision="float", size=192, threads=1,
-               runtime=f"{runtime_name('tflite')}, {SPEC}")
-    try:
-        gt = targets(evals.samples, "ibug68")
-    except Exception as exc:
-        row.update(status="error", reason=short_reason(exc))
-        return row
-    job = {"kind": "mediapipe", "data": str(data), "split": split, "threads": 1, "runs": runs, "warmup": warmup,
-           "accuracy": True, "outputs": str(folder / "out_mediapipe.npy"), "clips": clip_spec}
-    res = _run_child(job, folder, "job_mediapipe", timeout)
-    row.update({k: v for k, v in res.items() if k in row and k != "runtime"})
-    row["status"] = res.get("status", "error")
-    if row["status"] == "ok":
-        row.update(_accuracy(np.load(job["outputs"]), gt, "ibug68"), file=res.get("file"),
-                   file_bytes=res.get("file_bytes"))
-        row["file_mb"] = round(row["file_bytes"] / 1e6, 2)
-    return row
+    def job(gt):
+        return {"kind": "mediapipe", "data": str(data), "split": split, "threads": 1, "runs": runs,
+                "warmup": warmup, "accuracy": True, "clips": clip_spec}
+
+    return _peer_row(evals, "mediapipe", job, folder, timeout, model="MediaPipe Face Mesh 468 (as 68)", size=192,
+                     runtime=f"{runtime_name('tflite')}, {SPEC}")
 
 
 def _fill_references(rows: list[dict]) -> None:
