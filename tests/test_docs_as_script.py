@@ -8,7 +8,8 @@ comment announces (``# exits 1``).
 
 What is changed, and why (nothing else is):
 - ``SMALL``: the long jobs get a tiny plan (one epoch of two batches, five timed calls, twenty calibration faces,
-  one thread), appended to the line or replacing the value printed;
+  one thread; the quickstart's exports in ONNX only, the bench without its jitter clips, which
+  ``test_stability.py`` and ``test_bench.py`` run), appended to the line or replacing the value printed;
 - ``USER_FILES``: what the docs expect the user to bring (``photo.jpg``, a folder of photos, a video) is made from
   real package-shipped faces before the first line;
 - a ``--serve`` line runs until the page and ``/landmarks.json`` answer, then gets SIGTERM (exit 0 expected);
@@ -49,7 +50,7 @@ NEEDS = [
 
 SMALL = {
     "quickstart": {"--epochs": "1", "--epochs-224": "1", "--train-faces": "16", "--threads": "1", "--runs": "5",
-                   "--warmup": "1", "--calib-size": "20", "--clips": "0"},
+                   "--warmup": "1", "--calib-size": "20", "--clips": "0", "--format": "onnx"},
     "train": {"--epochs": "1", "--max-batches": "2"},
     "quantize": {"--qat-epochs": "1", "--calib-size": "20"},
     "bench": {"--runs": "5", "--warmup": "1", "--threads": "1", "--clips": "0"},
