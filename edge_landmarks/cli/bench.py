@@ -55,13 +55,16 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
 
     Each row runs in its own process: batch 1 on one pre-made crop, --warmup calls, then --runs timed calls
     (median, p90, min, FPS, peak memory); NME change and speed-up are against the PyTorch FP32 checkpoint each file
-    was made from. The dlib 68-point shape predictor is the peer row. A file that fails is a row with its reason.
+    was made from; jitter and lag on video clips of real faces (--clips), alone and through the demo's tracker and
+    smoothing. dlib's 68-point predictor and MediaPipe's Face Mesh are the peer rows (NME also without the jaw). A
+    file that fails is a row with its reason.
 
     \b
     Example:
       edge-lmk bench --run runs/demo --target cpu --data demo68 --threads 1,2
       edge-lmk bench runs/demo/export/mobilenetv2_56_int8.onnx --runs 500 --json rows.json
       edge-lmk bench --suite quick            # -> benchmarks/results/<machine>-<date>/
+      edge-lmk bench runs/demo/export/*.onnx --split test_wild --clips 6   # jitter and lag on six faces
     """
     from ..bench import collect_targets, load_suite, run_bench, suite_targets
     from ..files import atomic_write_json, refuse_overwrite
