@@ -42,8 +42,9 @@ import numpy as np
 from .data.samples import Sample
 from .schemes import convert
 
-__all__ = ["Clip", "make_clips", "clip_faces", "nmf", "motion_px", "lag_frames", "score_clip", "run_clip",
-           "stability", "stability_table", "slowest_lag", "summarise", "MODES", "FACE_SIDE", "FRAME", "SPEEDS", "FPS"]
+__all__ = ["Clip", "PointsPredictor", "make_clips", "clip_faces", "nmf", "motion_px", "lag_frames", "score_clip",
+           "run_clip", "stability", "stability_table", "slowest_lag", "summarise", "MODES", "FACE_SIDE", "FRAME",
+           "SPEEDS", "FPS"]
 
 FPS = 30.0
 FACE_SIDE = 100.0
@@ -214,6 +215,19 @@ def score_clip(pred: np.ndarray, clip: Clip) -> dict:
     else:
         out["lag"] = lag_frames(p, g)
     return out
+
+
+class PointsPredictor:
+    """A peer's ``points(frame_bgr, box) -> (K, 2)`` in the shape the demo's tracker drives (``predict``,
+    ``num_points``, ``scheme``, ``threads``, ``color``), so that dlib's and MediaPipe's predictors can be measured
+    through the same tracker and smoothing as ours."""
+
+    def __init__(self, points, num_points: int = 68, scheme: str = "ibug68", threads: int = 1):
+        self._points, self.num_points, self.scheme, self.threads = points, num_points, scheme, threads
+        self.color = "bgr"
+
+    def predict(self, image: np.ndarray, box=None) -> np.ndarray:
+        return np.asarray(self._points(image, box), dtype=np.float64)
 
 
 def run_clip(clip: Clip, mode: str, predict_batch=None, config=None, predictor=None, points=None,

@@ -77,7 +77,8 @@ def _child_model(job: dict) -> dict:
 def _clip_measures(spec: dict, **how) -> dict:
     """Jitter and lag on the clips of :mod:`edge_landmarks.stability` (``spec``: data, split, count, seed): the
     model alone on the true box (``jitter_nmf``, ``jitter_px``), and, where ``modes`` has it, through the demo's
-    tracker and smoothing (``demo_jitter_px``, ``demo_lag`` on the slowest moving clip)."""
+    tracker and smoothing (``demo_jitter_px``, ``demo_lag`` on the slowest moving clip); a peer goes through the
+    tracker as a :class:`~edge_landmarks.stability.PointsPredictor`."""
     from ..data import load_dataset
     from ..stability import slowest_lag, stability
 
@@ -93,6 +94,8 @@ def _clip_measures(spec: dict, **how) -> dict:
 
 
 def _child_dlib(job: dict) -> dict:
+    from ..stability import PointsPredictor
+
     with np.load(job["faces"]) as faces:
         greys = [faces[f"face_{i}"] for i in range(len(job["boxes"]))]
     base, _ = _rss_mb()
@@ -114,7 +117,8 @@ def _child_dlib(job: dict) -> dict:
         def points(frame, box):
             return teacher.landmarks(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), box)
 
-        result.update(_clip_measures(job["clips"], modes=("model",), points=points, scheme="ibug68"))
+        result.update(_clip_measures(job["clips"], modes=("model", "demo"), points=points, scheme="ibug68",
+                                     predictor=PointsPredictor(points)))
     return result
 
 
@@ -124,6 +128,7 @@ def _child_mediapipe(job: dict) -> dict:
     from ..data import load_dataset
     from ..data.dataset import targets
     from ..data.transforms import face_box
+    from ..stability import PointsPredictor
     from .mediapipe import MeshPredictor, mesh_model
 
     samples = list(load_dataset(job["data"]).split(job["split"]))
@@ -142,7 +147,8 @@ def _child_mediapipe(job: dict) -> dict:
     result.update(peak_rss_mb=round(peak, 1), model_rss_mb=round(peak - base, 1))
     np.save(job["outputs"], np.stack([mesh.predict(img, b) for img, b in zip(images, boxes, strict=True)]))
     if job.get("clips"):
-        result.update(_clip_measures(job["clips"], modes=("model",), points=mesh.predict, scheme="ibug68"))
+        result.update(_clip_measures(job["clips"], modes=("model", "demo"), points=mesh.predict, scheme="ibug68",
+                                     predictor=PointsPredictor(mesh.predict)))
     return result
 
 

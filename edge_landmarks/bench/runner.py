@@ -32,7 +32,7 @@ ROW_KEYS = [
 """Every row has exactly these keys (None where a value does not apply), in this order. The jitter and lag keys are
 :mod:`edge_landmarks.stability`'s measures on its clips: ``jitter_nmf`` (NMF %, the still clip) and ``jitter_px``
 (RMS point motion on it) of the model alone on the true box; ``demo_jitter_px`` and ``demo_lag`` (frames, the slowest
-moving clip) through the live demo's tracker and smoothing (not for dlib, which has no tracker here)."""
+moving clip) through the live demo's tracker and smoothing (a peer's predictor driven by the same tracker)."""
 
 _CLIP_KEYS = ("jitter_nmf", "jitter_px", "demo_jitter_px", "demo_lag")
 
