@@ -88,15 +88,19 @@ class MeshPredictor:
         crop = cv2.warpAffine(img, m, (INPUT, INPUT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         return cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0, m
 
+    def feed(self, image: np.ndarray, box) -> np.ndarray:
+        """Make the crop of ``box`` the model's next input; returns its matrix image -> crop."""
+        self._x[0], m = self.crop(image, box)
+        return m
+
     def invoke(self) -> np.ndarray:
-        """The model on the crop last made: (468, 3) in crop pixels."""
+        """The model on the crop last fed: (468, 3) in crop pixels."""
         self._interp.set_tensor(self._in, self._x)
         self._interp.invoke()
         return self._interp.get_tensor(self._out).reshape(468, 3)
 
     def predict(self, image: np.ndarray, box) -> np.ndarray:
-        x, m = self.crop(image, box)
-        self._x[0] = x
+        m = self.feed(image, box)
         # the mesh's x, y are continuous crop coordinates (0 at the crop's left edge): a pixel centre is at +0.5
         mesh = self.invoke()[list(MESH_TO_IBUG68), :2].astype(np.float64) - 0.5
         inv = np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
