@@ -176,8 +176,11 @@ def test_int8_outputs_never_clip_past_the_crop(checkpoint, demo68, tmp_path, fmt
     assert err_px.max() < 1.5, (fmt, err_px.max(), got.max(), ref.max())
     assert meta["contract"]["outputs"][0]["dtype"] == "float32"  # the head stays in float in every format
     assert not _quantisers_after_last_weighted_op(Path(entry["path"])), fmt
-    lo, hi = meta["quantizer"]["input_range"]
-    assert lo <= -2.1179 and hi >= 2.64 - 1e-6  # the input quantiser covers the normalisation's true bounds
+    if meta["quantizer"]["input_range"] is None:  # OpenVINO: no quantiser on the image at all (its first conv
+        assert fmt == "openvino" and len(meta["quantizer"]["float_layers"]) > 1  # stays float, #30: less flicker)
+    else:
+        lo, hi = meta["quantizer"]["input_range"]
+        assert lo <= -2.1179 and hi >= 2.64 - 1e-6  # the input quantiser covers the normalisation's true bounds
 
 
 def _quantisers_after_last_weighted_op(path: Path) -> list[str]:
@@ -342,7 +345,8 @@ def test_vendor_default_ranges_would_break_the_budget(trained, tmp_path, fmt):
     """Why min-max: the quantisers' own range estimators (NNCF's averaged extremes, ai-edge-quantizer's moving
     average) clip the extremes a coordinate regressor needs. Measured on this model: OpenVINO +2.5 % NME and
     0.25 px, TFLite +5.6 % and 0.41 px, against +0.4 % and 0.12 px with min-max; were they the default, the
-    budget test above would fail."""
+    TFLite budget test above would fail. Since OpenVINO's first conv stays in float (#30), its vendor ranges give
+    +1.8 % (inside the budget, by a hair) but points 3 times as far from FP32 (0.40 px against 0.13)."""
     from edge_landmarks.export import openvino_ir, tflite, validate
 
     model, calib, faces = trained
@@ -353,7 +357,9 @@ def test_vendor_default_ranges_would_break_the_budget(trained, tmp_path, fmt):
         assert module.export_int8(model, path, calib, ranges=ranges)["ranges"] == ranges
         Path(f"{path}.json").write_text(json.dumps({"model_config": model.config.to_dict()}))
         result[ranges] = validate(model, path, model.config, faces)
-    assert result["min-max"]["delta_nme_rel"] <= BUDGET < result["vendor default"]["delta_nme_rel"], result
+    assert result["min-max"]["delta_nme_rel"] <= BUDGET, result
+    assert result["vendor default"]["delta_nme_rel"] > (BUDGET if fmt == "tflite" else
+                                                        2 * result["min-max"]["delta_nme_rel"]), result
     assert result["vendor default"]["mean_px_error_vs_fp32"] > 1.5 * result["min-max"]["mean_px_error_vs_fp32"]
     with pytest.raises(ValueError, match="ranges must be one of"):
         module.export_int8(model, tmp_path / f"x{FORMATS[fmt].suffix}", calib, ranges="percentile")
