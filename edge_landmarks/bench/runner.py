@@ -44,11 +44,13 @@ approximately)."""
 
 def _accuracy(pred, gt, scheme: str) -> dict:
     from ..metrics import mean_finite, nme, summarize
+    from ..schemes import get_scheme
 
     m = summarize(pred, gt, scheme)
     out = {k: m[k] for k in _ACCURACY_KEYS}
     if scheme == "ibug68":
-        out["nme_no_jaw"] = mean_finite(nme(pred, gt, scheme, mask=np.arange(68) >= 17))
+        inner = ~np.isin(np.arange(68), get_scheme(scheme).regions["jaw"])
+        out["nme_no_jaw"] = mean_finite(nme(pred, gt, scheme, mask=inner))
     return out
 
 RUNTIME_SETTINGS = {**{f.name: f.settings for f in FORMATS.values()}, "dlib": "single-threaded",

@@ -8,7 +8,7 @@ and a test runs those examples.
 
 from __future__ import annotations
 
-__all__ = ["contract", "input_bounds", "check_ranges", "HEAD_NOTE", "RANGES"]
+__all__ = ["contract", "input_bounds", "check_ranges", "float_layers", "HEAD_NOTE", "RANGES"]
 
 RANGES = ("min-max", "vendor default")
 """INT8 activation ranges: min-max (what edge-lmk uses), or the quantiser's own default (kept to show the
@@ -25,6 +25,14 @@ def input_bounds(cfg) -> tuple[float, float]:
     lo = min((0.0 - m) / s for m, s in zip(cfg.mean, cfg.std, strict=True))
     hi = max((1.0 - m) / s for m, s in zip(cfg.mean, cfg.std, strict=True))
     return float(lo), float(hi)
+
+
+def float_layers(weighted: list, head: list, float_ends: bool = False, float_input: bool = False) -> list:
+    """The layers an INT8 export keeps in float, in one order for every format: the first weighted layer
+    (``float_input`` or ``float_ends``: the image is never quantised), the one before the head (``float_ends``), then
+    ``head`` (what the format keeps in float at the end); each once."""
+    first = weighted[:1] if float_ends or float_input else []
+    return list(dict.fromkeys(first + (weighted[-2:-1] if float_ends else []) + list(head)))
 
 
 def check_ranges(ranges: str) -> None:

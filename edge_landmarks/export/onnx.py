@@ -121,14 +121,10 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     path = Path(path)
     fp32 = temporary(path, ".fp32.onnx")
     export(model, fp32)
-    from .contract import input_bounds
+    from .contract import float_layers, input_bounds
 
     nodes, head = weighted_nodes(fp32)
-    excluded = head if float_head else []
-    if float_ends:
-        excluded = nodes[-2:-1] + excluded
-    if float_ends or float_input:
-        excluded = nodes[:1] + excluded
+    excluded = float_layers(nodes, head if float_head else [], float_ends, float_input)
     lo, hi = input_bounds(model.config)
 
     class Reader(CalibrationDataReader):

@@ -69,7 +69,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     ``float_ends`` also keeps the first weighted op and the one before the head in float; ``float_input`` the first
     weighted op, so that the image is never quantised (less flicker, :func:`edge_landmarks.export.onnx.export_int8`).
     """
-    from .contract import check_ranges, input_bounds
+    from .contract import check_ranges, float_layers, input_bounds
 
     check_ranges(ranges)  # before the conversion
     nncf = require("nncf", "convert")
@@ -79,11 +79,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     ov_model = _convert(model)
     dataset = nncf.Dataset([calib[i:i + 1].astype(np.float32) for i in range(len(calib))])
     ops = weighted_ops(ov_model)
-    excluded = head_ops(ov_model) if float_head else []
-    if float_ends:
-        excluded = ops[-2:-1] + excluded
-    if float_ends or float_input:  # the image never quantised (see export.onnx.export_int8)
-        excluded = ops[:1] + excluded
+    excluded = float_layers(ops, head_ops(ov_model) if float_head else [], float_ends, float_input)
     # overflow fix in every layer (7-bit weights; NNCF's default fixes the first layer only): without VNNI the CPU
     # plugin's u8 x s8 kernels saturate otherwise (measured on an AVX2 CPU: 0.23 px from FP32 against 0.14 px)
     advanced = (AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX,

@@ -94,7 +94,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     less (NMF on the still clips of six test_wild faces, shipped checkpoint: 0.531 % against 0.505 % quantised and
     0.443 % for FP32), so it is off here.
     """
-    from .contract import check_ranges, input_bounds
+    from .contract import check_ranges, float_layers, input_bounds
 
     check_ranges(ranges)  # before the conversion
     require("ai_edge_quantizer", "convert", "ai-edge-quantizer")
@@ -110,11 +110,8 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     rm = recipe_manager.RecipeManager()
     rm.add_static_config(".*", qtyping.TFLOperationName.ALL_SUPPORTED, 8, 8)
     scopes = _weighted_scopes(interp)
-    excluded = (_global_depthwise_scopes(interp) + _head_scopes(interp)) if float_head else []
-    if float_ends:
-        excluded = list(dict.fromkeys(scopes[-2:-1] + excluded))
-    if float_ends or float_input:  # the image never quantised (see export.onnx.export_int8)
-        excluded = list(dict.fromkeys(scopes[:1] + excluded))
+    excluded = float_layers(scopes, (_global_depthwise_scopes(interp) + _head_scopes(interp)) if float_head else [],
+                            float_ends, float_input)
     for scope in excluded:  # the latest matching config wins
         rm.add_quantization_config("^" + re.escape(scope), qtyping.TFLOperationName.ALL_SUPPORTED,
                                    algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
