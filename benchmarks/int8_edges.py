@@ -20,7 +20,7 @@ import numpy as np
 
 from edge_landmarks.data import load_dataset
 from edge_landmarks.data import transforms as T
-from edge_landmarks.export import export_artefact, held_out_faces
+from edge_landmarks.export import ExportJob, held_out_faces
 from edge_landmarks.runtime.backends import describe_io, load_backend
 from edge_landmarks.training import load_checkpoint
 
@@ -57,9 +57,9 @@ def main() -> None:
     print(f"{len(x)} shifted crops of {len(faces)} held-out faces; FP32 outputs from {ref.min():.3f} to "
           f"{ref.max():.3f} of the crop, {past.mean() * 100:.1f} % of coordinates past 0.95")
     rows = []
+    job = ExportJob(args.checkpoint, data=args.data, out=args.out)
     for fmt in ("onnx", "openvino", "tflite"):
-        entry = export_artefact(args.checkpoint, fmt, "int8", out=args.out, data=args.data,
-                                calib_size=args.calib_size, force=True)
+        entry = job.write(fmt, "int8", calib_size=args.calib_size, force=True)
         run, _, meta = load_backend(entry["path"], threads=1)
         got = run(x) / cfg.output_scale
         err = np.abs(got - ref) * cfg.input_size

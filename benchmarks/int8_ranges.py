@@ -40,7 +40,7 @@ def openvino_variants(model, calib: np.ndarray, out: Path):
     }
     dataset = nncf.Dataset([calib[i:i + 1] for i in range(len(calib))])
     for i, (name, kw) in enumerate(variants.items()):
-        ov_model = openvino_ir._convert(model)
+        ov_model = openvino_ir.convert(model)
         if kw.pop("ends", False):
             ops = openvino_ir.weighted_ops(ov_model)
             kw["ignored_scope"] = nncf.IgnoredScope(names=ops[:1] + ops[-2:])
@@ -55,7 +55,7 @@ def tflite_variants(model, calib: np.ndarray, out: Path):
     from ai_edge_quantizer import algorithm_manager, calibrator, qtyping, quantizer, recipe_manager
     from ai_edge_quantizer.utils import qsv_utils
 
-    fp32 = tflite._convert_bytes(model)
+    fp32 = tflite.convert(model)
     interp = Interpreter(model_content=fp32)
     key = next(iter(interp.get_signature_list()))
     input_name = interp.get_signature_list()[key]["inputs"][0]

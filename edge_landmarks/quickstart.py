@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .defaults import CLIPS, RUNS, WARMUP
 from .errors import EdgeLandmarksError
 
 __all__ = ["QuickstartPlan", "quickstart"]
@@ -30,9 +31,9 @@ class QuickstartPlan:
 
     def __init__(self, out: str | Path = "runs/quickstart", epochs_56: int = 100, epochs_224: int = 6,
                  lr_224: float = 1e-3, formats: tuple[str, ...] | None = None, precisions=("fp32", "int8"),
-                 threads=(1, 2), runs: int = 200, warmup: int = 20, calib_size: int = 300,
+                 threads=(1, 2), runs: int = RUNS, warmup: int = WARMUP, calib_size: int = 300,
                  train_faces: int | None = None, dlib: bool = True, results: str | Path | None = None,
-                 train_threads: int = 0, clips: int = 2):
+                 train_threads: int = 0, clips: int = CLIPS):
         from .formats import export_formats
 
         self.out = Path(out)

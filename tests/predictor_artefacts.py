@@ -22,7 +22,7 @@ def build(tmp_path_factory, demo68: Path) -> dict[str, Path]:
     import warnings
 
     from edge_landmarks.data import load_dataset
-    from edge_landmarks.export import export_artefact
+    from edge_landmarks.export import ExportJob
     from edge_landmarks.training import load_recipe, train
 
     data = load_dataset(demo68)
@@ -33,9 +33,10 @@ def build(tmp_path_factory, demo68: Path) -> dict[str, Path]:
     out = root / "export"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "only 30 calibration faces": intended, to keep the fixture quick
-        export_artefact(ckpt, "onnx", "fp32", out=out, data=str(demo68))
-        export_artefact(ckpt, "onnx", "int8", out=out, data=str(demo68), calib_size=30)
-        export_artefact(ckpt, "tflite", "fp32", out=out, data=str(demo68))
+        job = ExportJob(ckpt, out=out, data=str(demo68))
+        job.write("onnx", "fp32")
+        job.write("onnx", "int8", calib_size=30)
+        job.write("tflite", "fp32")
     paths = {k: (ckpt if k == "pt" else out / v) for k, v in NAMES.items()}
     done.write_text(json.dumps({k: str(v) for k, v in paths.items()}))
     return paths

@@ -15,7 +15,7 @@ from edge_landmarks.cli import main
 from edge_landmarks.data import load_dataset
 from edge_landmarks.data.transforms import face_box
 from edge_landmarks.errors import EdgeLandmarksError
-from edge_landmarks.export import export_artefact
+from edge_landmarks.export import ExportJob, export_artefact
 from edge_landmarks.files import plain_mode
 from edge_landmarks.formats import FORMATS, export_formats, format_for_path
 from edge_landmarks.runtime import load_backend
@@ -43,6 +43,13 @@ def checkpoint(demo68, tmp_path_factory):
     return out / "best.pt"
 
 
+@pytest.fixture(scope="module")
+def job(checkpoint, demo68):
+    """One export job for the module's checkpoint, as a caller that writes several of its files keeps one: its FP32
+    conversions and QAT fine-tune are made once for the tests (each sets ``job.out`` to its own folder)."""
+    return ExportJob(checkpoint, data=str(demo68))
+
+
 def test_format_table():
     assert list(FORMATS) == ["pytorch", "onnx", "openvino", "tflite"]  # PyTorch first: the bench's row order
     assert export_formats() == ["onnx", "openvino", "tflite"] and all(FORMATS[f].int8 for f in export_formats())
@@ -53,10 +60,10 @@ def test_format_table():
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", sorted(export_formats()))
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_export_validates_and_records(checkpoint, demo68, tmp_path, fmt, precision):
-    out = tmp_path / "export"
+def test_export_validates_and_records(checkpoint, job, demo68, tmp_path, fmt, precision):
+    out = job.out = tmp_path / "export"
     with pytest.warns(UserWarning, match="only 30 calibration faces") if precision == "int8" else _nothing():
-        entry = export_artefact(checkpoint, fmt, precision, out=out, data=str(demo68), calib_size=30)
+        entry = job.write(fmt, precision, calib_size=30)
     path = out / f"mobilenetv2_56_{precision}{FORMATS[fmt].suffix}"
     assert entry["path"] == str(path) and path.is_file()
     meta = json.loads((out / (path.name + ".json")).read_text())
@@ -307,21 +314,18 @@ def test_the_shipped_files_were_made_from_the_checkpoint_in_tests():
 
 @pytest.fixture(scope="module")
 def trained(demo68):
-    from edge_landmarks.export import calibration_crops, held_out_faces
-    from edge_landmarks.training import load_checkpoint
-
-    model, _ = load_checkpoint(SHIPPED_CHECKPOINT)
-    calib = calibration_crops(model.config, str(demo68), "train", 100).astype(np.float32)
-    return model, calib, held_out_faces(load_dataset(demo68))
+    """The shipped checkpoint's export job: its model, calibration crops and FP32 conversions shared by the tests."""
+    return ExportJob(SHIPPED_CHECKPOINT, data=str(demo68))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", sorted(export_formats()))
 def test_int8_of_a_trained_model_keeps_the_promised_budget(trained, demo68, tmp_path, fmt):
     """Measured: +0.3 to +0.4 % NME and 0.10 to 0.13 px from FP32 in every format (100 calibration faces)."""
-    entry = export_artefact(SHIPPED_CHECKPOINT, fmt, "int8", out=tmp_path, data=str(demo68), calib_size=100)
+    trained.out = tmp_path
+    entry = trained.write(fmt, "int8", calib_size=100)
     v = entry["validation"]
-    assert v["faces"] == len(trained[2]) and v["delta_nme_rel"] <= BUDGET / 2, v
+    assert v["faces"] == len(trained.held_out()) and v["delta_nme_rel"] <= BUDGET / 2, v
     assert v["mean_px_error_vs_fp32"] < 0.2, v
     if fmt != "onnx":  # onnxruntime's own default is min-max already
         assert entry["settings"]["ranges"] == "min-max"
@@ -349,12 +353,12 @@ def test_vendor_default_ranges_would_break_the_budget(trained, tmp_path, fmt):
     +1.8 % (inside the budget, by a hair) but points 3 times as far from FP32 (0.40 px against 0.13)."""
     from edge_landmarks.export import openvino_ir, tflite, validate
 
-    model, calib, faces = trained
+    model, calib, faces = trained.model, trained.calibration(100), trained.held_out()
     module = {"openvino": openvino_ir, "tflite": tflite}[fmt]
     result = {}
     for ranges in ("min-max", "vendor default"):
         path = tmp_path / f"{ranges.replace(' ', '_')}{FORMATS[fmt].suffix}"
-        assert module.export_int8(model, path, calib, ranges=ranges)["ranges"] == ranges
+        assert module.export_int8(model, path, calib, ranges=ranges, fp32=trained.fp32(fmt))["ranges"] == ranges
         Path(f"{path}.json").write_text(json.dumps({"model_config": model.config.to_dict()}))
         result[ranges] = validate(model, path, model.config, faces)
     assert result["min-max"]["delta_nme_rel"] <= BUDGET, result
@@ -367,12 +371,13 @@ def test_vendor_default_ranges_would_break_the_budget(trained, tmp_path, fmt):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", sorted(export_formats()))
-def test_qat_export(checkpoint, demo68, tmp_path, fmt):
+def test_qat_export(job, tmp_path, fmt):
     """QAT (NNCF, 1 epoch) then each format: the file runs in its runtime and its NME stays near FP32 (QAT also
-    trains, so on this barely trained checkpoint the points move by a few pixels)."""
+    trains, so on this barely trained checkpoint the points move by a few pixels). The job fine-tunes once for the
+    three formats, as ``quantize --qat --format all`` does."""
+    job.out = tmp_path
     with pytest.warns(UserWarning, match="calibration faces"):
-        entry = export_artefact(checkpoint, fmt, "int8", out=tmp_path, data=str(demo68), calib_size=40,
-                                qat={"epochs": 1, "lr": 1e-4})
+        entry = job.write(fmt, "int8", calib_size=40, qat={"epochs": 1, "lr": 1e-4})
     v = entry["validation"]
     assert entry["settings"]["qat"]["history"][0]["train_loss"] > 0
     assert v["nme"] < 1.5 * v["nme_fp32"] and np.isfinite(v["mean_px_error_vs_fp32"])

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from edge_landmarks.data import load_dataset
-from edge_landmarks.export import export_artefact
+from edge_landmarks.export import ExportJob
 from edge_landmarks.formats import export_formats
 from edge_landmarks.models import list_models
 from edge_landmarks.training import load_recipe, recipe_names, train
@@ -56,10 +56,10 @@ def checkpoints(demo68, tmp_path_factory):
 @pytest.mark.parametrize("fmt", sorted(export_formats()))
 @pytest.mark.parametrize("model", list_models())
 def test_every_model_exports_to_every_format(checkpoints, demo68, tmp_path, model, fmt):
-    ckpt = checkpoints(model)
+    job = ExportJob(checkpoints(model), out=tmp_path, data=str(demo68), check_faces=6)  # one FP32 conversion
     with pytest.warns(UserWarning, match="only 12 calibration faces"):
-        int8 = export_artefact(ckpt, fmt, "int8", out=tmp_path, data=str(demo68), calib_size=12, check_faces=6)
-    fp32 = export_artefact(ckpt, fmt, "fp32", out=tmp_path, data=str(demo68), check_faces=6)
+        int8 = job.write(fmt, "int8", calib_size=12)
+    fp32 = job.write(fmt, "fp32")
     assert fp32["validation"]["faces"] == int8["validation"]["faces"] == 6
     assert fp32["validation"]["max_px_error_vs_fp32"] < 0.01, fp32["validation"]
     err = int8["validation"]["mean_px_error_vs_fp32"]

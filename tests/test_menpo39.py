@@ -75,7 +75,7 @@ def test_pts_reader_and_mixed_folders(menpo39):
 def test_a_39_point_model_trains_exports_and_benchmarks(menpo39, tmp_path):
     from edge_landmarks.bench import collect_targets, run_bench
     from edge_landmarks.evaluation import run_eval
-    from edge_landmarks.export import export_artefact
+    from edge_landmarks.export import ExportJob
     from edge_landmarks.formats import export_formats
     from edge_landmarks.training import load_checkpoint, load_recipe, train
 
@@ -91,10 +91,10 @@ def test_a_39_point_model_trains_exports_and_benchmarks(menpo39, tmp_path):
     assert ev["splits"]["test"]["faces"] == 8 and ev["splits"]["test"]["nme_norm"] == "diagonal"
 
     made = []
+    job = ExportJob(tmp_path / "run" / "best.pt", out=tmp_path / "export", data=str(menpo39), check_faces=6)
     for fmt in sorted(export_formats()):
         for precision in ("fp32", "int8"):
-            rec = export_artefact(tmp_path / "run" / "best.pt", fmt, precision, out=tmp_path / "export",
-                                  data=str(menpo39), calib_size=16, check_faces=6)
+            rec = job.write(fmt, precision, calib_size=16)
             assert rec["validation"]["faces"] == 6, rec
             sidecar = json.loads(Path(rec["path"] + ".json").read_text())
             assert sidecar["model_config"]["scheme"] == "menpo39"

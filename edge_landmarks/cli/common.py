@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
+from ..defaults import CLIPS, RUNS, WARMUP
 from ..errors import EdgeLandmarksError
 from ..formats import export_formats
 
@@ -85,6 +86,35 @@ def export_list(fmt: str) -> list[str]:
 
 
 FORMAT_CHOICE = click.Choice([*export_formats(), "all"])
+
+
+def option_group(*decorators):
+    """Several click options as one decorator, in the order written: an option that commands share is defined once."""
+    def apply(fn):
+        for decorate in reversed(decorators):
+            fn = decorate(fn)
+        return fn
+    return apply
+
+
+artefact_options = option_group(
+    click.option("--format", "fmt", type=FORMAT_CHOICE, default="all", show_default=True,
+                 help="The format to write, or all of them."),
+    click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: <run>/export)."),
+    click.option("--force", is_flag=True, help="Replace artefacts that edge-lmk made there before (never other "
+                                               "files)."),
+)
+"""Where ``export`` and ``quantize`` write: ``--format``, ``--out``, ``--force``."""
+
+timing_options = option_group(
+    click.option("--runs", type=click.IntRange(1), default=None, help=f"Timed calls per row after warm-up [{RUNS}]."),
+    click.option("--warmup", type=click.IntRange(0), default=None, help=f"Untimed calls first [{WARMUP}]."),
+    click.option("--clips", type=click.IntRange(min=0), default=None, metavar="N",
+                 help="Jitter and lag on clips made from N faces of the split (a face held still, and moving): each "
+                      f"model alone and through the demo's tracker and smoothing [{CLIPS}; 0: off]."),
+)
+"""How ``bench`` and ``quickstart`` time a row: ``--runs``, ``--warmup``, ``--clips`` (None: the default, or a
+suite's)."""
 
 
 def options_again(ctx: click.Context, skip: tuple[str, ...] = (), changed_only: bool = False) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import EdgeLandmarksError
-from .common import FORMAT_CHOICE, FiniteFloat, export_list, main
+from .common import FiniteFloat, artefact_options, export_list, main
 
 
 def _print_artefacts(entries: list[dict]) -> None:
@@ -27,10 +27,8 @@ def _print_artefacts(entries: list[dict]) -> None:
 
 @main.command("export")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="all", show_default=True)
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: <run>/export).")
+@artefact_options
 @click.option("--data", "data_path", default=None, help="Held-out faces for the check (default: the training data).")
-@click.option("--force", is_flag=True, help="Overwrite existing artefacts.")
 def export_cmd(checkpoint, fmt, out, data_path, force) -> None:
     """Export a checkpoint to ONNX (simplified), OpenVINO IR or TFLite in FP32, each checked against PyTorch.
 
@@ -40,9 +38,10 @@ def export_cmd(checkpoint, fmt, out, data_path, force) -> None:
     Example:
       edge-lmk export runs/demo/best.pt --format all
     """
-    from ..export import export_artefact
+    from ..export import ExportJob
 
-    entries = [export_artefact(checkpoint, f, "fp32", out=out, data=data_path, force=force) for f in export_list(fmt)]
+    job = ExportJob(checkpoint, data=data_path, out=out)
+    entries = [job.write(f, "fp32", force=force) for f in export_list(fmt)]
     _print_artefacts(entries)
 
 
@@ -63,7 +62,7 @@ def _budget(value: str) -> float | None:
 @main.command("quantize")
 @click.argument("checkpoint", type=click.Path(dir_okay=False))
 @click.option("--int8", is_flag=True, help="Static INT8 (the only precision edge-lmk quantize writes).")
-@click.option("--format", "fmt", type=FORMAT_CHOICE, default="all", show_default=True)
+@artefact_options
 @click.option("--max-nme-increase", "budget", default="2", show_default=True, metavar="PERCENT",
               help="Relative NME increase allowed on held-out faces; above it the known remedies are tried in "
                    "order (more calibration data, first conv and head in float, QAT). 'off' disables it.")
@@ -72,8 +71,6 @@ def _budget(value: str) -> float | None:
 @click.option("--qat-lr", type=FiniteFloat(0, 1, min_open=True), default=1e-4, show_default=True)
 @click.option("--calib-data", default=None, help="Calibration faces (default: the checkpoint's training data).")
 @click.option("--calib-size", type=click.IntRange(1), default=300, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder (default: <run>/export).")
-@click.option("--force", is_flag=True, help="Overwrite existing artefacts.")
 def quantize_cmd(checkpoint, int8, fmt, budget, qat, qat_epochs, qat_lr, calib_data, calib_size, out,
                  force) -> None:
     """Quantise a checkpoint to INT8 (ONNX QDQ U8S8 per-channel, OpenVINO via NNCF, TFLite via ai-edge-quantizer).
@@ -89,7 +86,7 @@ def quantize_cmd(checkpoint, int8, fmt, budget, qat, qat_epochs, qat_lr, calib_d
       edge-lmk quantize runs/demo/best.pt --int8 --format onnx --max-nme-increase 0.5
       edge-lmk quantize runs/demo/best.pt --int8 --qat --qat-epochs 5
     """
-    from ..export import BudgetError, export_artefact, quantize_within_budget
+    from ..export import BudgetError, ExportJob, check_budget
 
     if not int8:
         raise click.UsageError("say --int8 (the only precision edge-lmk quantize writes)")
@@ -99,14 +96,17 @@ def quantize_cmd(checkpoint, int8, fmt, budget, qat, qat_epochs, qat_lr, calib_d
     def report(f, attempt):
         click.echo(f"{f}: {attempt['remedy']}: NME {100 * attempt['delta_nme_rel']:+.2f}% vs FP32", err=True)
 
+    if limit is not None:
+        check_budget(limit)
+    job = ExportJob(checkpoint, data=calib_data, out=out, progress=True)  # every format and remedy shares it
     entries, failures = [], []
     for f in export_list(fmt):
-        common = dict(out=out, data=calib_data, calib_size=calib_size, force=force, progress=True)
         if qat or limit is None:
-            entries.append(export_artefact(checkpoint, f, "int8", qat=qat_opts if qat else None, **common))
+            entries.append(job.write(f, "int8", calib_size=calib_size, qat=qat_opts if qat else None, force=force))
             continue
         try:
-            entries.append(quantize_within_budget(checkpoint, f, limit, qat=qat_opts, on_attempt=report, **common))
+            entries.append(job.within_budget(f, limit, qat=qat_opts, calib_size=calib_size, force=force,
+                                             on_attempt=report))
         except BudgetError as exc:
             failures.append(str(exc))
     if entries:

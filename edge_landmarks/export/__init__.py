@@ -1,358 +1,61 @@
 """Conversion: checkpoint -> ONNX / OpenVINO IR / TFLite, FP32 or INT8, each file validated right after writing.
 
-One module per format (the table is :mod:`edge_landmarks.formats`); this module does what they share: calibration
-crops made by the training preprocessing, the metadata every artefact carries (in the file where the format allows
-it, and in a sidecar ``<file>.json``), the landmark check against PyTorch FP32 on held-out faces, and the folder's
-manifest.
+An :class:`ExportJob` holds one checkpoint and does its exports (:mod:`.job`); one module per format writes the
+files (the table is :mod:`edge_landmarks.formats`). The two functions here are the one-call forms::
+
+    job = ExportJob("runs/demo/best.pt")
+    job.write("onnx", "fp32")                # export_artefact("runs/demo/best.pt", "onnx") in one call
+    job.within_budget("onnx", 0.02)          # quantize_within_budget("runs/demo/best.pt", "onnx", 0.02)
+
+A caller that writes several files of one checkpoint (both precisions, several formats, the budget's remedies) keeps
+one job, so that each format's FP32 conversion, the calibration crops and a QAT fine-tune are made once.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
-import os
-import shutil
-import time
-import warnings
 from pathlib import Path
 
-import numpy as np
+from ..formats import FORMATS
+from .job import (
+    MAX_CALIBRATION,
+    MAX_FLOAT_HEAD_SHARE,
+    MAX_NME_INCREASE,
+    MIN_CALIBRATION,
+    REMEDIES,
+    BudgetError,
+    ExportJob,
+    artefact_name,
+    artefact_stem,
+    calibration_crops,
+    check_budget,
+    head_share,
+    held_out_faces,
+    validate,
+)
 
-from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write_json, read_json, refuse_overwrite, temporary
-from ..formats import FORMATS, ModelFormat, export_formats, file_bytes
+__all__ = ["ExportJob", "export_artefact", "quantize_within_budget", "calibration_crops", "validate", "FORMATS",
+           "REMEDIES", "BudgetError", "artefact_name", "artefact_stem", "held_out_faces", "head_share",
+           "MIN_CALIBRATION", "MAX_CALIBRATION", "MAX_FLOAT_HEAD_SHARE", "MAX_NME_INCREASE"]
 
-__all__ = ["export_artefact", "quantize_within_budget", "calibration_crops", "validate", "FORMATS", "REMEDIES",
-           "BudgetError"]
-
-MIN_CALIBRATION = 100
-MAX_CALIBRATION = 2000
-
-REMEDIES = ("per-channel weights, min-max ranges", "more calibration data", "first conv and head in float",
-            "quantisation-aware training")
-"""The order in which ``quantize_within_budget`` tries the known INT8 remedies (each step keeps the ones before)."""
-
-
-class BudgetError(EdgeLandmarksError):
-    """No remedy brought the INT8 NME increase within the budget; ``attempts`` holds the numbers."""
-
-    def __init__(self, message: str, attempts: list[dict]):
-        super().__init__(message)
-        self.attempts = attempts
-
-
-def calibration_crops(config, data: str, split: str = "train", size: int = 300, seed: int = 0) -> np.ndarray:
-    """Up to ``size`` normalised crops from ``data``'s ``split``, made exactly as in training (no augmentation)."""
-    from ..data import load_dataset
-    from ..data.dataset import make_inputs
-    from ..data.holdout import training_split
-
-    samples, _ = training_split(load_dataset(data), split)[0].for_scheme(config.scheme)
-    if not len(samples):
-        raise EdgeLandmarksError(f"{data}: no {config.scheme} faces in split {split!r} to calibrate INT8 with")
-    idx = np.random.default_rng(seed).permutation(len(samples))[:size]
-    if len(idx) < MIN_CALIBRATION:
-        warnings.warn(f"only {len(idx)} calibration faces (fewer than {MIN_CALIBRATION}); INT8 ranges may be poor",
-                      stacklevel=2)
-    return make_inputs([samples[i] for i in idx], config)[0]
+JOB_OPTIONS = ("data", "out", "calib_split", "val_split", "threads", "progress", "check_faces")
+"""The keyword arguments of the one-call forms that go to the :class:`ExportJob`; the rest go to its method."""
 
 
-MAX_FLOAT_HEAD_SHARE = 0.25
-"""INT8 files keep the landmark head (the last weighted layer and what follows) in float, so outputs never clip,
-unless it holds more than this share of the weights (the WFLW models' fc over a flattened map: 36 % and 80 %),
-where a float head would undo most of INT8's size saving."""
+def _split(options: dict) -> tuple[dict, dict]:
+    return ({k: v for k, v in options.items() if k in JOB_OPTIONS},
+            {k: v for k, v in options.items() if k not in JOB_OPTIONS})
 
 
-def head_share(model) -> float:
-    """The share of the model's weights in its last conv / linear layer (modules are defined in execution order)."""
-    from torch import nn
-
-    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    total = sum(p.numel() for p in model.parameters())
-    return layers[-1].weight.numel() / total if layers and total else 0.0
+def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", **options) -> dict:
+    """One validated file: ``ExportJob(checkpoint, **job options).write(fmt, precision, **the rest)``; see
+    :class:`ExportJob` and :meth:`ExportJob.write` for the options."""
+    job, write = _split(options)
+    return ExportJob(checkpoint, **job).write(fmt, precision, **write)
 
 
-def artefact_stem(cfg) -> str:
-    """``<model>_<size>``, with the scheme when it is not the model's own (``mobilenetv2_menpo39_56``), so the
-    68- and 39-point files of one network can share a folder."""
-    from ..models import get_model_config
-
-    scheme = "" if cfg.scheme == get_model_config(cfg.name).scheme else f"_{cfg.scheme}"
-    return f"{cfg.name}{scheme}_{cfg.input_size}"
-
-
-def artefact_name(cfg, precision: str, fmt: str) -> str:
-    """The file name an export writes: ``<stem>_<precision><suffix>`` (``mobilenetv2_56_int8.onnx``)."""
-    from ..formats import FORMATS
-
-    return f"{artefact_stem(cfg)}_{precision}{FORMATS[fmt].suffix}"
-
-
-def held_out_faces(dataset, split: str | None = None, scheme: str | None = None):
-    """The faces to check an artefact on: the split asked for, else the held-out rule's ``check`` choice (val, then
-    test, then every face); with ``scheme``, those in it or a scheme that converts to it."""
-    faces = dataset.split(dataset.held_out_splits(split, "check")[-1])
-    return faces.for_scheme(scheme)[0] if scheme else faces
-
-
-def validate(model, artefact: Path, config, samples, threads: int = 1) -> dict:
-    """Landmarks of the artefact against PyTorch FP32 on held-out faces: pixel error and NME change."""
-    from ..data.dataset import decode, make_inputs, targets
-    from ..metrics import nme
-    from ..runtime import load_backend
-    from ..training.evaluate import run_batches, torch_predictor
-
-    x, mats = make_inputs(samples, config)  # one set of crops for both
-    gt = targets(samples, config.scheme)
-    ref_pred = decode(run_batches(torch_predictor(model), x), mats, config)
-    run, _, _ = load_backend(artefact, threads, allow_unvalidated=True)
-    pred = decode(run_batches(run, x), mats, config)
-    with warnings.catch_warnings():  # all-NaN points (NaN weights) give NaN here, refused by the caller
-        warnings.simplefilter("ignore", RuntimeWarning)
-        nme_ref = float(np.nanmean(nme(ref_pred, gt, config.scheme)))
-        nme_art = float(np.nanmean(nme(pred, gt, config.scheme)))
-    return {
-        "faces": int(len(samples)),
-        "mean_px_error_vs_fp32": float(np.linalg.norm(pred - ref_pred, axis=-1).mean()),
-        "max_px_error_vs_fp32": float(np.linalg.norm(pred - ref_pred, axis=-1).max()),
-        "nme_fp32": nme_ref, "nme": nme_art, "delta_nme": nme_art - nme_ref,
-        "delta_nme_rel": (nme_art - nme_ref) / nme_ref if nme_ref else float("nan"),
-    }
-
-
-def export_artefact(checkpoint: str | Path, fmt: str, precision: str = "fp32", out: str | Path | None = None,
-                    data: str | None = None, calib_split: str = "train", calib_size: int = 300,
-                    val_split: str | None = None, force: bool = False, threads: int = 1,
-                    float_ends: bool = False, qat: dict | None = None, progress: bool = False,
-                    check_faces: int | None = None) -> dict:
-    """Write one artefact and its sidecar; returns its manifest entry (path, check, validation, timings).
-
-    INT8 options: ``float_ends`` keeps the first weighted layer and the last two in float; ``qat`` (a dict with
-    ``epochs`` and ``lr``) fine-tunes with NNCF fake quantisation before export (see :mod:`.qat`).
-    ``check_faces`` limits the held-out faces of the check (default: all of them).
-    """
-    from ..training import file_sha256, load_checkpoint
-
-    if fmt not in export_formats():
-        raise EdgeLandmarksError(f"unknown format {fmt!r} to export to; known: {', '.join(export_formats())}")
-    if precision not in ("fp32", "int8"):
-        raise EdgeLandmarksError(f"precision must be fp32 or int8, not {precision!r}")
-    spec: ModelFormat = FORMATS[fmt]
-    if precision == "int8" and not spec.int8:
-        raise EdgeLandmarksError(f"{fmt} files cannot be made in INT8 here (see edge_landmarks/formats.py)")
-    try:
-        module = importlib.import_module(f".{spec.exporter}", __name__)
-    except ImportError as exc:
-        raise MissingExtraError(f"exporting to {fmt} needs {exc.name or 'its converter'}: "
-                                f"pip install 'edge-landmarks[{spec.extra}]'") from None
-    model, ckpt = load_checkpoint(checkpoint)
-    cfg = model.config
-    train_cfg = ckpt.get("train_config", {})
-    data = data or train_cfg.get("data") or "demo68"
-    out = Path(out) if out else Path(checkpoint).parent / "export"
-    _read_manifest(out / "manifest.json")  # a manifest we cannot update stops here, not after the work
-    made_out = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / artefact_name(cfg, precision, spec.name)
-    from ..runtime.backends import is_unfinished
-
-    redo = is_unfinished(path)  # an export of ours that never finished (killed): made again, no --force needed
-    refuse_overwrite(path, force or redo)
-    if path.exists() and not _made_by_us(path):
-        raise EdgeLandmarksError(f"{path} exists and is not an artefact edge-lmk made (no sidecar of ours beside "
-                                 "it): --force replaces only edge-lmk's own; choose another --out")
-    metadata = {
-        "format": fmt, "precision": precision, "model_config": cfg.to_dict(), "model": cfg.name,
-        "scheme": cfg.scheme, "input_size": cfg.input_size, "channels": cfg.in_chans, "mean": list(cfg.mean),
-        "std": list(cfg.std), "output_scale": cfg.output_scale, "crop_margin": cfg.crop_margin,
-        "source_checkpoint": str(checkpoint), "source_sha256": file_sha256(checkpoint),
-        "output": "x0, y0, x1, y1, ... divided by output_scale = [0, 1] of the crop",
-    }
-    # The new file is written and validated in a temporary folder beside it (ours: files.temporary), and moved
-    # into place only once validated; until then a file already there stays as it was. A failure or a kill leaves
-    # the folder, which this call (or the next write of the file) removes.
-    staging = Path(temporary(path, folder=True))
-    new = staging / path.name
-    try:
-        entry = _write_and_validate(module, model, checkpoint, new, cfg, metadata, precision, qat, data, calib_split,
-                                    calib_size, train_cfg, progress, float_ends, val_split, check_faces, threads)
-        _replace(new, path, metadata)
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if made_out:  # the folder this call made, for a file it did not write
-            try:
-                out.rmdir()
-            except OSError:  # not empty (another writer's), or read-only: kept
-                pass
-        if isinstance(exc, OSError) and exc.errno and (exc.filename is None or str(exc.filename).startswith(
-                str(staging))):  # a converter's own write (torch.onnx, onnx.save) or ours: name the user's file
-            raise OSError(exc.errno, exc.strerror, str(path)) from None
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    entry["path"] = str(path)
-    _update_manifest(out / "manifest.json", entry)
-    return entry
-
-
-def _made_by_us(path: Path) -> bool:
-    """An artefact edge-lmk wrote: its sidecar is ours (format and model_config), validated or not."""
-    from ..runtime.backends import sidecar_path
-
-    try:
-        meta = read_json(sidecar_path(path))
-    except (OSError, EdgeLandmarksError):
-        return False
-    return isinstance(meta, dict) and "format" in meta and "model_config" in meta
-
-
-def _replace(new: Path, path: Path, metadata: dict) -> None:
-    """Move a validated artefact (``new``, its sidecar, an IR's .bin) onto ``path``. The sidecar there first says
-    "ours, not validated", so a kill in between never leaves a validated sidecar beside a file it does not
-    describe (the next export makes such a file again, without --force); the validated sidecar goes last."""
-    from ..runtime.backends import sidecar_path
-
-    atomic_write_json(sidecar_path(path), {**metadata, "validation": None})
-    if new.suffix == ".xml":
-        os.replace(new.with_suffix(".bin"), path.with_suffix(".bin"))
-    os.replace(new, path)
-    os.replace(sidecar_path(new), sidecar_path(path))
-
-
-def _write_and_validate(module, model, checkpoint, path: Path, cfg, metadata: dict, precision: str, qat, data,
-                        calib_split, calib_size, train_cfg, progress, float_ends, val_split, check_faces,
-                        threads) -> dict:
-    from ..data import load_dataset
-    from ..runtime.backends import describe_io, sidecar_path, validation_problem
-    from .contract import contract
-
-    fmt = metadata["format"]
-    t0 = time.time()
-    if precision == "int8" and qat:
-        calib = calibration_crops(cfg, data, calib_split, calib_size)
-        qmodel, plain, history = _qat_model(checkpoint, model, data, calib_split, calib, train_cfg, qat, progress)
-        settings = {**module.export_qat(qmodel, plain, path, calib, metadata), "qat": {**qat, "history": history},
-                    "calibration_faces": int(len(calib))}
-    elif precision == "int8":
-        calib = calibration_crops(cfg, data, calib_split, calib_size)
-        share = head_share(model)
-        float_head = share <= MAX_FLOAT_HEAD_SHARE
-        settings = module.export_int8(model, path, calib, metadata, float_ends=float_ends, float_head=float_head)
-        settings["head"] = "float" if float_head else "int8"
-        if not float_head:
-            warnings.warn(f"{path.name}: the head holds {100 * share:.0f} % of the weights, so it is quantised too "
-                          "(in float the file would not shrink); its int8 output covers only the range of points "
-                          "seen in calibration, so points far past the crop's edges clip", stacklevel=2)
-    else:
-        settings = module.export_fp32(model, path, None, metadata)
-    seconds = time.time() - t0
-    metadata["quantizer"] = settings
-    held_out = held_out_faces(load_dataset(data), val_split, cfg.scheme)
-    if check_faces:
-        held_out = held_out[:check_faces]
-    metadata["contract"] = contract(cfg, describe_io(path))
-    atomic_write_json(sidecar_path(path), {**metadata, "validation": None})  # validation reads it
-    metadata["validation"] = validate(model, path, cfg, held_out, threads)
-    problem = validation_problem(metadata["validation"])
-    if problem:  # NaN weights give NaN points in both: no check at all
-        raise EdgeLandmarksError(f"{metadata['source_checkpoint']}: the exported file's check gave {problem}: "
-                                 "are the checkpoint's weights finite? Nothing was written")
-    atomic_write_json(sidecar_path(path), metadata)  # last: the file now counts
-    return {"path": str(path), "format": fmt, "precision": precision, "bytes": file_bytes(path),
-            "convert_seconds": round(seconds, 1), "settings": settings, "validation": metadata["validation"]}
-
-
-_QAT_CACHE: dict = {}
-
-
-def _qat_model(checkpoint, model, data, split, calib, train_cfg, qat: dict, progress: bool):
-    """QAT once per (checkpoint, data, settings) in this process: the formats share it."""
-    from ..data import load_dataset
-    from ..training import file_sha256
-    from .qat import finetune
-
-    key = (file_sha256(checkpoint), str(data), split, len(calib), tuple(sorted(qat.items())))
-    if key not in _QAT_CACHE:
-        samples = load_dataset(data, split=split)
-        _QAT_CACHE.clear()
-        _QAT_CACHE[key] = finetune(model, samples, calib, train_cfg, epochs=int(qat.get("epochs", 5)),
-                                   lr=float(qat.get("lr", 1e-4)), progress=progress)
-    return _QAT_CACHE[key]
-
-
-MAX_NME_INCREASE = 10.0
-"""The largest INT8 budget taken (1000 %): beyond it there is no budget; say ``--max-nme-increase off``."""
-
-
-def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: float = 0.02,
-                           qat: dict | None = None, calib_size: int = 300, force: bool = False,
-                           on_attempt=None, **kwargs) -> dict:
-    """INT8 for one format, trying :data:`REMEDIES` in order until the relative NME increase on held-out faces is
-    at most ``max_nme_increase`` (0.02 = 2 %). Returns the manifest entry of the file kept, with a ``budget``
-    record of every attempt; raises :class:`BudgetError` with the numbers when no remedy is enough (the last
-    attempt's file stays, marked ``within_budget: false`` in its sidecar and the manifest).
-    """
-    from ..data import load_dataset
-    from ..data.holdout import training_split
-    from ..runtime.backends import sidecar_path
-    from ..training import load_checkpoint
-
-    if isinstance(max_nme_increase, bool) or not isinstance(max_nme_increase, (int, float)) \
-            or not -1 <= max_nme_increase <= MAX_NME_INCREASE:  # NaN fails too: it walked every remedy into QAT
-        raise EdgeLandmarksError(f"the INT8 budget max_nme_increase must be a number from -1 to {MAX_NME_INCREASE:g} "
-                                 f"(a fraction: 0.02 = 2 %; below 0 an improvement is demanded), "
-                                 f"not {max_nme_increase!r}")
-
-    _, ckpt = load_checkpoint(checkpoint)
-    data = kwargs.get("data") or ckpt.get("train_config", {}).get("data") or "demo68"
-    available = len(training_split(load_dataset(data), kwargs.get("calib_split", "train"))[0])
-    more = min(available, MAX_CALIBRATION)
-    steps = [(REMEDIES[0], {"calib_size": calib_size})]
-    if more > calib_size:
-        steps.append((REMEDIES[1], {"calib_size": more}))
-    steps.append((REMEDIES[2], {"calib_size": max(more, calib_size), "float_ends": True}))
-    steps.append((REMEDIES[3], {"calib_size": max(more, calib_size), "qat": qat or {"epochs": 5, "lr": 1e-4}}))
-    attempts: list[dict] = []
-    entry: dict = {}
-    for i, (remedy, options) in enumerate(steps):
-        entry = export_artefact(checkpoint, fmt, "int8", force=force or i > 0, **options, **kwargs)
-        v = entry["validation"]
-        attempts.append({"remedy": remedy, "calibration_faces": options["calib_size"], "nme": v["nme"],
-                         "nme_fp32": v["nme_fp32"], "delta_nme_rel": v["delta_nme_rel"],
-                         "mean_px_error_vs_fp32": v["mean_px_error_vs_fp32"]})
-        if on_attempt:
-            on_attempt(fmt, attempts[-1])
-        if v["delta_nme_rel"] <= max_nme_increase:
-            break
-    ok = attempts[-1]["delta_nme_rel"] <= max_nme_increase
-    budget = {"max_nme_increase": max_nme_increase, "within_budget": ok, "remedy": attempts[-1]["remedy"] if ok
-              else None, "attempts": attempts}
-    side = sidecar_path(entry["path"])
-    atomic_write_json(side, {**json.loads(side.read_text()), "budget": budget})
-    entry["budget"] = budget
-    _update_manifest(Path(entry["path"]).parent / "manifest.json", entry)
-    if not ok:
-        tried = "; ".join(f"{a['remedy']}: {100 * a['delta_nme_rel']:+.2f}%" for a in attempts)
-        raise BudgetError(f"{fmt}: no remedy kept the INT8 NME increase within {100 * max_nme_increase:.2f}% "
-                          f"({tried}); the last file is kept at {entry['path']}, marked within_budget: false",
-                          attempts)
-    return entry
-
-
-def _read_manifest(path: Path) -> dict:
-    """The export folder's manifest, checked (bounded JSON, ``{"artefacts": [{"path": ...}, ...]}``), or a new one
-    where there is none: one error naming the file otherwise."""
-    if not path.exists():
-        return {"artefacts": []}
-    manifest = read_json(path)
-    if not (isinstance(manifest, dict) and isinstance(manifest.get("artefacts"), list)
-            and all(isinstance(a, dict) and isinstance(a.get("path"), str) for a in manifest["artefacts"])):
-        raise EdgeLandmarksError(f"{path}: not an edge-lmk manifest ({{\"artefacts\": [{{\"path\": ...}}]}}); move it "
-                                 "away or choose another --out")
-    return manifest
-
-
-def _update_manifest(path: Path, entry: dict) -> None:
-    manifest = _read_manifest(path)
-    manifest["artefacts"] = [a for a in manifest["artefacts"] if a["path"] != entry["path"]] + [entry]
-    atomic_write_json(path, manifest)
+def quantize_within_budget(checkpoint: str | Path, fmt: str, max_nme_increase: float = 0.02, **options) -> dict:
+    """INT8 within a budget: ``ExportJob(checkpoint, **job options).within_budget(fmt, max_nme_increase, ...)``;
+    see :meth:`ExportJob.within_budget`."""
+    check_budget(max_nme_increase)  # before the checkpoint is read
+    job, rest = _split(options)
+    return ExportJob(checkpoint, **job).within_budget(fmt, max_nme_increase, **rest)

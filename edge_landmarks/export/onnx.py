@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import require
-from ..files import publish, temporary
+from ..files import atomic_write_bytes, publish, temporary
 
-__all__ = ["export", "run_onnx", "export_fp32", "export_int8"]
+__all__ = ["export", "convert", "run_onnx", "export_fp32", "export_int8"]
 
 
 def export(model, path: str | Path, simplify: bool = True, opset: int = 17) -> dict:
@@ -59,9 +59,30 @@ def run_onnx(path: str | Path, x: np.ndarray, threads: int = 1) -> np.ndarray:
     return sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32)})[0]
 
 
-def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metadata: dict | None = None) -> dict:
+def convert(model) -> tuple[bytes, dict]:
+    """The simplified FP32 file's bytes and :func:`export`'s check, which both precisions start from; the export job
+    makes them once per checkpoint (:class:`edge_landmarks.export.job.ExportJob`)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="edge-lmk-onnx-") as tmp:
+        path = Path(tmp) / "fp32.onnx"
+        check = export(model, path)
+        return path.read_bytes(), check
+
+
+def _write_fp32(model, fp32, path: Path) -> dict:
+    """The FP32 file at ``path`` (from ``fp32``, :func:`convert`'s result, or converted now); returns the check."""
+    if fp32 is None:
+        return export(model, path)
+    data, check = fp32
+    atomic_write_bytes(path, data)
+    return dict(check)
+
+
+def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metadata: dict | None = None,
+                fp32: tuple[bytes, dict] | None = None) -> dict:
     """FP32 ONNX, simplified, with the metadata as ONNX metadata_props."""
-    check = export(model, path)
+    check = _write_fp32(model, fp32, Path(path))
     if metadata:
         _add_metadata(path, metadata)
     return check
@@ -87,7 +108,7 @@ def _no_preprocess_hint(record: logging.LogRecord) -> bool:
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
                 per_channel: bool = True, float_ends: bool = False, float_head: bool = True,
-                float_input: bool = True) -> dict:
+                float_input: bool = True, fp32: tuple[bytes, dict] | None = None) -> dict:
     """Static INT8, QDQ, unsigned activations with signed weights (U8S8: fully fused here), per-channel weights in
     the 7-bit range (``reduce_range``).
 
@@ -119,11 +140,11 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     )
 
     path = Path(path)
-    fp32 = temporary(path, ".fp32.onnx")
-    export(model, fp32)
+    source = temporary(path, ".fp32.onnx")
+    _write_fp32(model, fp32, Path(source))
     from .contract import float_layers, input_bounds
 
-    nodes, head = weighted_nodes(fp32)
+    nodes, head = weighted_nodes(source)
     excluded = float_layers(nodes, head if float_head else [], float_ends, float_input)
     lo, hi = input_bounds(model.config)
 
@@ -139,7 +160,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     root = logging.getLogger()
     root.addFilter(_no_preprocess_hint)
     try:
-        quantize_static(str(fp32), tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
+        quantize_static(str(source), tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
                         reduce_range=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=excluded,
@@ -150,7 +171,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
         publish(tmp, path)
     finally:
         root.removeFilter(_no_preprocess_hint)
-        for f in (tmp, fp32):
+        for f in (tmp, source):
             if os.path.exists(f):
                 os.unlink(f)
     return {"quantizer": "onnxruntime.quantize_static", "format": "QDQ", "activations": "uint8",

@@ -12,18 +12,12 @@ import numpy as np
 from ..errors import require
 from ..files import temporary
 
-__all__ = ["export_fp32", "export_int8"]
+__all__ = ["convert", "export_fp32", "export_int8"]
 
 
-def _convert(model):
-    """The converted FP32 model: a copy of the last conversion of the same weights (``_save`` writes metadata into
-    the model it is given)."""
-    from .cache import cached
-
-    return cached("openvino", model, lambda: _convert_afresh(model)).clone()
-
-
-def _convert_afresh(model):
+def convert(model):
+    """The FP32 conversion (an ``openvino.Model``) that both precisions start from; the export job makes it once per
+    checkpoint (:class:`edge_landmarks.export.job.ExportJob`) and the writers below work on copies of it."""
     torch = require("torch", "train")
     ov = require("openvino", "convert")
     cfg = model.config
@@ -46,8 +40,14 @@ def _save(ov_model, path: Path, metadata: dict | None) -> None:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metadata: dict | None = None) -> dict:
-    _save(_convert(model), Path(path), metadata)
+def _copy(model, fp32):
+    """A copy of the FP32 conversion (``_save`` writes metadata into the model it is given), made here if not given."""
+    return fp32.clone() if fp32 is not None else convert(model)
+
+
+def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metadata: dict | None = None,
+                fp32=None) -> dict:
+    _save(_copy(model, fp32), Path(path), metadata)
     return {"converter": "openvino.convert_model", "weights": "fp32"}
 
 
@@ -59,7 +59,7 @@ def weighted_ops(ov_model) -> list[str]:
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
                 float_ends: bool = False, float_head: bool = True, ranges: str = "min-max",
-                float_input: bool = True) -> dict:
+                float_input: bool = True, fp32=None) -> dict:
     """NNCF PTQ with min-max activation ranges (``ranges="vendor default"``: NNCF's own estimator, for comparison).
 
     NNCF's default range estimator averages per-sample minima and maxima, which clips the extremes a landmark
@@ -76,7 +76,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
-    ov_model = _convert(model)
+    ov_model = _copy(model, fp32)
     dataset = nncf.Dataset([calib[i:i + 1].astype(np.float32) for i in range(len(calib))])
     ops = weighted_ops(ov_model)
     excluded = float_layers(ops, head_ops(ov_model) if float_head else [], float_ends, float_input)
@@ -128,5 +128,5 @@ def _widen_input_quantizer(ov_model, lo: float, hi: float) -> list[float] | None
 
 def export_qat(qmodel, plain, path: str | Path, calib: np.ndarray, metadata: dict | None = None) -> dict:
     """``openvino.convert_model`` on the fake-quantised torch model gives an INT8 IR directly."""
-    _save(_convert(qmodel), Path(path), metadata)
+    _save(convert(qmodel), Path(path), metadata)
     return {"quantizer": "nncf QAT, converted by openvino.convert_model", "ranges": "learned (QAT)"}

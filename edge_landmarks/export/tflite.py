@@ -16,16 +16,12 @@ import numpy as np
 from ..errors import require
 from ..files import atomic_write_bytes
 
-__all__ = ["export_fp32", "export_int8"]
+__all__ = ["convert", "export_fp32", "export_int8"]
 
 
-def _convert_bytes(model) -> bytes:
-    from .cache import cached
-
-    return cached("tflite", model, lambda: _convert_afresh(model))
-
-
-def _convert_afresh(model) -> bytes:
+def convert(model) -> bytes:
+    """The FP32 file's bytes, which both precisions start from; the export job makes them once per checkpoint
+    (:class:`edge_landmarks.export.job.ExportJob`)."""
     torch = require("torch", "train")
     litert_torch = require("litert_torch", "convert", "litert-torch")
     cfg = model.config
@@ -40,8 +36,9 @@ def _convert_afresh(model) -> bytes:
         os.unlink(tmp)
 
 
-def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metadata: dict | None = None) -> dict:
-    atomic_write_bytes(path, _convert_bytes(model))
+def export_fp32(model, path: str | Path, calib: np.ndarray | None = None, metadata: dict | None = None,
+                fp32: bytes | None = None) -> dict:
+    atomic_write_bytes(path, fp32 if fp32 is not None else convert(model))
     return {"converter": "litert_torch.convert", "weights": "fp32"}
 
 
@@ -79,7 +76,7 @@ def _head_scopes(interpreter) -> list[str]:
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
                 float_ends: bool = False, float_head: bool = True, ranges: str = "min-max",
-                float_input: bool = False) -> dict:
+                float_input: bool = False, fp32: bytes | None = None) -> dict:
     """ai-edge-quantizer ``static_wi8_ai8`` (int8 per-channel weights, int8 activations), min-max ranges
     (``ranges="vendor default"``: the quantizer's own moving average, for comparison).
 
@@ -102,7 +99,7 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     from ai_edge_quantizer import algorithm_manager, calibrator, qtyping, quantizer, recipe_manager
     from ai_edge_quantizer.utils import qsv_utils
 
-    fp32 = _convert_bytes(model)
+    fp32 = fp32 if fp32 is not None else convert(model)
     interp = Interpreter(model_content=fp32)
     sig = interp.get_signature_list()
     key = next(iter(sig))
