@@ -77,6 +77,7 @@ def _count(result, counts: Counter, losses: Counter, totals: Counter, read_secon
     counts["searches"] += result.searched
     counts["checks"] += result.checked
     counts["reanchors"] += result.reanchored
+    counts["rejected"] += result.rejected
     if result.lost:
         losses[result.lost] += 1
     totals["read"] += read_seconds
@@ -90,7 +91,7 @@ def _statistics(counts: Counter, losses: Counter, totals: Counter, elapsed: floa
     return {
         "frames": n, "faces": counts["faces"], "faces_per_frame": round(counts["face_crops"] / n, 3),
         "most_faces": counts["most_faces"], "detections": counts["detections"], "searches": counts["searches"],
-        "checks": counts["checks"],
+        "checks": counts["checks"], "rejected_detections": counts["rejected"],
         "reanchors": counts["reanchors"], "track_losses": dict(losses), "seconds": round(elapsed, 4),
         "fps": round(n / elapsed, 2),
         "ms_per_frame": {k: round(1e3 * totals[k] / n, 3) for k in stages},

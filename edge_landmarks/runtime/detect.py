@@ -24,14 +24,15 @@ predictor then refines from its own points.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import EdgeLandmarksError
 
-__all__ = ["Detection", "BlazeFaceDetector", "HaarDetector", "create_detector", "landmark_box", "DETECTORS",
+__all__ = ["Detection", "BlazeFaceDetector", "HaarDetector", "create_detector", "landmark_box", "detect_around",
+           "DETECTORS",
            "BLAZEFACE_PATH", "BLAZEFACE_SHA256", "haar_cascade_path"]
 
 BLAZEFACE_PATH = Path(__file__).parent / "models" / "face_detection_short_range.tflite"
@@ -73,6 +74,24 @@ def landmark_box(det: Detection) -> tuple[float, float, float, float]:
     cx, cy = (x0 + x1) / 2 + dx * side, (y0 + y1) / 2 + dy * side
     half = ratio * side / 2
     return cx - half, cy - half, cx + half, cy + half
+
+
+def detect_around(detector, frame: np.ndarray, box, color: str = "bgr", scale: float = 2.0,
+                  quick: bool = False) -> list[Detection]:
+    """The detector on the square region ``scale`` times the side of ``box`` around its centre (clipped to the
+    frame): its detections in frame pixels. A small face gets many more of the detector's input pixels there than
+    in the whole frame (the tracker's check of a followed face, and the second look at an unsure detection)."""
+    side = scale * max(box[2] - box[0], box[3] - box[1])
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    h, w = frame.shape[:2]
+    x0, y0 = max(0, int(cx - side / 2)), max(0, int(cy - side / 2))
+    x1, y1 = min(w, int(cx + side / 2) + 1), min(h, int(cy + side / 2) + 1)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return []
+    shift = np.array([x0, y0, x0, y0], dtype=np.float64)
+    return [replace(d, box=tuple(float(v) for v in np.asarray(d.box) + shift),
+                    keypoints=None if d.keypoints is None else d.keypoints + shift[:2])
+            for d in detector(frame[y0:y1, x0:x1], color=color, quick=quick)]
 
 
 def _tflite_interpreter(path: Path, threads: int):

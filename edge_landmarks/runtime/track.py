@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .detect import box_iou
+from .predictor import confirm_face
 
 __all__ = ["OneEuroFilter", "FaceTracker", "TrackResult", "FaceResult", "Track"]
 
@@ -126,6 +127,8 @@ class TrackResult:
     """True when the whole-frame detector ran on this frame because no face was followed or a track was lost."""
     searched: bool = False
     """True when the periodic quick search for new faces ran on this frame."""
+    rejected: int = 0
+    """Detections on this frame that the landmark model did not take for a face (see ``plausible_face``)."""
     checked: bool = False
     """True when a region check ran on this frame (periodic, or after a scale drift)."""
     reanchored: bool = False
@@ -219,7 +222,7 @@ class FaceTracker:
     def _room(self) -> bool:
         return self.max_faces is None or len(self.tracks) < self.max_faces
 
-    def _anchor(self, track: Track, frame: np.ndarray, box) -> tuple[np.ndarray, tuple]:
+    def _anchor(self, track: Track, frame: np.ndarray, box, first=None) -> tuple[np.ndarray, tuple]:
         """Points from a detector's box, and the reference that turns later points into the next crop box.
 
         :data:`~edge_landmarks.runtime.predictor.REFINE` passes from the points' own box (the training box), as
@@ -229,8 +232,8 @@ class FaceTracker:
         """
         from .predictor import REFINE, points_box, refine_from_points
 
-        raw, box = refine_from_points(self.predictor.predict, frame, box, self.predictor.predict(frame, box),
-                                      REFINE, self.max_scale_change)
+        first = self.predictor.predict(frame, box) if first is None else first
+        raw, box = refine_from_points(self.predictor.predict, frame, box, first, REFINE, self.max_scale_change)
         pb = points_box(raw)
         side = _side(box)
         d = (_centre(pb) - _centre(box)) / side
@@ -256,17 +259,9 @@ class FaceTracker:
 
     def _check(self, frame: np.ndarray, box):
         """Detector on a square region twice the track's size around it -> ('keep' | 'move' | 'lost', new box)."""
-        from .detect import landmark_box
+        from .detect import detect_around, landmark_box
 
-        side = 2.0 * _side(box)
-        cx, cy = _centre(box)
-        h, w = frame.shape[:2]
-        x0, y0 = max(0, int(cx - side / 2)), max(0, int(cy - side / 2))
-        x1, y1 = min(w, int(cx + side / 2) + 1), min(h, int(cy + side / 2) + 1)
-        if x1 - x0 < 8 or y1 - y0 < 8:
-            return "lost", None
-        boxes = [tuple(np.asarray(landmark_box(d)) + np.array([x0, y0, x0, y0]))
-                 for d in self.detector(frame[y0:y1, x0:x1], color=self.predictor.color)]
+        boxes = [landmark_box(d) for d in detect_around(self.detector, frame, box, self.predictor.color)]
         if not boxes:
             return "lost", None
         best = max(boxes, key=lambda b: box_iou(b, box))
@@ -278,12 +273,12 @@ class FaceTracker:
         return "lost", None
 
     def _detect(self, frame: np.ndarray, quick: bool = False) -> list:
-        """Expected landmark boxes of the faces in the whole frame, largest first. ``quick``: the search for new
-        faces while others are followed, one pass without the detector's tile pyramid where it has one."""
+        """(expected landmark box, detection) of each face in the whole frame, largest first. ``quick``: the search
+        for new faces while others are followed, one pass without the detector's tile pyramid where it has one."""
         from .detect import landmark_box
 
         dets = self.detector(frame, color=self.predictor.color, quick=quick)
-        return [landmark_box(d) for d in sorted(dets, key=lambda d: -d.area)]
+        return [(landmark_box(d), d) for d in sorted(dets, key=lambda d: -d.area)]
 
     def _followed(self, box) -> bool:
         """A detection that a track already follows: its centre in the track's box, or the track's in its."""
@@ -359,14 +354,20 @@ class FaceTracker:
             if not quick:
                 self._since_full = 0
             self._since_search = 0
-            for box in timed("detect", self._detect, frame, quick):
+            for box, det in timed("detect", self._detect, frame, quick):
                 if not self._room():
                     break
                 if self._followed(box):
                     continue
+                face = timed("landmarks", confirm_face, self.detector, frame, det, self.predictor.predict,
+                             getattr(self.predictor, "scheme", None), self.predictor.color)
+                if face is None:
+                    res.rejected += 1  # a false face the detector was unsure of (predictor.confirm_face)
+                    continue
+                _, box, first = face
                 track = Track(self._next_id, OneEuroFilter(min_cutoff=self.min_cutoff, beta=self.beta))
                 self._next_id += 1
-                raw, crop_box = timed("landmarks", self._anchor, track, frame, box)
+                raw, crop_box = timed("landmarks", self._anchor, track, frame, box, first)
                 track.box = track.next_box(raw)
                 self.tracks.append(track)
                 res.faces.append(self._result(track, raw, crop_box, t, detected=True))

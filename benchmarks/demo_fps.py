@@ -1,0 +1,108 @@
+"""Frames per second of the headless demo (``edge-lmk demo --video FILE --headless``) on one core, per scene.
+
+Scenes (made here, seeded, 640x480 at 30 FPS, MJPEG in .avi so that decoding is cheap and the same everywhere):
+- ``one face``: ``edge-lmk data video`` (package photos drifting and zooming, a cut half-way where the face must be
+  found again);
+- ``two faces``: the same photos side by side (``data video --together``);
+- ``empty``: nobody in view: a smooth random texture with per-frame sensor noise (the detector's cost does not
+  depend on the content; its fixed-size input is the same work).
+
+Each scene runs through :func:`edge_landmarks.runtime.camera_demo.run_demo` as the CLI runs it, headless, with and
+without drawing (the CLI draws only when something shows the frame: a window, ``--save`` or ``--serve``), and the
+FPS is checked against an outer wall clock around the call (which includes opening the model and the video).
+
+Usage: python benchmarks/demo_fps.py [--frames 600] [--threads 1] [--repeats 3]
+       [--out benchmarks/results/demo_fps.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def empty_texture(seed: int = 0, noise: np.random.Generator | None = None) -> np.ndarray:
+    """A 640x480 smooth random texture (blurred uniform noise stretched to 30-220), with N(0, 3) sensor noise."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    base = cv2.GaussianBlur(rng.uniform(0, 255, (480, 640, 3)).astype(np.float32), (0, 0), 25)
+    base = cv2.normalize(base, None, 30, 220, cv2.NORM_MINMAX)
+    noise = noise or rng
+    return np.clip(base + noise.normal(0, 3, base.shape), 0, 255).astype(np.uint8)
+
+
+def empty_video(path: Path, frames: int, seed: int = 0) -> Path:
+    import cv2
+
+    noise = np.random.default_rng(seed + 1000)
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
+    for _ in range(frames):
+        out.write(empty_texture(seed, noise))
+    out.release()
+    return path
+
+
+def run_case(model: str, video: Path, frames: int, threads: int, draw: bool) -> dict:
+    from edge_landmarks.runtime.camera_demo import run_demo
+
+    t0 = time.perf_counter()
+    stats = run_demo(model, video=str(video), headless=True, threads=threads, draw=draw, frames=frames,
+                     log=lambda line: None)
+    wall = time.perf_counter() - t0
+    return {"fps": stats["fps"], "wall_fps": round(stats["frames"] / wall, 2), "frames": stats["frames"],
+            "faces_per_frame": stats["faces_per_frame"], "detections": stats["detections"],
+            "searches": stats["searches"], "checks": stats["checks"], "ms_per_frame": stats["ms_per_frame"],
+            "detect_ms_per_call": stats["detect_ms_per_call"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=None, help="Artefact (default: the shipped INT8 ONNX file).")
+    ap.add_argument("--frames", type=int, default=600)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3, help="Runs per case; the table keeps the median FPS.")
+    ap.add_argument("--out", default="benchmarks/results/demo_fps.json")
+    args = ap.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    from edge_landmarks.data.video import make_test_video
+    from edge_landmarks.runtime.predictor import default_model
+
+    model = str(args.model or default_model())
+    cases = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        scenes = {
+            "one face": make_test_video(tmp / "one.avi", frames=args.frames),
+            "two faces": make_test_video(tmp / "two.avi", frames=args.frames, together=True),
+            "empty": empty_video(tmp / "empty.avi", args.frames),
+        }
+        for scene, video in scenes.items():
+            for draw in (False, True):
+                runs = [run_case(model, video, args.frames, args.threads, draw) for _ in range(args.repeats)]
+                best = sorted(runs, key=lambda r: r["fps"])[len(runs) // 2]
+                row = {"scene": scene, "drawn": draw, **best, "fps_runs": [r["fps"] for r in runs]}
+                cases.append(row)
+                ms = "  ".join(f"{k} {v:.3f}" for k, v in row["ms_per_frame"].items())
+                print(f"{scene:10s} drawn={draw!s:5s} {row['fps']:7.1f} FPS (wall {row['wall_fps']:.1f}; runs "
+                      f"{row['fps_runs']}), faces/frame {row['faces_per_frame']}, detections {row['detections']}, "
+                      f"searches {row['searches']}, checks {row['checks']}; ms/frame: {ms}", flush=True)
+    result = {"command": "python benchmarks/demo_fps.py " + " ".join(
+                  f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
+              "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                          "python": platform.python_version()},
+              "model": model, "threads": args.threads, "cases": cases}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
