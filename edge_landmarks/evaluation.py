@@ -240,11 +240,12 @@ def _scored_splits(dataset, split: str | None, protocol, record: dict) -> list[t
     return out
 
 
-def run_eval(model_path: str, data: str, split: str | None = None, out: str | Path | None = None,
+def run_eval(model_path: str, data: str | None = None, split: str | None = None, out: str | Path | None = None,
              worst: int = 8, boxes: str = "points", seed_recipe: str | None = None, clips: int = 0,
              progress=None) -> dict:
-    """Evaluate ``model_path`` on ``data`` in its seed's protocol (:mod:`edge_landmarks.protocols`); writes
-    eval.json, ced.png and worst_*.png into ``out`` (and submission.csv for Kaggle's unlabelled test.csv).
+    """Evaluate ``model_path`` on ``data`` (default: what it was trained on, else demo68) in its seed's protocol
+    (:mod:`edge_landmarks.protocols`); writes eval.json, ced.png and worst_*.png into ``out`` (and submission.csv
+    for Kaggle's unlabelled test.csv).
     ``seed_recipe`` (``"auto"``: the checkpoint's own recipe) adds that recipe's published numbers. ``clips``: also
     jitter and lag (:mod:`edge_landmarks.stability`) on the clips of that many faces of the main split, the model
     alone, through the live demo's tracker and with its smoothing (``progress(i, n)`` after each face)."""
@@ -255,8 +256,10 @@ def run_eval(model_path: str, data: str, split: str | None = None, out: str | Pa
     from .metrics import nme as nme_fn
     from .protocols import kaggle_submission, protocol_for
     from .training import predict_crops
+    from .training.checkpoint import data_for
 
     predict, cfg = load_predictor_for_eval(model_path)
+    data = data_for(model_path, data)  # default: what the model was trained on
     dataset = load_dataset(data)
     record = _checkpoint_record(model_path)
     protocol = protocol_for(dataset, cfg.scheme)

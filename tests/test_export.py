@@ -57,6 +57,22 @@ def test_format_table():
     assert format_for_path("x.bin") is None and FORMATS["openvino"].suffixes == (".xml", ".bin")
 
 
+def test_one_rule_for_the_data_a_command_uses_by_default(tmp_path):
+    """eval, export and quantize without --data: the data named, else what the model was trained on (a checkpoint's
+    recipe, an exported file's sidecar), else demo68."""
+    from edge_landmarks.training.checkpoint import data_for
+
+    art = tmp_path / "m_int8.onnx"
+    art.write_bytes(b"onnx")
+    assert data_for(art) == "demo68"  # no sidecar
+    Path(f"{art}.json").write_text(json.dumps({"format": "onnx", "training_data": "~/300W"}))
+    assert data_for(art) == "~/300W" and data_for(art, "wflw") == "wflw"
+    Path(f"{art}.json").write_text("[1, 2]")  # not ours
+    assert data_for(art) == "demo68"
+    assert data_for(tmp_path / "best.pt", None, {"data": "faces.csv"}) == "faces.csv"
+    assert data_for(tmp_path / "best.pt", None, {}) == "demo68"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", sorted(export_formats()))
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
@@ -69,6 +85,7 @@ def test_export_validates_and_records(checkpoint, job, demo68, tmp_path, fmt, pr
     meta = json.loads((out / (path.name + ".json")).read_text())
     assert meta["model"] == "mobilenetv2" and meta["input_size"] == 56 and meta["precision"] == precision
     assert len(meta["source_sha256"]) == 64 and meta["mean"] == [0.485, 0.456, 0.406]
+    assert meta["training_data"] == str(demo68)  # eval's default data for this file
     v = meta["validation"]
     assert v["faces"] == len(load_dataset(demo68).split("val"))  # the held-out people of demo68
     if precision == "fp32":

@@ -158,7 +158,8 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
 
 @main.command("eval")
 @click.argument("model")
-@click.option("--data", "data_path", default="demo68", show_default=True, help="Dataset path or name.")
+@click.option("--data", "data_path", default=None, help="Dataset path or name (default: the data the model was "
+              "trained on, from its checkpoint or sidecar; else demo68).")
 @click.option("--split", default=None, help="Split (default: the seed's protocol: 300-W common/challenge/full and "
               "its private test; WFLW test and its attribute subsets; else test; where the data has none, the faces "
               "the checkpoint's run held out).")
@@ -213,7 +214,7 @@ def eval_cmd(model, data_path, split, out, boxes, vs_seed, clips, as_json) -> No
         click.echo(json.dumps(result))
         return
     if "submission" in result:
-        click.echo(f"{result['faces']} faces of {data_path} predicted; Kaggle submission: {result['submission']}")
+        click.echo(f"{result['faces']} faces of {result['data']} predicted; Kaggle submission: {result['submission']}")
         return
     from ..metrics import NORM_LABELS
 

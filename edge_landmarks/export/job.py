@@ -173,13 +173,14 @@ class ExportJob:
                  calib_split: str = "train", val_split: str | None = None, threads: int = 1,
                  progress: bool = False, check_faces: int | None = None):
         from ..training import file_sha256, load_checkpoint
+        from ..training.checkpoint import data_for
 
         self.checkpoint = Path(checkpoint)
         self.model, ckpt = load_checkpoint(checkpoint)
         self.config = self.model.config
         self.train_config = ckpt.get("train_config", {})
         self.source_sha256 = file_sha256(checkpoint)
-        self.data = str(data or self.train_config.get("data") or "demo68")
+        self.data = data_for(checkpoint, data, self.train_config)
         self.out = Path(out) if out else self.checkpoint.parent / "export"
         self.calib_split, self.val_split, self.check_faces = calib_split, val_split, check_faces
         self.threads, self.progress = threads, progress
@@ -241,6 +242,7 @@ class ExportJob:
             "scheme": cfg.scheme, "input_size": cfg.input_size, "channels": cfg.in_chans, "mean": list(cfg.mean),
             "std": list(cfg.std), "output_scale": cfg.output_scale, "crop_margin": cfg.crop_margin,
             "source_checkpoint": str(self.checkpoint), "source_sha256": self.source_sha256,
+            "training_data": self.train_config.get("data"),
             "output": "x0, y0, x1, y1, ... divided by output_scale = [0, 1] of the crop",
         }
 

@@ -10,7 +10,7 @@ from ..errors import EdgeLandmarksError, require
 from ..files import atomic_write
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_checkpoint", "check_checkpoint", "file_sha256", "to_cpu",
-           "init_from", "MAX_CHECKPOINT_BYTES"]
+           "init_from", "MAX_CHECKPOINT_BYTES", "data_for", "DEFAULT_DATA"]
 
 FORMAT = "edge-landmarks-checkpoint/1"
 MAX_CHECKPOINT_BYTES = 2 << 30
@@ -36,6 +36,30 @@ def save_checkpoint(path: Path, state: dict) -> None:
     buf = io.BytesIO()
     torch.save(to_cpu(state), buf)
     atomic_write(path, lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
+
+
+DEFAULT_DATA = "demo68"
+
+
+def data_for(model_path: str | Path, data: str | None = None, train_config: dict | None = None) -> str:
+    """The faces a command uses when it is given none: ``data``, else what the model was trained on (a checkpoint's
+    recipe, ``train_config`` when the caller has read it already, or an exported file's sidecar), else demo68.
+    ``eval``, ``export`` and ``quantize`` share this rule."""
+    if data:
+        return str(data)
+    path = Path(model_path)
+    if train_config is None and path.suffix.lower() == ".pt":
+        train_config = read_checkpoint(path).get("train_config") or {}
+    trained = (train_config or {}).get("data")
+    if trained is None and path.suffix.lower() != ".pt":
+        from ..files import read_json
+        from ..runtime.backends import sidecar_path
+
+        try:
+            trained = read_json(sidecar_path(path)).get("training_data")
+        except (OSError, AttributeError, EdgeLandmarksError):  # no sidecar, or not ours: the demo set
+            trained = None
+    return str(trained or DEFAULT_DATA)
 
 
 def read_checkpoint(path: str | Path) -> dict:
