@@ -22,11 +22,17 @@ __all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot", "save_yaw_plo
 BOX_PROTOCOLS = ("points", "detector")
 
 
-def load_predictor_for_eval(path: str | Path, threads: int = 2):
-    """(predict_batch, model config) for a checkpoint (.pt) or an exported artefact (.onnx, .xml, .tflite)."""
+def load_predictor_for_eval(path: str | Path, threads: int = 2, flip: bool = False):
+    """(predict_batch, model config) for a checkpoint (.pt) or an exported artefact (.onnx, .xml, .tflite);
+    ``flip``: each crop's points averaged with its mirror image's (:func:`~edge_landmarks.runtime.predictor.
+    flip_averaged`)."""
     from .runtime import load_backend
 
     run, cfg, _ = load_backend(path, threads)
+    if flip:
+        from .runtime.predictor import flip_averaged
+
+        run = flip_averaged(run, cfg.scheme, cfg.output_scale)
     return run, cfg
 
 
@@ -242,13 +248,14 @@ def _scored_splits(dataset, split: str | None, protocol, record: dict) -> list[t
 
 def run_eval(model_path: str, data: str | None = None, split: str | None = None, out: str | Path | None = None,
              worst: int = 8, boxes: str = "points", seed_recipe: str | None = None, clips: int = 0,
-             progress=None) -> dict:
+             progress=None, flip: bool = False) -> dict:
     """Evaluate ``model_path`` on ``data`` (default: what it was trained on, else demo68) in its seed's protocol
     (:mod:`edge_landmarks.protocols`); writes eval.json, ced.png and worst_*.png into ``out`` (and submission.csv
     for Kaggle's unlabelled test.csv).
     ``seed_recipe`` (``"auto"``: the checkpoint's own recipe) adds that recipe's published numbers. ``clips``: also
     jitter and lag (:mod:`edge_landmarks.stability`) on the clips of that many faces of the main split, the model
-    alone, through the live demo's tracker and with its smoothing (``progress(i, n)`` after each face)."""
+    alone, through the live demo's tracker and with its smoothing (``progress(i, n)`` after each face). ``flip``:
+    each face's points averaged with those of its mirror image (twice the model calls)."""
     from .errors import EdgeLandmarksError
 
     if boxes not in BOX_PROTOCOLS:
@@ -258,7 +265,7 @@ def run_eval(model_path: str, data: str | None = None, split: str | None = None,
     from .training import predict_crops
     from .training.checkpoint import data_for
 
-    predict, cfg = load_predictor_for_eval(model_path)
+    predict, cfg = load_predictor_for_eval(model_path, flip=flip)
     data = data_for(model_path, data)  # default: what the model was trained on
     dataset = load_dataset(data)
     record = _checkpoint_record(model_path)
@@ -267,7 +274,7 @@ def run_eval(model_path: str, data: str | None = None, split: str | None = None,
     _check_out(out)
     out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(model_path), "data": str(data), "model_name": cfg.name, "input_size": cfg.input_size,
-              "boxes": boxes, "protocol": protocol.name, "splits": {}}
+              "boxes": boxes, "flip": bool(flip), "protocol": protocol.name, "splits": {}}
     if seed_recipe:
         result["seed_reference"] = _seed_reference(seed_recipe, record)
     if protocol.name == "kaggle" and not any(s.mask.any() for s in dataset):  # test.csv: no labels to score
@@ -326,7 +333,7 @@ def run_eval(model_path: str, data: str | None = None, split: str | None = None,
         result["note"] = ("this data has no test or validation split and the model recorded no held-out faces in it: "
                           "every face was scored, training faces included (pass --split)")
     if clips:
-        result["stability"] = _stability(model_path, predict, cfg, clip_sources[main], main, clips, progress)
+        result["stability"] = _stability(model_path, predict, cfg, clip_sources[main], main, clips, progress, flip)
     if by_pose:
         yaw_plot = save_yaw_plot(by_pose, out / "nme_vs_yaw.png", norm=get_scheme(cfg.scheme).nme_norm)
         result["yaw_plot"] = str(yaw_plot) if yaw_plot else None
@@ -340,14 +347,14 @@ def run_eval(model_path: str, data: str | None = None, split: str | None = None,
     return result
 
 
-def _stability(model_path, predict, cfg, samples, split: str, count: int, progress) -> dict:
+def _stability(model_path, predict, cfg, samples, split: str, count: int, progress, flip: bool = False) -> dict:
     """Jitter and lag on clips of ``count`` faces of ``split`` in every mode of :mod:`edge_landmarks.stability`."""
     from .errors import EdgeLandmarksError
     from .runtime.predictor import LandmarkPredictor
     from .stability import stability
 
     found = stability(samples, count, predict_batch=predict, config=cfg,
-                      predictor=LandmarkPredictor(model_path, threads=2), progress=progress)
+                      predictor=LandmarkPredictor(model_path, threads=2, flip=flip), progress=progress)
     if not found:
         raise EdgeLandmarksError(f"--clips: no face of split {split} can make a clip (every point labelled, not a "
                                  "whole-image face)")

@@ -175,9 +175,11 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
               help="Also measure jitter and lag on short clips made from N faces of the main split (a face held "
                    "still, and moving at 1, 3 and 6 px a frame): the model alone, through the demo's tracker, and "
                    "with its smoothing. 0: off.")
+@click.option("--flip", is_flag=True, help="Average each face's points with those on its mirror image (test-time "
+              "flip augmentation: two model calls per face; LandmarkPredictor(flip=True) does the same).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (key 'nme': mean NME in the scheme's "
               "normalisation, named by 'nme_norm': inter-ocular, or box diagonal for menpo39).")
-def eval_cmd(model, data_path, split, out, boxes, vs_seed, clips, as_json) -> None:
+def eval_cmd(model, data_path, split, out, boxes, vs_seed, clips, flip, as_json) -> None:
     """Evaluate a model in its seed's protocol: NME / FR / AUC per split, NME per facial region and against head
     yaw (with the large-pose faces on their own), a CED plot, a plot of NME against yaw, overlays of the worst faces.
 
@@ -209,7 +211,7 @@ def eval_cmd(model, data_path, split, out, boxes, vs_seed, clips, as_json) -> No
             click.echo(f"\rjitter and lag: face {i}/{n}", err=True, nl=i == n)
 
     result = run_eval(model, data_path, split=split, out=out, boxes=boxes, seed_recipe=vs_seed, clips=clips,
-                      progress=progress)
+                      progress=progress, flip=flip)
     if as_json:
         click.echo(json.dumps(result))
         return
