@@ -57,8 +57,8 @@ def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
 @click.option("--picamera", is_flag=True, help="Raspberry Pi camera through picamera2.")
 @click.option("--video", type=click.Path(dir_okay=False), default=None, help="A video file.")
 @click.option("--headless", is_flag=True,
-              help="No window (needed with opencv-python-headless): frames are still drawn, timed and written "
-                   "to --save if given.")
+              help="No window (needed with opencv-python-headless): frames are drawn only for --save or --serve; "
+                   "without them the pipeline alone runs and is timed (--json).")
 @click.option("--frames", type=click.IntRange(1), default=None, help="Stop after this many frames.")
 @click.option("--save", type=click.Path(dir_okay=False), default=None,
               help="Annotated video (.mp4, .avi, .mkv), or an image (.jpg, .png) of the last frame with a face.")

@@ -52,8 +52,9 @@ class DemoSettings:
     verify_every: int = 10
     width: int = 640
     height: int = 480
-    draw: bool = True
-    """False skips drawing when nothing is shown or saved (to time the bare pipeline)."""
+    draw: bool = False
+    """Draw every frame even when nothing shows it (a window, ``save`` and ``serve`` draw anyway): headless without
+    an output, the points are computed and timed but not drawn."""
     serve: str | None = None
     """``[HOST:]PORT`` to stream to browsers (no window)."""
     pace: bool = True
