@@ -1,6 +1,6 @@
 """Frames per second of the headless demo (``edge-lmk demo --video FILE --headless``) on one core, per scene.
 
-Scenes (made here, seeded, 640x480 at 30 FPS, MJPEG in .avi so that decoding is cheap and the same everywhere):
+Scenes (made here, seeded, 640x480 at 30 FPS, MPEG-4 in .mp4 as ``edge-lmk data video`` writes it):
 - ``one face``: ``edge-lmk data video`` (package photos drifting and zooming, a cut half-way where the face must be
   found again);
 - ``two faces``: the same photos side by side (``data video --together``);
@@ -43,7 +43,7 @@ def empty_video(path: Path, frames: int, seed: int = 0) -> Path:
     import cv2
 
     noise = np.random.default_rng(seed + 1000)
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
     for _ in range(frames):
         out.write(empty_texture(seed, noise))
     out.release()
@@ -80,9 +80,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         scenes = {
-            "one face": make_test_video(tmp / "one.avi", frames=args.frames),
-            "two faces": make_test_video(tmp / "two.avi", frames=args.frames, together=True),
-            "empty": empty_video(tmp / "empty.avi", args.frames),
+            "one face": make_test_video(tmp / "one.mp4", frames=args.frames),
+            "two faces": make_test_video(tmp / "two.mp4", frames=args.frames, together=True),
+            "empty": empty_video(tmp / "empty.mp4", args.frames),
         }
         for scene, video in scenes.items():
             for draw in (False, True):
