@@ -22,13 +22,13 @@ __all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot", "save_yaw_plo
 BOX_PROTOCOLS = ("points", "detector")
 
 
-def load_predictor_for_eval(path: str | Path, threads: int = 2, flip: bool = False):
+def load_predictor_for_eval(path: str | Path, threads: int = 2, flip: bool = False, opened: tuple | None = None):
     """(predict_batch, model config) for a checkpoint (.pt) or an exported artefact (.onnx, .xml, .tflite);
     ``flip``: each crop's points averaged with its mirror image's (:func:`~edge_landmarks.runtime.predictor.
-    flip_averaged`)."""
+    flip_averaged`); ``opened``: the file's ``load_backend`` result when the caller has it."""
     from .runtime import load_backend
 
-    run, cfg, _ = load_backend(path, threads)
+    run, cfg, _ = opened or load_backend(path, threads)
     if flip:
         from .runtime.predictor import flip_averaged
 
@@ -262,10 +262,12 @@ def run_eval(model_path: str, data: str | None = None, split: str | None = None,
         raise EdgeLandmarksError(f"boxes must be one of {', '.join(BOX_PROTOCOLS)}, not {boxes!r}")
     from .metrics import nme as nme_fn
     from .protocols import kaggle_submission, protocol_for
+    from .runtime import load_backend
     from .training import predict_crops
     from .training.checkpoint import data_for
 
-    predict, cfg = load_predictor_for_eval(model_path, flip=flip)
+    opened = load_backend(model_path, 2)  # one load: the batches and the clips' predictor share it
+    predict, cfg = load_predictor_for_eval(model_path, flip=flip, opened=opened)
     data = data_for(model_path, data)  # default: what the model was trained on
     dataset = load_dataset(data)
     record = _checkpoint_record(model_path)
@@ -333,7 +335,8 @@ def run_eval(model_path: str, data: str | None = None, split: str | None = None,
         result["note"] = ("this data has no test or validation split and the model recorded no held-out faces in it: "
                           "every face was scored, training faces included (pass --split)")
     if clips:
-        result["stability"] = _stability(model_path, predict, cfg, clip_sources[main], main, clips, progress, flip)
+        result["stability"] = _stability(model_path, predict, cfg, clip_sources[main], main, clips, progress, flip,
+                                         opened)
     if by_pose:
         yaw_plot = save_yaw_plot(by_pose, out / "nme_vs_yaw.png", norm=get_scheme(cfg.scheme).nme_norm)
         result["yaw_plot"] = str(yaw_plot) if yaw_plot else None
@@ -347,14 +350,16 @@ def run_eval(model_path: str, data: str | None = None, split: str | None = None,
     return result
 
 
-def _stability(model_path, predict, cfg, samples, split: str, count: int, progress, flip: bool = False) -> dict:
+def _stability(model_path, predict, cfg, samples, split: str, count: int, progress, flip: bool = False,
+               opened: tuple | None = None) -> dict:
     """Jitter and lag on clips of ``count`` faces of ``split`` in every mode of :mod:`edge_landmarks.stability`."""
     from .errors import EdgeLandmarksError
     from .runtime.predictor import LandmarkPredictor
     from .stability import stability
 
     found = stability(samples, count, predict_batch=predict, config=cfg,
-                      predictor=LandmarkPredictor(model_path, threads=2, flip=flip), progress=progress)
+                      predictor=(LandmarkPredictor.on_backend(model_path, opened, threads=2, flip=flip) if opened
+                                 else LandmarkPredictor(model_path, threads=2, flip=flip)), progress=progress)
     if not found:
         raise EdgeLandmarksError(f"--clips: no face of split {split} can make a clip (every point labelled, not a "
                                  "whole-image face)")

@@ -57,7 +57,8 @@ def _child_model(job: dict) -> dict:
     t0 = time.perf_counter()
     from ..runtime import load_backend
 
-    run, _, _ = load_backend(job["path"], job["threads"])
+    opened = load_backend(job["path"], job["threads"])
+    run = opened[0]
     result = {"load_seconds": round(time.perf_counter() - t0, 3), "device": run.device}
     run.feed(x)  # the file's own call on its ready input, as the runtime's benchmark tool and the predictor make it
     result.update(_time(run.invoke, job["runs"], job["warmup"]))  # (an int8 input is quantised once, not per call)
@@ -68,7 +69,7 @@ def _child_model(job: dict) -> dict:
         if job.get("clips"):
             from ..runtime.predictor import LandmarkPredictor
 
-            predictor = LandmarkPredictor(job["path"], threads=job["threads"])
+            predictor = LandmarkPredictor.on_backend(job["path"], opened, threads=job["threads"])
             result.update(_clip_measures(job["clips"], modes=("model", "demo"), predict_batch=run,
                                          config=predictor.config, predictor=predictor))
     return result

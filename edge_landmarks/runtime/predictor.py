@@ -106,10 +106,25 @@ class LandmarkPredictor:
         check_threads(threads)
         if not isinstance(path, (str, Path)):
             raise EdgeLandmarksError(f"path must be a file path (str or Path), not {type(path).__name__}")
-        self.path = Path(path)
-        self.threads = int(threads)
+        self._setup(Path(path), int(threads), color, flip, load_backend(Path(path), int(threads)))
+
+    @classmethod
+    def on_backend(cls, path: str | Path, opened: tuple, threads: int = 1, color: str = "bgr",
+                   flip: bool = False) -> LandmarkPredictor:
+        """A predictor on a file that is already open: ``opened`` is :func:`~edge_landmarks.runtime.load_backend`'s
+        ``(backend, config, metadata)`` for ``path`` (eval and the bench child time or batch the same backend, and
+        do not load the file twice)."""
+        if color not in ("bgr", "rgb"):
+            raise EdgeLandmarksError(f"color must be 'bgr' or 'rgb', not {color!r}")
+        self = cls.__new__(cls)
+        self._setup(Path(path), int(threads), color, flip, opened)
+        return self
+
+    def _setup(self, path: Path, threads: int, color: str, flip: bool, opened: tuple) -> None:
+        self.path = path
+        self.threads = threads
         self.color = color
-        self._run, self.config, self.metadata = load_backend(self.path, self.threads)
+        self._run, self.config, self.metadata = opened
         self.format = self.metadata.get("format", self.path.suffix.lstrip("."))
         self.precision = self.metadata.get("precision", "fp32")
         cfg = self.config
