@@ -9,9 +9,11 @@ A generated block sits between two comment lines, the first naming its kind and 
     ...the table...
     <!-- end generated -->
 
-Kinds: ``peers`` (a bench run's rows: NME with and without the jaw, jitter, lag, latency, file size) and
+Kinds: ``peers`` (a bench run's rows: NME with and without the jaw, jitter, lag, latency, file size),
 ``shipped`` (the files shipped in the package, argument: their folder: bytes, SHA-256, the INT8 NME change their
-sidecar's validation recorded). ``tests/test_docs_numbers.py`` runs ``--check``.
+sidecar's validation recorded), ``main`` (the quickstart's table at one thread, from its results' bench.json) and
+``demo_fps`` (``benchmarks/demo_fps.py``'s result: the headless demo's frames per second per scene).
+``tests/test_docs_numbers.py`` runs ``--check``.
 """
 
 from __future__ import annotations
@@ -63,7 +65,46 @@ def shipped(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-KINDS = {"peers": peers, "shipped": shipped}
+RUNTIMES = {"pytorch": "PyTorch", "onnx": "onnxruntime", "openvino": "OpenVINO", "tflite": "LiteRT"}
+
+
+def main_job(source: Path) -> str:
+    """The quickstart's table at one thread: every model row of its bench.json, then the peers."""
+    rows = json.loads(source.read_text())
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    out = ["| input | format | precision | file MB | NME | NME change | median ms | INT8 gain | vs PyTorch | vs dlib |",
+           "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["threads"] != 1 or r["status"] != "ok":
+            continue
+        peer = r["format"] in ("dlib", "mediapipe")
+        change = "reference" if r["format"] == "pytorch" else \
+            ("-" if peer or r["delta_nme_rel"] is None else f"{100 * r['delta_nme_rel']:+.1f} %")
+        speed = "1.0x" if r["format"] == "pytorch" else ("-" if peer else f"{_num(r['speedup'], '.1f')}x")
+        gain = "-" if r["speedup_vs_fp32"] is None else f"{r['speedup_vs_fp32']:.2f}x"
+        vs_dlib = "-" if peer or r["speedup_vs_dlib"] is None else f"{r['speedup_vs_dlib']:.2f}x"
+        out.append(f"| {'-' if peer else r['size']} | {r['model'] if peer else RUNTIMES.get(r['format'], r['format'])} "
+                   f"| {r['precision'].upper() if not peer else 'float'} | {_num(r['file_mb'], '.2f')} | "
+                   f"{_num(r['nme'], '.4f')} | {change} | {_num(r['latency_ms_median'], '.3f')} | {gain} | {speed} | "
+                   f"{vs_dlib} |")
+    return "\n".join(out) + "\n"
+
+
+def demo_fps(source: Path) -> str:
+    """benchmarks/demo_fps.py's table: frames per second of the headless demo per scene."""
+    result = json.loads(source.read_text())
+    out = ["| scene | drawn | FPS (median of runs) | FPS, outer clock | read ms | detect ms | landmarks ms | draw ms "
+           "| faces per frame | detector runs (whole frame / checks / searches) |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for c in result["cases"]:
+        ms = c["ms_per_frame"]
+        out.append(f"| {c['scene']} | {'yes' if c['drawn'] else 'no'} | {c['fps']:.0f} | {c['wall_fps']:.0f} | "
+                   f"{ms['read']:.2f} | {ms['detect']:.2f} | {ms['landmarks']:.2f} | {ms['draw']:.2f} | "
+                   f"{c['faces_per_frame']:.2f} | {c['detections']} / {c['checks']} / {c['searches']} |")
+    return "\n".join(out) + "\n"
+
+
+KINDS = {"peers": peers, "shipped": shipped, "main": main_job, "demo_fps": demo_fps}
 
 
 def blocks(text: str, root: Path = ROOT):
