@@ -115,7 +115,7 @@ def main() -> None:
               f"lowest score {s['score_min']:.3f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     shown = [r for r in rows if not r["face"] or r["score"] < SURE_SCORE or not r["kept"]]  # the rest: summary
-    Path(args.out).write_text(json.dumps({"command": "python benchmarks/false_faces.py", "model": str(pred.path),
+    Path(args.out).write_text(json.dumps({"command": "python benchmarks/false_faces.py", "model": pred.path.name,
                                           "summary": summary, "unsure_or_false_detections": shown}, indent=1) + "\n")
     print(f"wrote {args.out}")
 
