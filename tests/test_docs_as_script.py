@@ -8,7 +8,7 @@ comment announces (``# exits 1``).
 
 What is changed, and why (nothing else is):
 - ``SMALL``: the long jobs get a tiny plan (one epoch of two batches, five timed calls, twenty calibration faces,
-  one thread; the quickstart's exports in ONNX only, the bench without its jitter clips, which
+  one thread; the quickstart's exports in ONNX only, the bench at 56 px only and without its jitter clips, which
   ``test_stability.py`` and ``test_bench.py`` run), appended to the line or replacing the value printed;
 - ``USER_FILES``: what the docs expect the user to bring (``photo.jpg``, a folder of photos, a video) is made from
   real package-shipped faces before the first line;
@@ -53,7 +53,7 @@ SMALL = {
                    "--warmup": "1", "--calib-size": "20", "--clips": "0", "--format": "onnx"},
     "train": {"--epochs": "1", "--max-batches": "2"},
     "quantize": {"--qat-epochs": "1", "--calib-size": "20"},
-    "bench": {"--runs": "5", "--warmup": "1", "--threads": "1", "--clips": "0"},
+    "bench": {"--runs": "5", "--warmup": "1", "--threads": "1", "--clips": "0", "--sizes": "56"},
     "eval": {"--clips": "1"},
 }
 """The tiny plan per edge-lmk command: each option replaces the printed value, or is appended ("--qat-epochs"

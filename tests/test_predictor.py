@@ -85,8 +85,8 @@ def test_whole_frame_agrees_with_the_labels(artefacts, test_faces):
         gts.append(s.landmarks)
     nme_found = nme(np.stack(found), np.stack(gts), "ibug68").mean()
     nme_box = nme(np.stack(from_box), np.stack(gts), "ibug68").mean()
-    # a sane face shape on the right face: the fixture's model is trained for 4 epochs (box NME about 0.3), and a
-    # weak model's refinement from its own points drifts a little (with the 100-epoch demo model: 0.073 vs 0.071)
+    # a sane face shape on the right face; a weak model's refinement from its own points drifts a little (a 4-epoch
+    # model: about 0.3 from the box; the shipped checkpoint: 0.073 vs 0.071)
     assert nme_found < 0.5
     assert nme_found < 1.4 * nme_box
 

@@ -168,24 +168,40 @@ def test_demo_serves_the_annotated_stream_to_a_real_browser(tmp_path):
         assert np.ptp(pts[:, 0]) > 0.5 * (x1 - x0)  # and spread over it, not a collapsed shape
 
         shot = tmp_path / "shot.png"
+        # The video cuts between photos and its faces drift: every face box served while the browser takes its shot
+        # is kept, and the annotation must lie in one of them.
+        boxes, shooting = [face["box"]], threading.Event()
+
+        def sample() -> None:
+            while not shooting.wait(0.05):
+                boxes.extend(f["box"] for f in json.loads(_get(url + "landmarks.json")).get("faces", []))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         # the flags of a closed network: no background connections that the machine would refuse
-        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--disable-quic",
-                        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=700,600",
-                        f"--screenshot={shot}", "--virtual-time-budget=2000", url],
-                       check=True, capture_output=True, timeout=120)
+        try:
+            subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                            "--disable-quic", "--no-first-run", "--disable-background-networking",
+                            "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+                            "--window-size=700,600", f"--screenshot={shot}", "--virtual-time-budget=2000", url],
+                           check=True, capture_output=True, timeout=120)
+        finally:
+            shooting.set()
+            sampler.join(10)
         import cv2
 
         img = cv2.imread(str(shot))
         assert img is not None and img.shape[:2] == (600, 700)
-        box = json.loads(_get(url + "landmarks.json"))["faces"][0]["box"]
         # The page shows the 640x480 stream at the top left. The nose points are drawn pure green (BGR 0, 255, 0):
-        # they must be in the shot, in the face's region (the video moves a little between the two reads).
+        # they must be in the shot, in a face's region.
         green = (img[:, :, 1] > 180) & (img[:, :, 0] < 110) & (img[:, :, 2] < 110)
-        pad = 0.3 * (box[2] - box[0])
         ys, xs = np.nonzero(green[:480, :640])
-        inside = ((xs > box[0] - pad) & (xs < box[2] + pad) & (ys > box[1] - pad) & (ys < box[3] + pad)).sum()
-        assert inside >= 8, f"no annotated face in the browser's screenshot ({inside} nose pixels in the box)"
+        near = np.zeros(len(xs), bool)
+        for bx0, by0, bx1, by1 in boxes:
+            pad = 0.3 * (bx1 - bx0)
+            near |= (xs > bx0 - pad) & (xs < bx1 + pad) & (ys > by0 - pad) & (ys < by1 + pad)
+        inside = int(near.sum())
+        assert inside >= 8, f"no annotated face in the browser's screenshot ({inside} nose pixels in the boxes)"
         assert inside > 0.8 * len(xs), "green pixels outside the face: not the annotation"
         page_text = (img[480:, :, :] > 150).sum()  # the info line under the stream is drawn
         assert page_text > 100

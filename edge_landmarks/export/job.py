@@ -51,9 +51,6 @@ def calibration_crops(config, data: str, split: str = "train", size: int = 300, 
     if not len(samples):
         raise EdgeLandmarksError(f"{data}: no {config.scheme} faces in split {split!r} to calibrate INT8 with")
     idx = np.random.default_rng(seed).permutation(len(samples))[:size]
-    if len(idx) < MIN_CALIBRATION:
-        warnings.warn(f"only {len(idx)} calibration faces (fewer than {MIN_CALIBRATION}); INT8 ranges may be poor",
-                      stacklevel=2)
     return make_inputs([samples[i] for i in idx], config)[0]
 
 
@@ -207,10 +204,15 @@ class ExportJob:
         return self._fp32[fmt]
 
     def calibration(self, size: int) -> np.ndarray:
-        """Up to ``size`` calibration crops (:func:`calibration_crops`), made once per size."""
+        """Up to ``size`` calibration crops (:func:`calibration_crops`), made once per size; every file calibrated
+        on fewer than :data:`MIN_CALIBRATION` faces says so (a warning per file, not per job)."""
         if size not in self._calib:
             self._calib[size] = calibration_crops(self.config, self.data, self.calib_split, size)
-        return self._calib[size]
+        crops = self._calib[size]
+        if len(crops) < MIN_CALIBRATION:
+            warnings.warn(f"only {len(crops)} calibration faces (fewer than {MIN_CALIBRATION}); INT8 ranges may be "
+                          "poor", stacklevel=2)
+        return crops
 
     def qat(self, settings: dict, calib_size: int):
         """``(fake-quantised model, plain fine-tuned model, history)`` of a QAT fine-tune, once per settings."""
