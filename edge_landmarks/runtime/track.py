@@ -214,6 +214,9 @@ class FaceTracker:
         self.tracks: list[Track] = []
         self._since_search = 0
         self._since_full = 1 << 30  # the first frame gets the full detector
+        self._frame = 0
+        self._turned_away: list[tuple[tuple, int]] = []
+        """(box, frame) of the detections the landmark model turned away lately (see ``update``)."""
 
     @property
     def tracking(self) -> bool:
@@ -324,6 +327,9 @@ class FaceTracker:
         ``search_every=0`` turns that off). With nobody in view the full detector (its tile pyramid for small,
         far faces) runs every ``full_every`` frames and one quick pass of the whole frame on the others, so an empty
         scene does not cost a full detection per frame (``full_every=1``: the full detector on every such frame).
+        A detection the landmark model turned away (``predictor.confirm_face``: a blob the detector was unsure of)
+        is not judged again where it stands for ``full_every`` frames: with nobody in view, the second look and the
+        landmark call would otherwise run on every frame.
         """
         t = time.monotonic() if t is None else float(t)
         timings = {"detect": 0.0, "landmarks": 0.0}
@@ -336,6 +342,9 @@ class FaceTracker:
             finally:
                 timings[stage] += time.perf_counter() - t0
 
+        self._frame += 1
+        # a detection turned away is judged again after full_every frames (someone may have stepped in there)
+        self._turned_away = [(b, f) for b, f in self._turned_away if self._frame - f < max(self.full_every, 1)]
         kept = []
         for track in self.tracks:
             face = self._follow(frame, track, t, timed, res)
@@ -359,10 +368,14 @@ class FaceTracker:
                     break
                 if self._followed(box):
                     continue
+                if any(box_iou(box, b) >= 0.5 for b, _ in self._turned_away):
+                    res.rejected += 1  # turned away lately where it stands: not judged again on every frame
+                    continue
                 face = timed("landmarks", confirm_face, self.detector, frame, det, self.predictor.predict,
                              getattr(self.predictor, "scheme", None), self.predictor.color)
                 if face is None:
                     res.rejected += 1  # a false face the detector was unsure of (predictor.confirm_face)
+                    self._turned_away.append((box, self._frame))
                     continue
                 _, box, first = face
                 track = Track(self._next_id, OneEuroFilter(min_cutoff=self.min_cutoff, beta=self.beta))
