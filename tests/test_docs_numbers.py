@@ -19,22 +19,24 @@ def test_every_generated_block_is_current():
 
 
 def test_a_changed_result_makes_its_block_stale_and_the_rewrite_puts_it_right(tmp_path):
-    """A copy of README.md and the sources of its blocks; a result changed in the source is caught, then
-    rewritten into the block."""
-    text = (ROOT / "README.md").read_text()
-    sources = {source for _, _, source, _, _ in docs_numbers.blocks(text)}
+    """Copies of README.md and docs/live-video.md (the peers table) and the sources of their blocks; a result
+    changed in the source is caught, then rewritten into the block."""
+    docs = {name: (ROOT / name).read_text() for name in ("README.md", "docs/live-video.md")}
+    sources = {source for text in docs.values() for _, _, source, _, _ in docs_numbers.blocks(text)}
     assert {s.split("/")[0] for s in sources} >= {"benchmarks", "edge_landmarks"}
     for source in sources:
         src, dst = ROOT / source, tmp_path / source
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(src, dst) if src.is_dir() else shutil.copy(src, dst)
-    (tmp_path / "README.md").write_text(text)
+    for name, text in docs.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
     assert docs_numbers.run(check=True, root=tmp_path) == []
-    bench = next(tmp_path / s for s in sources if s.endswith("bench.json"))
+    bench = next(tmp_path / s for s in sources if s.endswith("peers-2026-12-02/bench.json"))
     rows = json.loads(bench.read_text())
     rows[0]["jitter_nmf"] = 9.876
     bench.write_text(json.dumps(rows))
-    assert docs_numbers.run(check=True, root=tmp_path) == [f"README.md: peers {bench.relative_to(tmp_path)}"]
+    assert docs_numbers.run(check=True, root=tmp_path) == [f"docs/live-video.md: peers {bench.relative_to(tmp_path)}"]
     docs_numbers.run(check=False, root=tmp_path)
-    assert "| 9.876 |" in (tmp_path / "README.md").read_text()
+    assert "| 9.876 |" in (tmp_path / "docs" / "live-video.md").read_text()
     assert docs_numbers.run(check=True, root=tmp_path) == []
