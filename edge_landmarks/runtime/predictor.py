@@ -308,8 +308,8 @@ the rest of the video; the highest such score in ``benchmarks/false_faces.py``'s
 LOW_SCORE = 0.65
 """An unsure detection that still scores under this after its second look is no face. Measured
 (``benchmarks/false_faces.py``, 2026-12-03): every unsure detection of a labelled demo68 face ends at 0.73 or
-more (a small face's second look: 0.80-0.96; a large one's first look: 0.73-0.80), while 11 of 120 frames of the
-filmed textures passed the landmark check (disagreement 0.067-0.10) at 0.525-0.565."""
+more (a small face's second look: 0.80-0.96; a large one's first look: 0.73-0.80), while 11 of the 120
+detections on 240 frames of filmed textures passed the landmark check (disagreement 0.067-0.10) at 0.525-0.565."""
 MAX_DISAGREEMENT = 0.1
 """Below :data:`SURE_SCORE`, a detection is a face only where the landmark model agrees with the detector: the mean
 distance between the model's eye centres, nose tip and mouth centre and the detector's own four keypoints, over the
@@ -346,10 +346,10 @@ def plausible_face(det, points: np.ndarray, box, scheme: str | None) -> bool:
     with the shipped model and detector (``benchmarks/false_faces.py``, ``benchmarks/results/false_faces.json``):
     detections of demo68's labelled faces disagree by 0.032 in the median and 0.055-0.060 at the 95th percentile;
     with :func:`confirm_face`'s second look every one is kept (519 of 519 from the full detector, 475 of 475 from the
-    whole-frame pass). Turned away: 19 of 19 false faces on 40 textures (disagreement 0.19 in the median) and a
-    colour chart among scikit-image's 23 non-face sample images; kept: a motorcycle at 0.82. Only 68-point models
-    are asked (their eyes, nose tip and mouth have fixed indices); a detector without keypoints (Haar) is taken at
-    its word."""
+    whole-frame pass). Turned away: 19 of 19 false faces on 40 textures (disagreement 0.19 in the median), with
+    :data:`LOW_SCORE` all 120 on 240 frames of 8 filmed ones, and a colour chart among scikit-image's 23 non-face
+    sample images; kept: a motorcycle at 0.82. Only 68-point models are asked (their eyes, nose tip and mouth have
+    fixed indices); a detector without keypoints (Haar) is taken at its word."""
     kps = getattr(det, "keypoints", None)
     if kps is None or scheme != "ibug68" or len(points) != 68:
         return True
