@@ -9,10 +9,18 @@ A generated block sits between two comment lines, the first naming its kind and 
     ...the table...
     <!-- end generated -->
 
-Kinds: ``peers`` (a bench run's rows: NME with and without the jaw, jitter, lag, latency, file size),
-``shipped`` (the files shipped in the package, argument: their folder: bytes, SHA-256, the INT8 NME change their
-sidecar's validation recorded), ``main`` (the quickstart's table at one thread, from its results' bench.json) and
-``demo_fps`` (``benchmarks/demo_fps.py``'s result: the headless demo's frames per second per scene).
+Kinds (the argument after the kind is the source, relative to the repository):
+
+- ``main``: a quickstart's results folder: its machine and stage times, its table at one thread, what it says about
+  INT8 and real faces;
+- ``bench_table``: a bench run's bench.json, every row as its results folder shows them, and the targets read off
+  them;
+- ``peers``: a bench run's bench.json: NME with and without the jaw, jitter, lag, latency, file size;
+- ``shipped``: the folder of the files shipped in the package: bytes, SHA-256, the INT8 NME change their sidecars'
+  validation recorded;
+- ``demo_fps``: ``benchmarks/demo_fps.py``'s result: the headless demo's frames per second per scene;
+- ``hostile``: ``benchmarks/hostile_inputs.py``'s result: its counts, as a sentence.
+
 ``tests/test_docs_numbers.py`` runs ``--check``.
 """
 
@@ -23,11 +31,17 @@ import hashlib
 import json
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ("README.md", "docs/*.md", "benchmarks/README.md", "train/README.md", "quantize/README.md")
 BLOCK = re.compile(r"(<!-- generated: (\w+) (\S+) -->\n)(.*?)(<!-- end generated -->)", re.S)
+
+
+def _wrap(text: str) -> str:
+    """A generated paragraph, wrapped as the docs' hand-written ones are (120 columns)."""
+    return textwrap.fill(text, 120, break_long_words=False, break_on_hyphens=False)
 
 
 def _num(v, fmt: str) -> str:
@@ -52,6 +66,11 @@ def peers(source: Path) -> str:
                    f"{_num(r['nme_no_jaw'], '.4f')} | {_num(r['jitter_nmf'], '.3f')} | "
                    f"{_num(r['jitter_px'], '.2f')} / {_num(r['demo_jitter_px'], '.2f')} | "
                    f"{_num(r['demo_lag'], '.2f')} | {_num(r['latency_ms_median'], '.2f')} |")
+    ok = {(r["format"], r["precision"]): r for r in rows if r["status"] == "ok" and r.get("jitter_nmf")}
+    ratios = [f"{names.get(f, f)} {100 * (ok[f, 'int8']['jitter_nmf'] / ok[f, 'fp32']['jitter_nmf'] - 1):+.0f} %"
+              for f in names if (f, "int8") in ok and (f, "fp32") in ok]
+    if ratios:
+        out += ["", "Jitter of the model alone, INT8 against the same runtime's FP32: " + ", ".join(ratios) + "."]
     return "\n".join(out) + "\n"
 
 
@@ -68,11 +87,23 @@ def shipped(folder: Path) -> str:
 RUNTIMES = {"pytorch": "PyTorch", "onnx": "onnxruntime", "openvino": "OpenVINO", "tflite": "LiteRT"}
 
 
-def main_job(source: Path) -> str:
-    """The quickstart's table at one thread: every model row of its bench.json, then the peers."""
-    rows = json.loads(source.read_text())
+def main_job(folder: Path) -> str:
+    """The quickstart's results folder: where and how long it ran, its table at one thread (every model row of its
+    bench.json, then the peers), and what the table says about INT8."""
+    env = json.loads((folder / "environment.json").read_text())
+    rows = json.loads((folder / "bench.json").read_text())
     rows = rows["rows"] if isinstance(rows, dict) else rows
-    out = ["| input | format | precision | file MB | NME | NME change | median ms | INT8 gain | vs PyTorch | vs dlib |",
+    settings, took = env["settings"], env["settings"].get("quickstart_seconds", {})
+    vnni = "AVX-512 VNNI" if "avx512_vnni" in env.get("cpu_flags", "") else "AVX2, no AVX-512"
+    stages = [("data", "the demo set"), ("train_56", "training at 56 px"), ("train_224", "fine-tuning at 224 px"),
+              ("export", "export and INT8"), ("bench", "benchmark")]
+    out = [_wrap(f"`{env['command']}` on {env['cpu']} ({env['cores']} cores, {vnni}), {env['date'][:10]}: "
+           + ", ".join(f"{what} {took[k]:.0f} s" + (" (already built)" if k == "data" and took[k] < 2 else "")
+                       for k, what in stages if k in took)
+           + f"; **{sum(took.values()) / 60:.1f} min** in all. {settings['faces']} held-out test faces, median of "
+           f"{settings['runs']} calls after {settings['warmup']} warm-up, batch 1, one thread (the results folder "
+           "has 2 threads, FR and AUC, p90 and peak memory):"), "",
+           "| input | format | precision | file MB | NME | NME change | median ms | INT8 gain | vs PyTorch | vs dlib |",
            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if r["threads"] != 1 or r["status"] != "ok":
@@ -87,6 +118,26 @@ def main_job(source: Path) -> str:
                    f"| {r['precision'].upper() if not peer else 'float'} | {_num(r['file_mb'], '.2f')} | "
                    f"{_num(r['nme'], '.4f')} | {change} | {_num(r['latency_ms_median'], '.3f')} | {gain} | {speed} | "
                    f"{vs_dlib} |")
+    int8 = [r for r in rows if r["status"] == "ok" and r["precision"] == "int8"]
+    if int8:
+        def span(values, fmt):
+            return f"{format(min(values), fmt)} to {format(max(values), fmt)}"
+
+        out += ["", f"INT8 changes the NME by {span([100 * r['delta_nme_rel'] for r in int8], '+.1f')} % and runs "
+                    f"{span([r['speedup_vs_fp32'] for r in int8], '.2f')}x as fast as the same runtime's FP32 "
+                    "(1 and 2 threads)."]
+        for size in sorted({r["size"] for r in int8}):
+            vs = [r["speedup_vs_dlib"] for r in int8 if r["size"] == size and r["speedup_vs_dlib"] is not None]
+            if vs:
+                out[-1] += f" At {size} px they run {span(vs, '.2f')}x as fast as the dlib predictor per face."
+    out = [_wrap(line) if not line.startswith("|") else line for line in out]
+    real = settings.get("real_faces_56px")
+    if real:
+        out += ["", f"On real faces (demo68's test_wild: {real['points']['faces']} in-the-wild colour faces of unseen "
+                    f"people) the 56 px model's NME is {real['points']['nme']:.4f} from the labels' boxes and "
+                    f"{real['detector']['nme']:.4f} through the face detector "
+                    f"({100 * real['detector']['detection_rate']:.0f} % found)."]
+        out[-1] = _wrap(out[-1])
     return "\n".join(out) + "\n"
 
 
@@ -104,7 +155,33 @@ def demo_fps(source: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-KINDS = {"peers": peers, "shipped": shipped, "main": main_job, "demo_fps": demo_fps}
+def hostile(source: Path) -> str:
+    """``benchmarks/hostile_inputs.py --out``'s counts, as a sentence."""
+    counts = json.loads(source.read_text())["counts"]
+    clear, kept = counts.get("clear error", 0), counts.get("kept", 0)
+    bad = {k: v for k, v in counts.items() if k not in ("clear error", "kept")}
+    tail = ", ".join(f"{v} {k}" for k, v in sorted(bad.items())) if bad else \
+        "none ends in a traceback, a hang or an accepted input"
+    return _wrap(f"Of its {sum(counts.values())} cases, {clear} end in one clear error and {kept} (the user's own "
+                 f"files beside an output) keep every file; {tail}.") + "\n"
+
+
+def bench_table(source: Path) -> str:
+    """Every row of a bench run's bench.json as its results folder's README shows them, and the targets read off
+    them (``edge_landmarks.bench.results``)."""
+    from edge_landmarks.bench.results import highlights, table
+    from edge_landmarks.report import markdown_table
+
+    rows = json.loads(source.read_text())
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    headers, cells, notes = table(rows)
+    out = [markdown_table(headers, cells), ""]
+    out += [f"- {line}" for line in highlights(rows) + [f"did not run: {n}" for n in notes]]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+KINDS = {"main": main_job, "bench_table": bench_table, "peers": peers, "shipped": shipped, "demo_fps": demo_fps,
+         "hostile": hostile}
 
 
 def blocks(text: str, root: Path = ROOT):

@@ -358,6 +358,19 @@ def test_bench_option_errors(run_dir, args, needle):
     assert res.exit_code == 2 and needle in res.output, res.output
 
 
+def test_a_suite_exports_nothing_for_a_size_left_out(tmp_path):
+    """``bench --suite S --sizes 224`` on a suite whose checkpoint is a 56 px one: no row, and no export made for it
+    (the suite exports missing files only for the sizes it benchmarks)."""
+    ckpt = tmp_path / "run56" / "best.pt"
+    ckpt.parent.mkdir()
+    ckpt.write_bytes((Path(__file__).parent / "assets" / "demo68_mobilenetv2_56.pt").read_bytes())
+    suite = tmp_path / "s.yaml"
+    suite.write_text(f"name: s\nmodels:\n  - checkpoint: {ckpt}\n")
+    res = CliRunner().invoke(main, ["bench", "--suite", str(suite), "--sizes", "224", "--no-dlib", "--no-mediapipe"])
+    assert res.exit_code == 2 and "nothing to benchmark (check --sizes)" in res.output, res.output
+    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["best.pt"]  # no export/ folder, no export.log
+
+
 def test_bench_threads_split_machine_and_force(run_dir, demo68, tmp_path):
     """--threads 1,2 gives a row per thread count, --split scores on the faces named, --machine names the results
     folder, and --force replaces it instead of making a -2 folder."""

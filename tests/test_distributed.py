@@ -51,8 +51,10 @@ def test_one_sync_bn_step_on_two_processes_equals_one_step_on_the_whole_batch(de
 @pytest.mark.slow
 def test_ddp_run_of_the_demo_recipe_writes_one_run_that_evaluates_and_resumes(cache_env, tmp_path):
     out = tmp_path / "ddp"
+    # four batches an epoch (each process's share of them): the processes, their one writer and the resume are under
+    # test here, not what the recipe learns
     res = CliRunner().invoke(main, ["train", "demo", "--epochs", "2", "--out", str(out), "--nproc", "2",
-                                    "--sync-bn", "--threads", "1"])
+                                    "--sync-bn", "--threads", "1", "--max-batches", "4"])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == ["best.pt", "last.pt", "metrics.csv"]
     assert len((out / "metrics.csv").read_text().splitlines()) == 3  # one writer: a header and two epochs
@@ -63,7 +65,8 @@ def test_ddp_run_of_the_demo_recipe_writes_one_run_that_evaluates_and_resumes(ca
                                    "--out", str(tmp_path / "ev")])
     assert ev.exit_code == 0, ev.output
     # --resume with another world size: one process continues the two-process run
-    res = CliRunner().invoke(main, ["train", "demo", "--epochs", "3", "--out", str(out), "--resume", "--threads", "2"])
+    res = CliRunner().invoke(main, ["train", "demo", "--epochs", "3", "--out", str(out), "--resume", "--threads", "2",
+                                    "--max-batches", "4"])
     assert res.exit_code == 0, res.output
     assert [r.split(",")[0] for r in (out / "metrics.csv").read_text().splitlines()[1:]] == ["1", "2", "3"]
 
@@ -86,7 +89,7 @@ def _free_port() -> int:
 def test_two_nodes_of_one_process_each_end_in_the_checkpoint_of_one_node(cache_env, tmp_path):
     """A cluster as torchrun runs one: an agent per node (here two on this host, one process each), c10d rendezvous
     on 127.0.0.1; the run ends in the same checkpoint files as one node with two processes."""
-    job = ["-m", "edge_landmarks", "train", "demo", "--epochs", "1", "--threads", "1"]
+    job = ["-m", "edge_landmarks", "train", "demo", "--epochs", "1", "--threads", "1", "--max-batches", "6"]
     _torchrun([*job, "--out", str(tmp_path / "one")], tmp_path)
     port = _free_port()
     agents = [subprocess.Popen(

@@ -83,8 +83,9 @@ def suite_targets(suite: dict, force: bool = False, progress: bool = True, conso
                 with output_to(ckpt.parent / "export" / "export.log") if ckpt.is_file() else contextlib.nullcontext():
                     found = prepare_artefacts(ckpt, entry.get("formats", formats),
                                               entry.get("precisions", precisions), data=entry.get("calib_data"),
-                                              calib_size=suite.get("calib_size", 300), force=force, on_step=step)
-                if found[0].status == "missing":
+                                              calib_size=suite.get("calib_size", 300), force=force, on_step=step,
+                                              sizes=sizes)
+                if found and found[0].status == "missing":
                     found[0].model = entry.get("model", found[0].model)
                     if entry.get("make"):
                         found[0].reason += f"; make it with: {entry['make']}"

@@ -152,9 +152,10 @@ def _source_checkpoint(t: Target) -> Path | None:
 
 
 def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | None = None,
-                      calib_size: int = 300, force: bool = False, on_step=None) -> list[Target]:
+                      calib_size: int = 300, force: bool = False, on_step=None, sizes=None) -> list[Target]:
     """The checkpoint and its artefacts in ``<run>/export``: reused when made from this very checkpoint, exported
-    (and validated) when missing. A failed export is a target with its status and reason."""
+    (and validated) when missing. A failed export is a target with its status and reason. With ``sizes``, a
+    checkpoint of another input size is left out (nothing exported for it)."""
     from ..export import ExportJob, artefact_name
     from ..models import ModelConfig
     from ..runtime.backends import is_unfinished
@@ -165,6 +166,8 @@ def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | N
     ref = _checkpoint_target(checkpoint)
     if ref.status != "ok":
         return [ref]
+    if sizes and ref.size not in sizes:
+        return []
     out = checkpoint.parent / "export"
     targets = [ref]
     job = None  # one export job for every file made here (each format's FP32 conversion made once)

@@ -132,7 +132,7 @@ def quickstart_cmd(out, epochs, epochs_224, fmt, threads, runs, warmup, calib_si
     Builds demo68 if needed, trains the demo recipe (mobilenetv2 at 56 px), fine-tunes it at 224 px from the 56 px
     weights, exports both to ONNX / OpenVINO / TFLite in FP32 and INT8 (each validated), benchmarks every file
     (accuracy on held-out people, latency at 1 and 2 threads, the dlib predictor as the peer) and writes the results
-    to <out>/results/<machine>-<date>/. About 11 minutes on a 2-core CPU (11.3 measured from a clean clone); run it
+    to <out>/results/<machine>-<date>/. 10 to 25 minutes on a 2-core CPU, by machine; run it
     again to continue after Ctrl-C.
 
     \b
