@@ -19,7 +19,8 @@ Kinds (the argument after the kind is the source, relative to the repository):
 - ``shipped``: the folder of the files shipped in the package: bytes, SHA-256, the INT8 NME change their sidecars'
   validation recorded;
 - ``demo_fps``: ``benchmarks/demo_fps.py``'s result: the headless demo's frames per second per scene;
-- ``hostile``: ``benchmarks/hostile_inputs.py``'s result: its counts, as a sentence.
+- ``hostile``: ``benchmarks/hostile_inputs.py``'s result: its counts, as a sentence;
+- ``int8_jitter``: ``benchmarks/int8_jitter.py``'s result: a TFLite file's jitter per group of ops kept in float.
 
 ``tests/test_docs_numbers.py`` runs ``--check``.
 """
@@ -180,8 +181,29 @@ def bench_table(source: Path) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-KINDS = {"main": main_job, "bench_table": bench_table, "peers": peers, "shipped": shipped, "demo_fps": demo_fps,
-         "hostile": hostile}
+def int8_jitter(source: Path) -> str:
+    """``benchmarks/int8_jitter.py``'s result: per group of ops kept in float, the TFLite file's jitter, NME change
+    and distance from FP32."""
+    result = json.loads(source.read_text())
+    what = {"fp32": "FP32 (the reference)", "none": "INT8, nothing more in float",
+            "default": "INT8 as `edge-lmk quantize` writes it (the early blocks)"}
+    out = ["| TFLite file | weighted ops kept in float (beside the head) | jitter NMF % | against FP32 | NME change "
+           "| px from FP32 |", "|---|---|---:|---:|---:|---:|"]
+    plain = next((len(r["float_layers"]) for r in result["rows"] if r["group"] == "none"), None)
+    for r in result["rows"]:
+        group = r["group"]
+        name = what.get(group, f"INT8, ops {group.replace(':', ' to ')} (exclusive) in float")
+        n = "-" if group == "fp32" or plain is None else str(len(r["float_layers"]) - plain)
+        out.append(f"| {name} | {n} | {r['jitter_nmf']:.3f} | "
+                   + ("reference |  |  |" if group == "fp32" else
+                      f"{100 * r['jitter_vs_fp32']:+.1f} % | {100 * r['delta_nme_rel']:+.2f} % | "
+                      f"{r['mean_px_error_vs_fp32']:.3f} |"))
+    out += ["", f"`{result['command']}`, {result['faces']} test_wild faces."]
+    return "\n".join(out) + "\n"
+
+
+KINDS = {"main": main_job, "int8_jitter": int8_jitter, "bench_table": bench_table, "peers": peers, "shipped": shipped,
+         "demo_fps": demo_fps, "hostile": hostile}
 
 
 def blocks(text: str, root: Path = ROOT):

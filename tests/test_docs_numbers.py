@@ -32,7 +32,8 @@ def test_a_changed_result_makes_its_block_stale_and_the_rewrite_puts_it_right(tm
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     assert docs_numbers.run(check=True, root=tmp_path) == []
-    bench = next(tmp_path / s for s in sources if s.endswith("peers-2026-12-02/bench.json"))
+    bench = tmp_path / next(src for text in docs.values() for _, kind, src, _, _ in docs_numbers.blocks(text)
+                            if kind == "peers")
     rows = json.loads(bench.read_text())
     rows[0]["jitter_nmf"] = 9.876
     bench.write_text(json.dumps(rows))

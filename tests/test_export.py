@@ -354,8 +354,12 @@ def test_int8_of_a_trained_model_keeps_the_promised_budget(trained, demo68, tmp_
         ops = [(op["op_name"], tensors[op["inputs"][0]]["dtype"], list(tensors[op["outputs"][0]]["shape"]))
                for op in interp._get_ops_details() if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D")]
         float_ops = [(name, shape) for name, dtype, shape in ops if dtype == np.float32]
-        assert float_ops == [("DEPTHWISE_CONV_2D", [1, 1, 1, 1280]), ("CONV_2D", [1, 1, 1, 136])], float_ops
-        assert all(dtype == np.int8 for _, dtype, _ in ops[:-2])
+        assert float_ops[-2:] == [("DEPTHWISE_CONV_2D", [1, 1, 1, 1280]), ("CONV_2D", [1, 1, 1, 136])], float_ops
+        # and the first two inverted-residual blocks, which read the stem's 28x28 map (#30: their rounding made the
+        # points flicker): depthwise and projection, expansion and depthwise
+        assert float_ops[:-2] == [(name, shape) for name, _, shape in ops[1:5]], float_ops
+        assert [name for name, _, _ in ops[1:5]] == ["DEPTHWISE_CONV_2D", "CONV_2D", "CONV_2D", "DEPTHWISE_CONV_2D"]
+        assert all(dtype == np.int8 for _, dtype, _ in [ops[0], *ops[5:-2]])
         assert entry["settings"]["float_layers"][:2] == ["Sequential_gdconv/BatchNorm2d_1",
                                                          "Sequential_head/BatchNorm2d_1"]
 

@@ -50,13 +50,32 @@ def _weighted_scopes(interpreter) -> list[str]:
     return [scope for name, scope, _ in _op_scopes(interpreter) if name in WEIGHTED_OPS]
 
 
-def _op_scopes(interpreter) -> list[tuple[str, str, list[int]]]:
-    """(op name, ai-edge-quantizer scope: its output tensor names + ';', first output's shape) of every op, in graph
-    order."""
+def _op_scopes(interpreter, inputs: bool = False) -> list[tuple]:
+    """(op name, ai-edge-quantizer scope: its output tensor names + ';', first output's shape[, first input's shape])
+    of every op, in graph order."""
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-    return [(op["op_name"], ";".join(tensors[i]["name"] for i in op["outputs"]) + ";",
-             [int(d) for d in tensors[op["outputs"][0]]["shape"]])
+
+    def shape(i):
+        return [int(d) for d in tensors[i]["shape"]] if i in tensors else []
+
+    return [(op["op_name"], ";".join(tensors[i]["name"] for i in op["outputs"]) + ";", shape(op["outputs"][0]),
+             *([shape(op["inputs"][0])] if inputs else []))
             for op in interpreter._get_ops_details()]
+
+
+def _early_scopes(interpreter, size: int) -> list[str]:
+    """In a MobileNet (a depthwise conv right after the stem), the weighted ops after the stem that read a map of at
+    least half the input's side: its first blocks, which carry the sub-pixel detail of the face. In int8 their
+    rounding made the points flicker: on the shipped checkpoint (NMF on the still clips of six test_wild faces,
+    :mod:`edge_landmarks.stability`), 0.505 % quantised against 0.443 % for FP32 (+14 %); with these four ops in float
+    (MobileNetV2 at 56 px: the first block's depthwise and projection, the second's expansion and depthwise) 0.479 %
+    (+8 %), NME change -0.22 % against -0.19 %. Either half alone changed nothing (0.508, 0.504); keeping the first
+    ten weighted ops in float gave 0.479 as well, the first conv alone 0.531. Other nets (ResNets, Xception, the
+    Kaggle CNNs) get nothing here: their early layers are full convolutions and most of their work."""
+    ops = [(name, scope, inp) for name, scope, _, inp in _op_scopes(interpreter, inputs=True) if name in WEIGHTED_OPS]
+    if len(ops) < 2 or ops[1][0] != "DEPTHWISE_CONV_2D":
+        return []
+    return [scope for _, scope, inp in ops[1:] if len(inp) == 4 and 2 * max(inp[1], inp[2]) >= size]
 
 
 def _global_depthwise_scopes(interpreter) -> list[str]:
@@ -76,7 +95,7 @@ def _head_scopes(interpreter) -> list[str]:
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
                 float_ends: bool = False, float_head: bool = True, ranges: str = "min-max",
-                float_input: bool = False, fp32: bytes | None = None) -> dict:
+                float_input: bool = False, fp32: bytes | None = None, float_early: bool = True) -> dict:
     """ai-edge-quantizer ``static_wi8_ai8`` (int8 per-channel weights, int8 activations), min-max ranges
     (``ranges="vendor default"``: the quantizer's own moving average, for comparison).
 
@@ -89,7 +108,8 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     one before the head in float; ``float_input`` the first weighted op, so that the image is never quantised. Unlike
     ONNX and OpenVINO (:func:`edge_landmarks.export.onnx.export_int8`), that makes the TFLite file flicker more, not
     less (NMF on the still clips of six test_wild faces, shipped checkpoint: 0.531 % against 0.505 % quantised and
-    0.443 % for FP32), so it is off here.
+    0.443 % for FP32), so it is off here. ``float_early`` keeps the first depthwise-separable blocks in float
+    instead (:func:`_early_scopes`: what made the points flicker).
     """
     from .contract import check_ranges, float_layers, input_bounds
 
@@ -109,6 +129,8 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     scopes = _weighted_scopes(interp)
     excluded = float_layers(scopes, (_global_depthwise_scopes(interp) + _head_scopes(interp)) if float_head else [],
                             float_ends, float_input)
+    if float_early:
+        excluded += [s for s in _early_scopes(interp, model.config.input_size) if s not in excluded]
     for scope in excluded:  # the latest matching config wins
         rm.add_quantization_config("^" + re.escape(scope), qtyping.TFLOperationName.ALL_SUPPORTED,
                                    algorithm_key=algorithm_manager.AlgorithmName.NO_QUANTIZE)
