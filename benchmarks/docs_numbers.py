@@ -20,7 +20,8 @@ Kinds (the argument after the kind is the source, relative to the repository):
   validation recorded;
 - ``demo_fps``: ``benchmarks/demo_fps.py``'s result: the headless demo's frames per second per scene;
 - ``hostile``: ``benchmarks/hostile_inputs.py``'s result: its counts, as a sentence;
-- ``int8_jitter``: ``benchmarks/int8_jitter.py``'s result: a TFLite file's jitter per group of ops kept in float.
+- ``int8_jitter``: ``benchmarks/int8_jitter.py``'s result: a TFLite file's jitter per group of ops kept in float;
+- ``false_faces``: ``benchmarks/false_faces.py``'s summary: detections and faces kept, per set and detector pass.
 
 ``tests/test_docs_numbers.py`` runs ``--check``.
 """
@@ -202,8 +203,18 @@ def int8_jitter(source: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def false_faces(source: Path) -> str:
+    """``benchmarks/false_faces.py``'s summary: per set and detector pass, the detections and those kept as faces."""
+    result = json.loads(source.read_text())
+    out = ["| set | detector pass | on a labelled face | detections | kept as faces |", "|---|---|---|---:|---:|"]
+    for r in result["summary"]:
+        out.append(f"| {r['set']} | {r['pass']} | {'yes' if r['labelled face'] else 'no'} | {r['detections']} | "
+                   f"{r['kept']} |")
+    return "\n".join(out) + "\n"
+
+
 KINDS = {"main": main_job, "int8_jitter": int8_jitter, "bench_table": bench_table, "peers": peers, "shipped": shipped,
-         "demo_fps": demo_fps, "hostile": hostile}
+         "demo_fps": demo_fps, "hostile": hostile, "false_faces": false_faces}
 
 
 def blocks(text: str, root: Path = ROOT):
