@@ -21,7 +21,9 @@ Kinds (the argument after the kind is the source, relative to the repository):
 - ``demo_fps``: ``benchmarks/demo_fps.py``'s result: the headless demo's frames per second per scene;
 - ``hostile``: ``benchmarks/hostile_inputs.py``'s result: its counts, as a sentence;
 - ``int8_jitter``: ``benchmarks/int8_jitter.py``'s result: a TFLite file's jitter per group of ops kept in float;
-- ``false_faces``: ``benchmarks/false_faces.py``'s summary: detections and faces kept, per set and detector pass.
+- ``false_faces``: ``benchmarks/false_faces.py``'s summary: detections and faces kept, per set and detector pass;
+- ``arm64``: ``benchmarks/arm64/run.py``'s result: each file's points on emulated aarch64 against x86;
+- ``serve_fps``: ``benchmarks/serve_fps.py``'s result: the served demo's FPS per set of clients.
 
 ``tests/test_docs_numbers.py`` runs ``--check``.
 """
@@ -213,8 +215,46 @@ def false_faces(source: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def arm64(source: Path) -> str:
+    """``benchmarks/arm64/run.py``'s result: per emulated core, each file's points against x86 and both NMEs, the
+    install time and the headless demo."""
+    result = json.loads(source.read_text())
+    out = ["| core | file | max / mean difference, aarch64 vs x86 (px of the 112 px crop) | NME x86 | NME aarch64 |",
+           "|---|---|---|---:|---:|"]
+    for run in result["runs"]:
+        for r in run["predict"]:
+            out.append(f"| {run['cpu']} | `{r['file']}` | {r['max_px']:.3f} / {r['mean_px']:.3f} | "
+                       f"{r['nme_x86']:.4f} | {r['nme_arm64']:.4f} |")
+    lines = []
+    for run in result["runs"]:
+        v, demo = run["versions"], run["demo"]
+        lines.append(f"{run['cpu']}: the core install {run['install_s']:.0f} s under emulation (numpy {v['numpy']}, "
+                     f"OpenCV {v['opencv']}, onnxruntime {v['onnxruntime']}, ai-edge-litert {v['ai-edge-litert']}); "
+                     f"the headless demo found a face in {demo['arm64']['faces']} of {demo['arm64']['frames']} "
+                     f"frames ({demo['x86']['faces']} of {demo['x86']['frames']} on x86).")
+    out += ["", _wrap(f"{result['date']}, {result['qemu']}, `{result['command']}`. " + " ".join(lines))]
+    return "\n".join(out) + "\n"
+
+
+def serve_fps(source: Path) -> str:
+    """``benchmarks/serve_fps.py``'s result: the served demo's FPS per set of clients."""
+    result = json.loads(source.read_text())
+    out = ["| clients | FPS end to end | ms per frame: read / detect / landmarks / draw / serve |", "|---|---:|---|"]
+    for c in result["cases"]:
+        who = "no client" if not c["readers"] else \
+            f"{c['readers']} reader{'s' if c['readers'] > 1 else ''} of /stream.mjpg"
+        if c["stalled_client"]:
+            who += " and a client that stopped reading"
+        ms = c["ms_per_frame"]
+        out.append(f"| {who} | {c['fps']:.0f} | {ms['read']:.2f} / {ms['detect']:.2f} / {ms['landmarks']:.2f} / "
+                   f"{ms['draw']:.2f} / {ms['output']:.2f} |")
+    out += ["", f"`{result['command']}`"]
+    return "\n".join(out) + "\n"
+
+
 KINDS = {"main": main_job, "int8_jitter": int8_jitter, "bench_table": bench_table, "peers": peers, "shipped": shipped,
-         "demo_fps": demo_fps, "hostile": hostile, "false_faces": false_faces}
+         "demo_fps": demo_fps, "hostile": hostile, "false_faces": false_faces,
+         "arm64": arm64, "serve_fps": serve_fps}
 
 
 def blocks(text: str, root: Path = ROOT):

@@ -13,10 +13,8 @@ __all__ = ["output_to", "terminal_console", "progress_bar"]
 @contextlib.contextmanager
 def output_to(log: Path):
     """Send what converters print (straight to the file descriptors, or through ``sys.stdout``) to ``log``; a
-    progress bar on :func:`terminal_console` keeps drawing on the terminal meanwhile. A log this call made and nothing
-    was written to is removed afterwards, with the folder it made for it."""
+    progress bar on :func:`terminal_console` keeps drawing on the terminal meanwhile."""
     log = Path(log)
-    made_folder, made_log = not log.parent.exists(), not log.exists()
     log.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -33,11 +31,6 @@ def output_to(log: Path):
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
-            if made_log and log.stat().st_size == 0:
-                log.unlink()
-                if made_folder:
-                    with contextlib.suppress(OSError):
-                        log.parent.rmdir()
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import EdgeLandmarksError
 from ..formats import export_formats
 from .console import output_to, progress_bar, terminal_console
-from .targets import Target, prepare_artefacts
+from .targets import Target, checkpoint_size, prepare_artefacts
 
 __all__ = ["SUITE_KEYS", "find_suite", "load_suite", "suite_targets", "suite_names"]
 
@@ -80,12 +80,13 @@ def suite_targets(suite: dict, force: bool = False, progress: bool = True, conso
                     if prog:
                         prog.update(task, completed=next(count), description=f"{ckpt.parent.name}: {label}")
 
+                if sizes and ckpt.is_file() and checkpoint_size(ckpt) not in (None, *sizes):
+                    continue  # a size left out (--sizes): nothing exported for it
                 with output_to(ckpt.parent / "export" / "export.log") if ckpt.is_file() else contextlib.nullcontext():
                     found = prepare_artefacts(ckpt, entry.get("formats", formats),
                                               entry.get("precisions", precisions), data=entry.get("calib_data"),
-                                              calib_size=suite.get("calib_size", 300), force=force, on_step=step,
-                                              sizes=sizes)
-                if found and found[0].status == "missing":
+                                              calib_size=suite.get("calib_size", 300), force=force, on_step=step)
+                if found[0].status == "missing":
                     found[0].model = entry.get("model", found[0].model)
                     if entry.get("make"):
                         found[0].reason += f"; make it with: {entry['make']}"

@@ -59,6 +59,12 @@ def _checkpoint_target(path: Path) -> Target:
     return Target("pytorch", path, cfg["name"], "fp32", int(cfg["input_size"]), file_sha256(path), cfg)
 
 
+def checkpoint_size(path: Path) -> int | None:
+    """A checkpoint's input size, or None when it cannot be read (its row says why later)."""
+    t = _checkpoint_target(Path(path))
+    return t.size if t.status == "ok" else None
+
+
 def _artefact_target(path: Path, fmt: str) -> Target:
     from ..runtime.backends import read_metadata
 
@@ -152,10 +158,9 @@ def _source_checkpoint(t: Target) -> Path | None:
 
 
 def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | None = None,
-                      calib_size: int = 300, force: bool = False, on_step=None, sizes=None) -> list[Target]:
+                      calib_size: int = 300, force: bool = False, on_step=None) -> list[Target]:
     """The checkpoint and its artefacts in ``<run>/export``: reused when made from this very checkpoint, exported
-    (and validated) when missing. A failed export is a target with its status and reason. With ``sizes``, a
-    checkpoint of another input size is left out (nothing exported for it)."""
+    (and validated) when missing. A failed export is a target with its status and reason."""
     from ..export import ExportJob, artefact_name
     from ..models import ModelConfig
     from ..runtime.backends import is_unfinished
@@ -166,8 +171,6 @@ def prepare_artefacts(checkpoint: str | Path, formats, precisions, data: str | N
     ref = _checkpoint_target(checkpoint)
     if ref.status != "ok":
         return [ref]
-    if sizes and ref.size not in sizes:
-        return []
     out = checkpoint.parent / "export"
     targets = [ref]
     job = None  # one export job for every file made here (each format's FP32 conversion made once)
