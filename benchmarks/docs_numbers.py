@@ -232,7 +232,8 @@ def arm64(source: Path) -> str:
                      f"OpenCV {v['opencv']}, onnxruntime {v['onnxruntime']}, ai-edge-litert {v['ai-edge-litert']}); "
                      f"the headless demo found a face in {demo['arm64']['faces']} of {demo['arm64']['frames']} "
                      f"frames ({demo['x86']['faces']} of {demo['x86']['frames']} on x86).")
-    out += ["", _wrap(f"{result['date']}, {result['qemu']}, `{result['command']}`. " + " ".join(lines))]
+    out += ["", _wrap(f"{result['date']} (host {result['host']}), {result['qemu']}, `{result['command']}`. "
+                      + " ".join(lines))]
     return "\n".join(out) + "\n"
 
 
