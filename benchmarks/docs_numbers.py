@@ -98,10 +98,11 @@ def main_job(folder: Path) -> str:
     rows = json.loads((folder / "bench.json").read_text())
     rows = rows["rows"] if isinstance(rows, dict) else rows
     settings, took = env["settings"], env["settings"].get("quickstart_seconds", {})
-    vnni = "AVX-512 VNNI" if "avx512_vnni" in env.get("cpu_flags", "") else "AVX2, no AVX-512"
+    flags = env.get("cpu_flags", [])
+    isa = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512"
     stages = [("data", "the demo set"), ("train_56", "training at 56 px"), ("train_224", "fine-tuning at 224 px"),
               ("export", "export and INT8"), ("bench", "benchmark")]
-    out = [_wrap(f"`{env['command']}` on {env['cpu']} ({env['cores']} cores, {vnni}), {env['date'][:10]}: "
+    out = [(f"`{env['command']}` on {env['cpu']} ({env['cores']} cores, {isa}), {env['date'][:10]}: "
            + ", ".join(f"{what} {took[k]:.0f} s" + (" (already built)" if k == "data" and took[k] < 2 else "")
                        for k, what in stages if k in took)
            + f"; **{sum(took.values()) / 60:.1f} min** in all. {settings['faces']} held-out test faces, median of "
@@ -134,14 +135,13 @@ def main_job(folder: Path) -> str:
             vs = [r["speedup_vs_dlib"] for r in int8 if r["size"] == size and r["speedup_vs_dlib"] is not None]
             if vs:
                 out[-1] += f" At {size} px they run {span(vs, '.2f')}x as fast as the dlib predictor per face."
-    out = [_wrap(line) if not line.startswith("|") else line for line in out]
     real = settings.get("real_faces_56px")
     if real:
         out += ["", f"On real faces (demo68's test_wild: {real['points']['faces']} in-the-wild colour faces of unseen "
                     f"people) the 56 px model's NME is {real['points']['nme']:.4f} from the labels' boxes and "
                     f"{real['detector']['nme']:.4f} through the face detector "
                     f"({100 * real['detector']['detection_rate']:.0f} % found)."]
-        out[-1] = _wrap(out[-1])
+    out = [line if line.startswith("|") else _wrap(line) for line in out]
     return "\n".join(out) + "\n"
 
 

@@ -90,7 +90,7 @@ def suite_targets(suite: dict, force: bool = False, progress: bool = True, conso
                     found[0].model = entry.get("model", found[0].model)
                     if entry.get("make"):
                         found[0].reason += f"; make it with: {entry['make']}"
-                targets += [t for t in found if not sizes or t.size is None or t.size in sizes]
+                targets += found
             if prog:
                 prog.update(task, completed=total, description="done")
     return sorted(targets, key=lambda t: t.key)

@@ -60,9 +60,14 @@ def _checkpoint_target(path: Path) -> Target:
 
 
 def checkpoint_size(path: Path) -> int | None:
-    """A checkpoint's input size, or None when it cannot be read (its row says why later)."""
-    t = _checkpoint_target(Path(path))
-    return t.size if t.status == "ok" else None
+    """A checkpoint's input size, or None when it cannot be read (its row says why later); not hashed, unlike
+    :func:`_checkpoint_target`."""
+    from ..training import read_checkpoint
+
+    try:
+        return int(read_checkpoint(path)["model_config"]["input_size"])
+    except EdgeLandmarksError:
+        return None
 
 
 def _artefact_target(path: Path, fmt: str) -> Target:

@@ -47,11 +47,11 @@ WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
 def _weighted_scopes(interpreter) -> list[str]:
     """ai-edge-quantizer's scope of each conv / fully-connected op (its output tensor names + ';'), graph order."""
-    return [scope for name, scope, _ in _op_scopes(interpreter) if name in WEIGHTED_OPS]
+    return [scope for name, scope, _, _ in _op_scopes(interpreter) if name in WEIGHTED_OPS]
 
 
-def _op_scopes(interpreter, inputs: bool = False) -> list[tuple]:
-    """(op name, ai-edge-quantizer scope: its output tensor names + ';', first output's shape[, first input's shape])
+def _op_scopes(interpreter) -> list[tuple[str, str, list[int], list[int]]]:
+    """(op name, ai-edge-quantizer scope: its output tensor names + ';', first output's shape, first input's shape)
     of every op, in graph order."""
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
 
@@ -59,7 +59,7 @@ def _op_scopes(interpreter, inputs: bool = False) -> list[tuple]:
         return [int(d) for d in tensors[i]["shape"]] if i in tensors else []
 
     return [(op["op_name"], ";".join(tensors[i]["name"] for i in op["outputs"]) + ";", shape(op["outputs"][0]),
-             *([shape(op["inputs"][0])] if inputs else []))
+             shape(op["inputs"][0]))
             for op in interpreter._get_ops_details()]
 
 
@@ -80,7 +80,7 @@ def _early_scopes(interpreter, size: int) -> list[str]:
     ten weighted ops in float gave 0.479 as well, the first conv alone 0.531. Other nets (ResNets, Xception, the
     Kaggle CNNs) get nothing here: their early layers are full convolutions and most of their work; nor do inputs
     over :data:`EARLY_MAX_SIZE`."""
-    ops = [(name, scope, inp) for name, scope, _, inp in _op_scopes(interpreter, inputs=True) if name in WEIGHTED_OPS]
+    ops = [(name, scope, inp) for name, scope, _, inp in _op_scopes(interpreter) if name in WEIGHTED_OPS]
     if size > EARLY_MAX_SIZE or len(ops) < 2 or ops[1][0] != "DEPTHWISE_CONV_2D":
         return []
     return [scope for _, scope, inp in ops[1:] if len(inp) == 4 and 2 * max(inp[1], inp[2]) >= size]
@@ -90,15 +90,15 @@ def _global_depthwise_scopes(interpreter) -> list[str]:
     """Depthwise convs whose kernel covers their whole input (a 1x1 output: MobileNetV2's GDConv). XNNPACK runs such
     a conv in int8 as a one-row indirect GEMM (``qs8_qc8w_igemm 1x16c8``), twice as slow as its float kernel: at
     224 px it took 0.45 of 3.8 ms in int8 against 0.2 ms in float (perf, 1 thread), so it stays in float."""
-    return [scope for name, scope, shape in _op_scopes(interpreter)
+    return [scope for name, scope, shape, _ in _op_scopes(interpreter)
             if name == "DEPTHWISE_CONV_2D" and len(shape) == 4 and shape[1] == shape[2] == 1]
 
 
 def _head_scopes(interpreter) -> list[str]:
     """The last weighted op and every op after it: the landmark head, kept in float."""
     ops = _op_scopes(interpreter)
-    last = max(i for i, (name, _, _) in enumerate(ops) if name in WEIGHTED_OPS)
-    return [scope for _, scope, _ in ops[last:]]
+    last = max(i for i, (name, _, _, _) in enumerate(ops) if name in WEIGHTED_OPS)
+    return [scope for _, scope, _, _ in ops[last:]]
 
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
