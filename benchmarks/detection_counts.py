@@ -1,6 +1,8 @@
 """The shipped face detector on every demo68 photo: labelled faces found, missed, duplicates and other boxes.
 
-    python benchmarks/detection_counts.py [--data demo68] [--split all] [--per-photo]
+    python benchmarks/detection_counts.py [--data demo68] [--split all] [--per-photo] [--mode photo|far|whole]
+    python benchmarks/detection_counts.py --mode photo,far,whole --split all,test_wild \
+        --out benchmarks/results/video_detector.json
 
 demo68 keeps one copy of a photo per labelled face (``<photo>_f<k>.png`` with its ``.pts``), so the copies are
 grouped back into photos and each photo is detected once. A labelled face is *found* when one detection overlaps its
@@ -8,6 +10,12 @@ landmarks' box (mapped as the predictor maps detections) by IoU 0.3 or more; eve
 (IoU 0.3 or more, or half of the smaller box inside the other) is a *duplicate*; a detection on no labelled face is
 *other* (a false face, or a real face the teacher did not label). Prints the totals, and each photo with a duplicate
 or a miss.
+
+``--mode``: ``photo`` (default) the photo detector (the short-range model on the whole frame and its tile pyramid,
+what ``predict`` and ``faces()`` use), ``far`` the live video's one full-range pass with its second looks (what the
+tracker uses while nobody is followed), ``whole`` the short-range model on the whole frame alone. Each prints the
+mean milliseconds per photo, and the same three on one 640 x 480 frame (a test_wild photo resized; median of 30
+calls). ``--out``: every mode and split's totals as JSON.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +37,7 @@ def _inside(a, b) -> float:
     return iw * ih / small if small > 0 else 0.0
 
 
-def count(data: str = "demo68", split: str = "all", per_photo: bool = False) -> dict:
+def count(data: str = "demo68", split: str = "all", per_photo: bool = False, mode: str = "photo") -> dict:
     from edge_landmarks.data import load_dataset
     from edge_landmarks.data.transforms import face_box
     from edge_landmarks.runtime.detect import box_iou, create_detector, landmark_box
@@ -39,8 +48,13 @@ def count(data: str = "demo68", split: str = "all", per_photo: bool = False) -> 
         photos.setdefault(key, []).append(s)
     det = create_detector("blazeface")
     totals = {"photos": len(photos), "faces": 0, "found": 0, "missed": 0, "duplicates": 0, "other": 0}
+    seconds = 0.0
     for key, faces in sorted(photos.items()):
-        boxes = [landmark_box(d) for d in det(faces[0].load_image(), color="bgr")]
+        image = faces[0].load_image()
+        t0 = time.perf_counter()
+        dets = det(image, color="bgr", quick=mode == "whole", far=mode == "far")
+        seconds += time.perf_counter() - t0
+        boxes = [landmark_box(d) for d in dets]
         truths = [face_box(s.landmarks) for s in faces]
         found = missed = dup = other = 0
         used = set()
@@ -57,18 +71,61 @@ def count(data: str = "demo68", split: str = "all", per_photo: bool = False) -> 
         if per_photo or dup or missed:
             print(f"{Path(key).name:<40} faces {len(truths):>2}  found {found:>2}  missed {missed:>2}  "
                   f"duplicates {dup:>2}  other {other:>2}")
+    totals["ms_per_photo"] = round(1000 * seconds / max(len(photos), 1), 2)
     return totals
 
 
+def frame_ms(data: str = "demo68", repeats: int = 30) -> dict:
+    """Median milliseconds of each mode on one 640 x 480 frame (the first test_wild photo, resized)."""
+    import cv2
+
+    from edge_landmarks.data import load_dataset
+    from edge_landmarks.runtime.detect import create_detector
+
+    frame = cv2.resize(load_dataset(data).split("test_wild")[0].load_image(), (640, 480))
+    det = create_detector("blazeface")
+    out = {}
+    for mode in ("photo", "far", "whole"):
+        times = []
+        for _ in range(repeats + 2):
+            t0 = time.perf_counter()
+            det(frame, color="bgr", quick=mode == "whole", far=mode == "far")
+            times.append(time.perf_counter() - t0)
+        out[mode] = round(1000 * float(np.median(times[2:])), 2)
+    return out
+
+
 def main() -> int:
+    import json
+
+    from edge_landmarks.bench.environment import environment
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="demo68")
-    ap.add_argument("--split", default="all")
+    ap.add_argument("--split", default="all", help="A split, or several comma-separated.")
     ap.add_argument("--per-photo", action="store_true")
+    ap.add_argument("--mode", default="photo", help="photo, far or whole, or several comma-separated.")
+    ap.add_argument("--out", default=None, help="Write every mode and split's totals to this JSON file.")
     args = ap.parse_args()
-    totals = count(args.data, args.split, args.per_photo)
-    print("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
-    return 0 if np.isfinite(totals["faces"]) else 1
+    rows = []
+    for mode in args.mode.split(","):
+        if mode not in ("photo", "far", "whole"):
+            ap.error(f"--mode {mode!r}: choose photo, far or whole")
+        for split in args.split.split(","):
+            totals = count(args.data, split, args.per_photo, mode)
+            print(f"{mode} {split} totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()), flush=True)
+            rows.append({"mode": mode, "split": split, **totals})
+    ms = frame_ms(args.data)
+    print("ms on one 640 x 480 frame (median of 30, one thread): " + ", ".join(f"{k} {v}" for k, v in ms.items()))
+    if args.out:
+        result = {"command": "python benchmarks/detection_counts.py " + " ".join(
+                      f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, False)),
+                  "machine": environment(),
+                  "rows": rows, "ms_640x480": ms}
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {args.out}")
+    return 0 if all(np.isfinite(r["faces"]) for r in rows) else 1
 
 
 if __name__ == "__main__":

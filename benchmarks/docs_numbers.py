@@ -91,6 +91,13 @@ def shipped(folder: Path) -> str:
 RUNTIMES = {"pytorch": "PyTorch", "onnx": "onnxruntime", "openvino": "OpenVINO", "tflite": "LiteRT"}
 
 
+def _machine(env: dict) -> str:
+    """``<cpu> (<cores> cores, <ISA>), <date>`` from an environment() record."""
+    flags = env.get("cpu_flags", [])
+    isa = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512"
+    return f"{env['cpu']} ({env['cores']} cores, {isa}), {env.get('date', '')[:10]}"
+
+
 def main_job(folder: Path) -> str:
     """The quickstart's results folder: where and how long it ran, its table at one thread (every model row of its
     bench.json, then the peers), and what the table says about INT8."""
@@ -98,11 +105,9 @@ def main_job(folder: Path) -> str:
     rows = json.loads((folder / "bench.json").read_text())
     rows = rows["rows"] if isinstance(rows, dict) else rows
     settings, took = env["settings"], env["settings"].get("quickstart_seconds", {})
-    flags = env.get("cpu_flags", [])
-    isa = "AVX-512 VNNI" if "avx512_vnni" in flags else "AVX-512" if "avx512f" in flags else "AVX2, no AVX-512"
     stages = [("data", "the demo set"), ("train_56", "training at 56 px"), ("train_224", "fine-tuning at 224 px"),
               ("export", "export and INT8"), ("bench", "benchmark")]
-    out = [(f"`{env['command']}` on {env['cpu']} ({env['cores']} cores, {isa}), {env['date'][:10]}: "
+    out = [(f"`{env['command']}` on {_machine(env)}: "
            + ", ".join(f"{what} {took[k]:.0f} s" + (" (already built)" if k == "data" and took[k] < 2 else "")
                        for k, what in stages if k in took)
            + f"; **{sum(took.values()) / 60:.1f} min** in all. {settings['faces']} held-out test faces, median of "
@@ -149,13 +154,33 @@ def demo_fps(source: Path) -> str:
     """benchmarks/demo_fps.py's table: frames per second of the headless demo per scene."""
     result = json.loads(source.read_text())
     out = ["| scene | drawn | FPS (median of runs) | FPS, outer clock | read ms | detect ms | landmarks ms | draw ms "
-           "| faces per frame | detector runs (whole frame / checks / searches) |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "| slowest detect ms | faces per frame | detector runs (whole frame / checks / searches) |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for c in result["cases"]:
         ms = c["ms_per_frame"]
+        slowest = _num(c.get("slowest_detect_ms"), ".1f")
         out.append(f"| {c['scene']} | {'yes' if c['drawn'] else 'no'} | {c['fps']:.0f} | {c['wall_fps']:.0f} | "
-                   f"{ms['read']:.2f} | {ms['detect']:.2f} | {ms['landmarks']:.2f} | {ms['draw']:.2f} | "
+                   f"{ms['read']:.2f} | {ms['detect']:.2f} | {ms['landmarks']:.2f} | {ms['draw']:.2f} | {slowest} | "
                    f"{c['faces_per_frame']:.2f} | {c['detections']} / {c['checks']} / {c['searches']} |")
+    out += ["", _wrap(f"`{result['command']}` on {_machine(result['machine'])}.")]
+    return "\n".join(out) + "\n"
+
+
+def video_detector(source: Path) -> str:
+    """``benchmarks/detection_counts.py --out``'s result: per detector mode and split, faces found, missed, duplicates,
+    other boxes and milliseconds, and each mode on one 640 x 480 frame."""
+    result = json.loads(source.read_text())
+    names = {"photo": "photo (whole frame + tile pyramid)", "far": "video search (short + full range)",
+             "whole": "short range, whole frame"}
+    out = ["| detector | split | faces | found | missed | duplicates | other boxes | ms per photo |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in result["rows"]:
+        out.append(f"| {names.get(r['mode'], r['mode'])} | {r['split']} | {r['faces']} | {r['found']} | {r['missed']} "
+                   f"| {r['duplicates']} | {r['other']} | {r['ms_per_photo']:.1f} |")
+    ms = result["ms_640x480"]
+    out += ["", _wrap(f"On one 640 x 480 frame (a test_wild photo resized, median of 30 calls, one thread): photo "
+                      f"detector {ms['photo']:.1f} ms, video search {ms['far']:.1f} ms, one short-range pass "
+                      f"{ms['whole']:.1f} ms. `{result['command']}` on {_machine(result['machine'])}.")]
     return "\n".join(out) + "\n"
 
 
@@ -255,7 +280,7 @@ def serve_fps(source: Path) -> str:
 
 KINDS = {"main": main_job, "int8_jitter": int8_jitter, "bench_table": bench_table, "peers": peers, "shipped": shipped,
          "demo_fps": demo_fps, "hostile": hostile, "false_faces": false_faces,
-         "arm64": arm64, "serve_fps": serve_fps}
+         "arm64": arm64, "serve_fps": serve_fps, "video_detector": video_detector}
 
 
 def blocks(text: str, root: Path = ROOT):

@@ -1,9 +1,11 @@
 """``edge-lmk eval``: NME / FR / AUC per split for a checkpoint, a CED plot and overlays of the worst faces.
 
-Two box protocols: ``points`` (the bounding box of the true landmarks, the field's usual protocol) and ``detector``
+Three box protocols: ``points`` (the bounding box of the true landmarks, the field's usual protocol), ``detector``
 (the shipped face detector's box on the whole image, mapped as :meth:`LandmarkPredictor.faces` maps it: what the model
-gets in real use). Under ``detector`` a face the detector misses (no detection overlapping the true face box by
-IoU 0.3 or more) is counted in ``detection_rate`` and left out of the NME.
+gets in real use on a photo) and ``video`` (the box of the live video's search, BlazeFace's ``far`` pass without the
+photo's tile pyramid: what the demo's tracker starts a track from). Under ``detector`` and ``video`` a face the
+detector misses (no detection overlapping the true face box by IoU 0.3 or more) is counted in ``detection_rate`` and
+left out of the NME.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .schemes import get_scheme
 __all__ = ["load_predictor_for_eval", "run_eval", "save_ced_plot", "save_yaw_plot", "detector_boxes", "BOX_PROTOCOLS",
            "region_nmes", "head_poses", "by_yaw", "large_pose", "LARGE_POSE", "YAW_BINS"]
 
-BOX_PROTOCOLS = ("points", "detector")
+BOX_PROTOCOLS = ("points", "detector", "video")
 
 
 def load_predictor_for_eval(path: str | Path, threads: int = 2, flip: bool = False, opened: tuple | None = None):
@@ -161,8 +163,9 @@ def _save_worst(samples, pred, gt, nmes, scheme, out: Path, k: int = 8) -> list[
     return written
 
 
-def detector_boxes(samples, detector: str = "blazeface", min_iou: float = 0.3) -> tuple[list, int]:
-    """The samples with the detector's mapped box as their box (those it finds), and how many it missed."""
+def detector_boxes(samples, detector: str = "blazeface", min_iou: float = 0.3, far: bool = False) -> tuple[list, int]:
+    """The samples with the detector's mapped box as their box (those it finds), and how many it missed. ``far``:
+    the live video's search (no tile pyramid) instead of the photo detector."""
     from dataclasses import replace
 
     from .data.transforms import face_box
@@ -172,7 +175,7 @@ def detector_boxes(samples, detector: str = "blazeface", min_iou: float = 0.3) -
     found, missed = [], 0
     for s in samples:
         truth = face_box(s.landmarks, None, s.mask)
-        boxes = [landmark_box(d) for d in det(s.load_image(), color="bgr")]
+        boxes = [landmark_box(d) for d in det(s.load_image(), color="bgr", far=far)]
         best = max(boxes, key=lambda b: box_iou(b, truth), default=None)
         if best is None or box_iou(best, truth) < min_iou:
             missed += 1
@@ -297,9 +300,9 @@ def run_eval(model_path: str, data: str | None = None, split: str | None = None,
                                      f"(it holds {', '.join(f'{n} {k}' for k, n in dropped.items()) or 'none'})")
         clip_sources[name] = samples
         missed = 0
-        if boxes == "detector":
+        if boxes != "points":
             total = len(samples)
-            samples, missed = detector_boxes(samples)
+            samples, missed = detector_boxes(samples, far=boxes == "video")
             if not samples:
                 raise EdgeLandmarksError(f"split {name}: the detector found none of the {total} faces")
         pred, gt = predict_crops(predict, samples, cfg)
@@ -309,7 +312,7 @@ def run_eval(model_path: str, data: str | None = None, split: str | None = None,
             metrics["regions"] = regions
         if dropped:
             metrics["other_schemes_left_out"] = dropped
-        if boxes == "detector":
+        if boxes != "points":
             metrics.update(detection_rate=len(samples) / (len(samples) + missed), missed=missed)
         nmes = nme_fn(pred, gt, cfg.scheme)
         result["splits"][name] = metrics

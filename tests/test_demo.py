@@ -203,13 +203,15 @@ def test_the_demo_draws_and_serves_every_face(artefacts, two_faces, tmp_path):
 
 
 def test_an_empty_scene_runs_the_full_detector_only_every_few_frames(artefacts, video):
-    """With nobody in view: the full detector (tile pyramid) every full_every frames, one quick pass on the others;
-    a face that comes into view is found on its first frame by that quick pass."""
+    """With nobody in view: the search for near and far faces (BlazeFace's far pass, never the tile pyramid) every
+    full_every frames, one quick pass on the others; a face that comes into view is found on its first frame by that
+    quick pass."""
     real, calls = create_detector(), []
 
-    def counting(frame, color="bgr", quick=False):  # the real detector, its calls counted
+    def counting(frame, color="bgr", quick=False, far=False):  # the real detector, its calls counted
+        assert far == (not quick)  # the tracker never asks for the photo pyramid
         calls.append(quick)
-        return real(frame, color=color, quick=quick)
+        return real(frame, color=color, quick=quick, far=far)
 
     blank = np.full((480, 640, 3), 40, np.uint8)
     tracker = FaceTracker(LandmarkPredictor(artefacts["onnx_int8"]), counting, full_every=10)

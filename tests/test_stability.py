@@ -82,12 +82,13 @@ def test_measures_against_values_worked_out_by_hand():
 
 def test_the_lead_takes_the_trackers_lag_out_on_a_moving_face(wild_faces):
     """The crop made from last frame's points trails a moving face (the model pulls towards the crop's centre);
-    moving the box on by half the last step (the demo's default lead) halves that lag."""
+    moving the box on by half the last step (``lead=0.5``) takes most of that lag out. One clip's lag is a few
+    tenths of a frame either way (0 on some faces), so the lags of three faces at 3 and 6 px a frame are summed."""
     predictor = LandmarkPredictor(default_model("onnx"))
-    clip = make_clips(clip_faces(wild_faces, 1)[0], seed=0, speeds=(3.0,))[1]
-    lag = {lead: score_clip(run_clip(clip, "tracker", predictor=predictor, lead=lead), clip)["lag"]
+    clips = [c for face in clip_faces(wild_faces, 3) for c in make_clips(face, seed=0, speeds=(3.0, 6.0))[1:]]
+    lag = {lead: sum(score_clip(run_clip(c, "tracker", predictor=predictor, lead=lead), c)["lag"] for c in clips)
            for lead in (0.0, 0.5)}
-    assert lag[0.5] < lag[0.0] and lag[0.0] >= 0.5, lag
+    assert lag[0.5] < lag[0.0] and lag[0.0] >= 1.0, lag
 
 
 def test_eval_clips_reports_jitter_and_lag_per_mode(demo68, tmp_path):

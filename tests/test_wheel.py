@@ -27,6 +27,8 @@ def test_wheel_install_trains_and_benchmarks_from_another_folder(demo68, tmp_pat
     assert "edge_landmarks/recipes/demo.yaml" in names and "edge_landmarks/recipes/kaggle_cnn1.yaml" in names
     assert {"edge_landmarks/bench/suites/quick.yaml", "edge_landmarks/bench/suites/full.yaml"} <= names
     assert "edge_landmarks/runtime/models/landmarks/demo68_mobilenetv2_56_int8.onnx" in names
+    assert {"edge_landmarks/runtime/models/face_detection_short_range.tflite",  # the photo and the video detector
+            "edge_landmarks/runtime/models/face_detection_full_range_sparse.tflite"} <= names
 
     # A fresh environment holding only the wheel; its dependencies are read from this environment's site-packages
     # as a plain path (so this environment's editable install of the checkout is not active there).

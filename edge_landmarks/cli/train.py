@@ -165,9 +165,10 @@ def train_cmd(recipe, data_path, epochs, batch_size, out, resume, threads, devic
               "the checkpoint's run held out).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Where to write plots (default: "
               "eval-<model> beside the model; in this folder for the package's shipped model).")
-@click.option("--boxes", type=click.Choice(["points", "detector"]), default="points", show_default=True,
-              help="Face boxes: the true landmarks' bounding box, or the shipped detector's box on the whole image "
-                   "(real use; faces it misses are counted in detection_rate).")
+@click.option("--boxes", type=click.Choice(["points", "detector", "video"]), default="points", show_default=True,
+              help="Face boxes: the true landmarks' bounding box; the shipped detector's box on the whole image "
+                   "(real use on a photo; faces it misses are counted in detection_rate); or the live video's "
+                   "search (no tile pyramid: what the demo's tracker starts from).")
 @click.option("--vs-seed", "vs_seed", is_flag=False, flag_value="auto", default=None, metavar="[RECIPE]",
               help="Print the seed project's published row beside ours (the recipe's seed_reference; alone: the "
                    "checkpoint's own recipe).")

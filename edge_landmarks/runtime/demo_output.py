@@ -83,6 +83,7 @@ def _count(result, counts: Counter, losses: Counter, totals: Counter, read_secon
     totals["read"] += read_seconds
     for k, v in result.timings.items():
         totals[k] += v
+    totals["slowest_detect"] = max(totals["slowest_detect"], result.timings.get("detect", 0.0))
 
 
 def _statistics(counts: Counter, losses: Counter, totals: Counter, elapsed: float) -> dict:
@@ -97,4 +98,5 @@ def _statistics(counts: Counter, losses: Counter, totals: Counter, elapsed: floa
         "ms_per_frame": {k: round(1e3 * totals[k] / n, 3) for k in stages},
         "detect_ms_per_call": round(1e3 * totals["detect"] / max(1, counts["detections"] + counts["searches"]
                                                                  + counts["checks"]), 3),
+        "slowest_detect_ms": round(1e3 * totals["slowest_detect"], 3),
     }

@@ -7,8 +7,10 @@ dropped, and the detector runs again on that same frame, when the new points jum
 side changing by more than ``max_scale_change``, centre moving more than ``max_shift`` box sides), leave the frame,
 or shrink below ``min_face`` pixels; and, since a regression model returns a face-shaped answer even for a crop of
 a wall, every ``verify_every`` frames a cheap check runs the detector on the region around the track alone
-(``verify_every=0`` turns that off). While fewer than ``max_faces`` are followed, every ``search_every`` frames one
-quick pass of the detector over the whole frame (no tile pyramid) looks for faces that came into view. Two tracks
+(``verify_every=0`` turns that off). The tracker's search of a whole frame is the detector's video pass (BlazeFace's
+short-range and full-range models, one pass each, :meth:`~edge_landmarks.runtime.detect.BlazeFaceDetector.far_pass`),
+never the photo's tile pyramid. While fewer than ``max_faces`` are followed, every ``search_every`` frames one
+quick pass of the short-range model over the whole frame looks for near faces that came into view. Two tracks
 that slide onto one face become one (the older stays).
 
 A landmark model's points, fed back as the next crop, drift when the model has a steady bias on a face unlike its
@@ -45,7 +47,15 @@ import numpy as np
 from .detect import box_iou
 from .predictor import confirm_face
 
-__all__ = ["OneEuroFilter", "FaceTracker", "TrackResult", "FaceResult", "Track"]
+__all__ = ["OneEuroFilter", "FaceTracker", "TrackResult", "FaceResult", "Track", "FULL_EVERY", "TURNED_AWAY"]
+
+TURNED_AWAY = 15
+"""Frames for which a detection that the landmark model turned away is not judged again where it stands."""
+
+FULL_EVERY = 5
+"""With nobody in view, the frames between two searches for near and far faces (a near face is found on any frame
+by the quick pass). 15 while that search was the photo's tile pyramid (45-54 ms on a 640 x 480 frame); the far pass
+costs about a fifth of that (benchmarks/results/video_detector.json)."""
 
 
 class OneEuroFilter:
@@ -187,7 +197,8 @@ class FaceTracker:
     def __init__(self, predictor, detector=None, smoothing: bool = True, min_cutoff: float = 0.3,
                  beta: float = 20.0, verify_every: int = 10, max_drift: float = 1.25, max_scale_change: float = 1.4,
                  max_shift: float = 0.5, min_face: float = 12.0, min_check_iou: float = 0.6,
-                 max_faces: int | None = None, search_every: int = 30, full_every: int = 15, lead: float = 0.0):
+                 max_faces: int | None = None, search_every: int = 30, full_every: int = FULL_EVERY,
+                 lead: float = 0.0):
         from .detect import create_detector
 
         if max_faces is not None and max_faces < 1:
@@ -276,11 +287,12 @@ class FaceTracker:
         return "lost", None
 
     def _detect(self, frame: np.ndarray, quick: bool = False) -> list:
-        """(expected landmark box, detection) of each face in the whole frame, largest first. ``quick``: the search
-        for new faces while others are followed, one pass without the detector's tile pyramid where it has one."""
+        """(expected landmark box, detection) of each face in the whole frame, largest first. ``quick``: one pass
+        of the short-range model (near faces); else the detector's video search for near and far faces (BlazeFace's
+        ``far`` pass: the full-range model beside it, never the photo's tile pyramid)."""
         from .detect import landmark_box
 
-        dets = self.detector(frame, color=self.predictor.color, quick=quick)
+        dets = self.detector(frame, color=self.predictor.color, quick=quick, far=not quick)
         return [(landmark_box(d), d) for d in sorted(dets, key=lambda d: -d.area)]
 
     def _followed(self, box) -> bool:
@@ -324,11 +336,11 @@ class FaceTracker:
         Each followed face costs one landmark call (and a region check every ``verify_every`` frames). The whole
         frame is searched when nothing is followed, on the frame a track is lost, and, while fewer than
         ``max_faces`` are followed, every ``search_every`` frames for faces that came into view (one quick pass;
-        ``search_every=0`` turns that off). With nobody in view the full detector (its tile pyramid for small,
-        far faces) runs every ``full_every`` frames and one quick pass of the whole frame on the others, so an empty
-        scene does not cost a full detection per frame (``full_every=1``: the full detector on every such frame).
+        ``search_every=0`` turns that off). With nobody in view the search for near and far faces (BlazeFace's
+        ``far`` pass) runs every ``full_every`` frames and one quick pass of the whole frame on the others, so an
+        empty scene does not cost a full search per frame (``full_every=1``: the full search on every such frame).
         A detection the landmark model turned away (``predictor.confirm_face``: a blob the detector was unsure of)
-        is not judged again where it stands for ``full_every`` frames: with nobody in view, the second look and the
+        is not judged again where it stands for :data:`TURNED_AWAY` frames: with nobody in view, the second look and the
         landmark call would otherwise run on every frame.
         """
         t = time.monotonic() if t is None else float(t)
@@ -343,8 +355,8 @@ class FaceTracker:
                 timings[stage] += time.perf_counter() - t0
 
         self._frame += 1
-        # a detection turned away is judged again after full_every frames (someone may have stepped in there)
-        self._turned_away = [(b, f) for b, f in self._turned_away if self._frame - f < max(self.full_every, 1)]
+        # a detection turned away is judged again after TURNED_AWAY frames (someone may have stepped in there)
+        self._turned_away = [(b, f) for b, f in self._turned_away if self._frame - f < TURNED_AWAY]
         kept = []
         for track in self.tracks:
             face = self._follow(frame, track, t, timed, res)
