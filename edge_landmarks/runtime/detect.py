@@ -213,32 +213,37 @@ class BlazeFaceDetector:
     def far_pass(self, frame: np.ndarray, color: str = "bgr") -> list[Detection]:
         """Near and far faces without the pyramid: one pass of the short-range model on the whole frame (the
         full-range model misses a face that fills the frame) and one of the full-range model (192 x 192, faces
-        down to about a twentieth of the frame), merged. A face under a third of the frame's side is then looked at
-        again by the short-range model on the region twice its size around it (:func:`detect_around`), where it
+        down to about a thirteenth of the frame's side). A face the short-range pass finds at a third of the frame's
+        side or more is taken as it is. Every smaller one, and every face only the full-range model finds, is looked
+        at again by the short-range model on the region twice its size around it (:func:`detect_around`), where it
         fills the region: in the whole frame such a face is a few of the model's pixels, and its box is off (IoU
-        with the landmarks' box 0.36-0.5 on some test_wild faces, against 0.7-0.9 from the second look). What
+        with the landmarks' box 0.36-0.5 on some test_wild faces, against 0.7-0.9 from the second look). So what
         comes back is always the short-range model's box, score and keypoints, the ones :func:`landmark_box` and
-        the predictor's checks are measured on; a small face that the second look does not confirm is dropped. On
-        a 640 x 480 frame that is 2 passes and one per small face, against the tile pyramid's 1 + 6 + 12; the
-        pyramid stays the photo detector (``__call__`` without ``far``)."""
+        the predictor's checks are measured on, and a candidate the second look does not confirm is dropped. On a
+        640 x 480 frame that is 2 passes and one per small face, against the tile pyramid's 1 + 6 + 12; the pyramid
+        stays the photo detector (``__call__`` without ``far``)."""
         h, w = frame.shape[:2]
-        parts = [self._detect(frame, color, 0.0, 0.0, float(w), float(h), self._short, self.min_score),
-                 self._detect(frame, color, 0.0, 0.0, float(w), float(h), self._full, self.far_score)]
-        parts = [p for p in parts if p is not None]
-        if not parts:
-            return []
+        big = max(h, w) / 3
+
+        def found(model: _BlazeModel, min_score: float) -> list[Detection]:
+            got = self._detect(frame, color, 0.0, 0.0, float(w), float(h), model, min_score)
+            return self._merge(*got) if got is not None else []
+
+        def side(d: Detection) -> float:
+            return max(d.box[2] - d.box[0], d.box[3] - d.box[1])
+
         out: list[Detection] = []
 
         def new(d: Detection) -> bool:
             return not out or bool((_overlaps(np.asarray(d.box), np.asarray([o.box for o in out]))[1]
                                     < self.nested).all())
 
-        for cand in self._merge(*(np.concatenate(p) for p in zip(*parts, strict=True))):
-            x0, y0, x1, y1 = cand.box
-            if max(x1 - x0, y1 - y0) >= max(h, w) / 3:
-                if new(cand) and cand.score >= self.min_score:
-                    out.append(cand)
-                continue
+        near = found(self._short, self.min_score)
+        out.extend(d for d in near if side(d) >= big)
+        small = [d for d in near if side(d) < big] + [d for d in found(self._full, self.far_score) if side(d) < big]
+        for cand in sorted(small, key=lambda d: -d.score):
+            if not new(cand):
+                continue  # the same face, already taken
             again = [d for d in detect_around(self, frame, cand.box, color, quick=True)
                      if box_iou(d.box, cand.box) > 0 and new(d)]
             if again:
