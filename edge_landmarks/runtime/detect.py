@@ -192,7 +192,6 @@ class BlazeFaceDetector:
         self.min_score, self.far_score = min_score, far_score
         self.iou, self.nested = iou, nested
         self.pyramid, self.min_tile, self.tile_score = pyramid, int(min_tile), float(tile_score)
-        self.threads = threads
         self._short = _BlazeModel(Path(path) if path else BLAZEFACE_PATH, threads, (8, 16, 16, 16), 2)
         self.size = self._short.size
         self._full = _BlazeModel(FULL_RANGE_PATH, threads, (4,), 1)  # far_pass's

@@ -55,7 +55,7 @@ TURNED_AWAY = 15
 FULL_EVERY = 5
 """With nobody in view, the frames between two searches for near and far faces (a near face is found on any frame
 by the quick pass). 15 while that search was the photo's tile pyramid (45-54 ms on a 640 x 480 frame); the far pass
-costs about a fifth of that (benchmarks/results/video_detector.json)."""
+costs a fifth of that on an empty frame, about half with three small faces (benchmarks/results/video_detector.json)."""
 
 
 class OneEuroFilter:
@@ -192,7 +192,9 @@ class Track:
 
 class FaceTracker:
     """Detect, then follow every face found (up to ``max_faces``) with the landmark model; see the module
-    docstring."""
+    docstring. ``detector`` (default: BlazeFace) is called as ``detector(frame, color=..., quick=..., far=...)``
+    and returns :class:`~edge_landmarks.runtime.detect.Detection` boxes, as :class:`~edge_landmarks.runtime.detect.
+    BlazeFaceDetector` and :class:`~edge_landmarks.runtime.detect.HaarDetector` do."""
 
     def __init__(self, predictor, detector=None, smoothing: bool = True, min_cutoff: float = 0.3,
                  beta: float = 20.0, verify_every: int = 10, max_drift: float = 1.25, max_scale_change: float = 1.4,
