@@ -222,6 +222,26 @@ def test_an_empty_scene_runs_the_full_detector_only_every_few_frames(artefacts, 
     assert len(r.faces) == 1 and r.detected and calls[-1] is True
 
 
+def test_a_far_face_that_comes_into_view_beside_a_followed_one_is_found(artefacts, video):
+    """While one face is followed, the periodic search is a quick short-range pass, which cannot see a face of 55 px
+    in a corner; every FAR_SEARCH-th search is the far pass, which finds it and starts its own track."""
+    from edge_landmarks.runtime.track import FAR_SEARCH
+
+    frames = _frames(video)
+    near, other = frames[0], frames[-1]
+    small = cv2.resize(other, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
+    both = near.copy()
+    both[480 - small.shape[0]:, 640 - small.shape[1]:] = small
+    detector = create_detector()
+    assert len(detector(both, quick=True)) == 1 and len(detector(both, far=True)) == 2  # the premise
+    tracker = FaceTracker(LandmarkPredictor(artefacts["onnx_int8"]), detector, search_every=3)
+    assert len(tracker.update(near, 0.0).faces) == 1
+    results = [tracker.update(both, (i + 1) / 30) for i in range(3 * FAR_SEARCH + 1)]
+    found = next(i for i, r in enumerate(results) if len(r.faces) == 2)
+    assert results[found].searched and found == 3 * FAR_SEARCH - 1  # on the first far search, not before
+    assert all(len(r.faces) == 2 for r in results[found:])
+
+
 def test_a_blob_the_detector_takes_for_a_face_is_turned_away(video):
     """Nobody in view: a smooth texture (as benchmarks/demo_fps.py's empty scene) that the real BlazeFace scores as a
     face, unsure (0.73). The shipped model's eyes, nose and mouth land far from the detector's keypoints there, so

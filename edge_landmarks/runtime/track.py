@@ -10,7 +10,8 @@ a wall, every ``verify_every`` frames a cheap check runs the detector on the reg
 (``verify_every=0`` turns that off). The tracker's search of a whole frame is the detector's video pass (BlazeFace's
 short-range and full-range models, one pass each, :meth:`~edge_landmarks.runtime.detect.BlazeFaceDetector.far_pass`),
 never the photo's tile pyramid. While fewer than ``max_faces`` are followed, every ``search_every`` frames one
-quick pass of the short-range model over the whole frame looks for near faces that came into view. Two tracks
+quick pass of the short-range model over the whole frame looks for near faces that came into view, and every
+:data:`FAR_SEARCH`-th of those searches is the far pass, for far ones. Two tracks
 that slide onto one face become one (the older stays).
 
 A landmark model's points, fed back as the next crop, drift when the model has a steady bias on a face unlike its
@@ -47,10 +48,17 @@ import numpy as np
 from .detect import box_iou
 from .predictor import confirm_face
 
-__all__ = ["OneEuroFilter", "FaceTracker", "TrackResult", "FaceResult", "Track", "FULL_EVERY", "TURNED_AWAY"]
+__all__ = ["OneEuroFilter", "FaceTracker", "TrackResult", "FaceResult", "Track", "FULL_EVERY", "TURNED_AWAY",
+           "FAR_SEARCH"]
 
 TURNED_AWAY = 15
 """Frames for which a detection that the landmark model turned away is not judged again where it stands."""
+
+FAR_SEARCH = 4
+"""Every this many periodic searches beside followed faces is the search for near and far faces (BlazeFace's ``far``
+pass); the others are one quick short-range pass. With ``search_every`` 30, a far face that comes into view while
+another is followed is found within 4 s at 30 FPS, at the cost of one far pass (10-23 ms on a 2-core x86 VM) every
+120 frames."""
 
 FULL_EVERY = 5
 """With nobody in view, the frames between two searches for near and far faces (a near face is found on any frame
@@ -226,6 +234,7 @@ class FaceTracker:
     def reset(self) -> None:
         self.tracks: list[Track] = []
         self._since_search = 0
+        self._searches = 0  # periodic searches beside followed faces so far (every FAR_SEARCH-th is a far one)
         self._since_full = 1 << 30  # the first frame gets the full detector
         self._frame = 0
         self._turned_away: list[tuple[tuple, int]] = []
@@ -337,13 +346,14 @@ class FaceTracker:
 
         Each followed face costs one landmark call (and a region check every ``verify_every`` frames). The whole
         frame is searched when nothing is followed, on the frame a track is lost, and, while fewer than
-        ``max_faces`` are followed, every ``search_every`` frames for faces that came into view (one quick pass;
-        ``search_every=0`` turns that off). With nobody in view the search for near and far faces (BlazeFace's
-        ``far`` pass) runs every ``full_every`` frames and one quick pass of the whole frame on the others, so an
-        empty scene does not cost a full search per frame (``full_every=1``: the full search on every such frame).
-        A detection the landmark model turned away (``predictor.confirm_face``: a blob the detector was unsure of)
-        is not judged again where it stands for :data:`TURNED_AWAY` frames: with nobody in view, the second look and the
-        landmark call would otherwise run on every frame.
+        ``max_faces`` are followed, every ``search_every`` frames for faces that came into view (one quick pass,
+        every :data:`FAR_SEARCH`-th time the far pass; ``search_every=0`` turns that off). With nobody in view the
+        search for near and far faces (BlazeFace's ``far`` pass) runs every ``full_every`` frames and one quick pass
+        of the whole frame on the others, so an empty scene does not cost a full search per frame (``full_every=1``:
+        the full search on every such frame). A detection the landmark model turned away
+        (``predictor.confirm_face``: a blob the detector was unsure of) is not judged again where it stands for
+        :data:`TURNED_AWAY` frames: with nobody in view, the second look and the landmark call would otherwise run
+        on every frame.
         """
         t = time.monotonic() if t is None else float(t)
         timings = {"detect": 0.0, "landmarks": 0.0}
@@ -373,7 +383,11 @@ class FaceTracker:
         if self._room() and (not self.tracks or lost or search):
             res.searched = bool(self.tracks) and not lost  # the periodic search beside followed faces
             res.detected = not res.searched  # nothing followed, or a track lost on this frame
-            quick = res.searched or (not lost and self._since_full < max(self.full_every, 1))
+            if res.searched:
+                self._searches += 1
+                quick = self._searches % FAR_SEARCH != 0
+            else:
+                quick = not lost and self._since_full < max(self.full_every, 1)
             if not quick:
                 self._since_full = 0
             self._since_search = 0
