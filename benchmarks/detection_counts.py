@@ -37,6 +37,10 @@ def _inside(a, b) -> float:
     return iw * ih / small if small > 0 else 0.0
 
 
+MODES = {"photo": {}, "far": {"far": True}, "whole": {"quick": True}}
+"""How each mode calls the detector."""
+
+
 def count(data: str = "demo68", split: str = "all", per_photo: bool = False, mode: str = "photo") -> dict:
     from edge_landmarks.data import load_dataset
     from edge_landmarks.data.transforms import face_box
@@ -52,7 +56,7 @@ def count(data: str = "demo68", split: str = "all", per_photo: bool = False, mod
     for key, faces in sorted(photos.items()):
         image = faces[0].load_image()
         t0 = time.perf_counter()
-        dets = det(image, color="bgr", quick=mode == "whole", far=mode == "far")
+        dets = det(image, color="bgr", **MODES[mode])
         seconds += time.perf_counter() - t0
         boxes = [landmark_box(d) for d in dets]
         truths = [face_box(s.landmarks) for s in faces]
@@ -85,11 +89,11 @@ def frame_ms(data: str = "demo68", repeats: int = 30) -> dict:
     frame = cv2.resize(load_dataset(data).split("test_wild")[0].load_image(), (640, 480))
     det = create_detector("blazeface")
     out = {}
-    for mode in ("photo", "far", "whole"):
+    for mode in MODES:
         times = []
         for _ in range(repeats + 2):
             t0 = time.perf_counter()
-            det(frame, color="bgr", quick=mode == "whole", far=mode == "far")
+            det(frame, color="bgr", **MODES[mode])
             times.append(time.perf_counter() - t0)
         out[mode] = round(1000 * float(np.median(times[2:])), 2)
     return out
@@ -109,8 +113,8 @@ def main() -> int:
     args = ap.parse_args()
     rows = []
     for mode in args.mode.split(","):
-        if mode not in ("photo", "far", "whole"):
-            ap.error(f"--mode {mode!r}: choose photo, far or whole")
+        if mode not in MODES:
+            ap.error(f"--mode {mode!r}: choose {', '.join(MODES)}")
         for split in args.split.split(","):
             totals = count(args.data, split, args.per_photo, mode)
             print(f"{mode} {split} totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()), flush=True)

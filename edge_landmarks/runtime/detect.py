@@ -27,6 +27,7 @@ predictor then refines from its own points.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -194,7 +195,12 @@ class BlazeFaceDetector:
         self.pyramid, self.min_tile, self.tile_score = pyramid, int(min_tile), float(tile_score)
         self._short = _BlazeModel(Path(path) if path else BLAZEFACE_PATH, threads, (8, 16, 16, 16), 2)
         self.size = self._short.size
-        self._full = _BlazeModel(FULL_RANGE_PATH, threads, (4,), 1)  # far_pass's
+        self._threads = threads
+
+    @cached_property
+    def _full(self) -> _BlazeModel:
+        """The full-range model, loaded on :meth:`far_pass`'s first call (25 ms here: photo users never pay it)."""
+        return _BlazeModel(FULL_RANGE_PATH, self._threads, (4,), 1)
 
     def __call__(self, frame: np.ndarray, color: str = "bgr", quick: bool = False,
                  far: bool = False) -> list[Detection]:
