@@ -23,7 +23,9 @@ Kinds (the argument after the kind is the source, relative to the repository):
 - ``int8_jitter``: ``benchmarks/int8_jitter.py``'s result: a TFLite file's jitter per group of ops kept in float;
 - ``false_faces``: ``benchmarks/false_faces.py``'s summary: detections and faces kept, per set and detector pass;
 - ``arm64``: ``benchmarks/arm64/run.py``'s result: each file's points on emulated aarch64 against x86;
-- ``serve_fps``: ``benchmarks/serve_fps.py``'s result: the served demo's FPS per set of clients.
+- ``serve_fps``: ``benchmarks/serve_fps.py``'s result: the served demo's FPS per set of clients;
+- ``setup``: ``benchmarks/setup_costs.py``'s result: the install's size, the demo set's build time and download;
+- ``openvino_int8``: ``benchmarks/openvino_int8.py``'s result: OpenVINO INT8 files' lag, jitter and NME.
 
 ``tests/test_docs_numbers.py`` runs ``--check``.
 """
@@ -329,9 +331,38 @@ def pi_estimates(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def setup(source: Path) -> str:
+    """``benchmarks/setup_costs.py``'s result, as a sentence: the dev install's size, the demo set's build time and
+    download, the aarch64 core install's wheels."""
+    r = json.loads(source.read_text())
+    demo, arm = r["demo68"], r["aarch64_core"]
+    return _wrap(f"Measured on {_machine(r['machine'])} (`{r['command']}`): the dev install takes "
+                 f"{r['dev_install_bytes'] / 1e9:.1f} GB; the demo set ({demo['faces']} faces) builds in "
+                 f"{demo['build_seconds']:.0f} s after a one-time download of {demo['download_bytes'] / 1e6:.0f} MB "
+                 f"({demo['archives']} pinned archives from PyPI and npm); the core install for a Raspberry Pi "
+                 f"(aarch64, Python {arm['python']}) is {arm['wheels']} wheels, {arm['bytes'] / 1e6:.0f} MB.") + "\n"
+
+
+def openvino_int8(source: Path) -> str:
+    """``benchmarks/openvino_int8.py``'s result: per file, the demo's lag, the jitter, NME and the compiled
+    convolutions' precisions."""
+    r = json.loads(source.read_text())
+    out = ["| file | demo lag, frames (mean; per face) | jitter NMF % (model alone) | test_wild NME | convolutions as "
+           "compiled |", "|---|---|---:|---:|---|"]
+    for row in r["rows"]:
+        convs = ", ".join(f"{n} {p}" for p, n in sorted((row["convolutions"] or {}).items(), key=lambda kv: -kv[1]))
+        faces = ", ".join(f"{x:.1f}" for x in row["lag_per_face"])
+        out.append(f"| {row['file']} | {row['demo_lag_frames']:.2f} ({faces}) | {row['jitter_nmf_pct']:.3f} | "
+                   f"{row['nme_test_wild']:.4f} | {convs or '-'} |")
+    out += ["", _wrap(f"`{r['command']}` on {_machine(r['machine'])}, {r['faces']} test_wild faces, "
+                      f"`{r['checkpoint']}`.")]
+    return "\n".join(out) + "\n"
+
+
 KINDS = {"main": main_job, "int8_jitter": int8_jitter, "bench_table": bench_table, "peers": peers, "shipped": shipped,
          "demo_fps": demo_fps, "hostile": hostile, "false_faces": false_faces,
-         "arm64": arm64, "serve_fps": serve_fps, "video_detector": video_detector, "pi_estimates": pi_estimates}
+         "arm64": arm64, "serve_fps": serve_fps, "video_detector": video_detector, "pi_estimates": pi_estimates,
+         "setup": setup, "openvino_int8": openvino_int8}
 
 
 def blocks(text: str, root: Path = ROOT):
