@@ -73,7 +73,8 @@ def _budget(value: str) -> float | None:
 @click.option("--calib-size", type=click.IntRange(1), default=300, show_default=True)
 def quantize_cmd(checkpoint, int8, fmt, budget, qat, qat_epochs, qat_lr, calib_data, calib_size, out,
                  force) -> None:
-    """Quantise a checkpoint to INT8 (ONNX QDQ U8S8 per-channel, OpenVINO via NNCF, TFLite via ai-edge-quantizer).
+    """Quantise a checkpoint to INT8 (ONNX QDQ U8S8 per-channel; OpenVINO: that graph read by OpenVINO; TFLite via
+    ai-edge-quantizer; QAT through NNCF).
 
     Calibration uses crops made exactly as in training, with min-max ranges; every file is validated against
     PyTorch FP32 on held-out faces. If its NME rises by more than --max-nme-increase, the remedies are tried in
