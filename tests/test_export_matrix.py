@@ -24,7 +24,7 @@ RECIPES = recipe_names()
 
 
 def _recipe_for(model: str) -> str:
-    return next(r for r in RECIPES if load_recipe(r).model == model and r != "demo")
+    return next(r for r in RECIPES if load_recipe(r).model == model and not r.startswith("demo"))
 
 
 @pytest.fixture(scope="module")

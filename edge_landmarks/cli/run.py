@@ -17,20 +17,24 @@ from .common import THREADS, main
               help="Face detector (haar needs OpenCV 4 with its cascade files).")
 @click.option("--crop", "whole", is_flag=True, help="Each image is already a face crop: no detection.")
 @click.option("--force", is_flag=True, help="Overwrite existing overlays.")
-def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
+@click.option("--flip/--no-flip", default=None,
+              help="Average each face's points with those on its mirror image (two model calls a face). Default: on "
+                   "with the shipped accurate model, off with a MODEL given.")
+def predict_cmd(inputs, out, as_json, threads, detector, whole, force, flip) -> None:
     """Predict landmarks on images with any artefact (.onnx, .tflite, .xml, .pt); write overlays and JSON.
 
-    With no MODEL (the first argument is an image), the default model shipped in the package is used.
+    With no MODEL (the first argument is an image), the package's accurate model is used: 112 px INT8 with flip
+    averaging (the demo's default is the faster 56 px one; train/README.md compares them).
 
     \b
     Example:
-      edge-lmk predict face.jpg                                    # the shipped default model
+      edge-lmk predict face.jpg                                    # the shipped accurate model (112 px, --flip)
       edge-lmk predict runs/demo/export/mobilenetv2_56_int8.onnx face.jpg group.png --out preds/ --json
     """
     import json
 
     from ..formats import format_for_path
-    from ..runtime.predictor import default_model, predict_files
+    from ..runtime.predictor import ACCURATE, default_model, predict_files
 
     if format_for_path(inputs[0]) is not None:
         artefact, images = inputs[0], inputs[1:]
@@ -38,9 +42,10 @@ def predict_cmd(inputs, out, as_json, threads, detector, whole, force) -> None:
             raise click.UsageError("give one or more images after the model")
     else:
         artefact, images = None, inputs
-    artefact = artefact or default_model()
-
-    result = predict_files(artefact, images, out=out, force=force, threads=threads, detector=detector, whole=whole)
+    if artefact is None:
+        artefact, flip = default_model(size=ACCURATE), True if flip is None else flip
+    result = predict_files(artefact, images, out=out, force=force, threads=threads, detector=detector, whole=whole,
+                           flip=bool(flip))
     if as_json:
         click.echo(json.dumps(result))
         return

@@ -29,21 +29,33 @@ from ..errors import EdgeLandmarksError
 from ..files import write_image
 
 __all__ = ["LandmarkPredictor", "Face", "face_json", "points_box", "refine_from_points", "REFINE", "predict_files",
-           "read_image", "write_image", "default_model", "DEFAULT_MODEL_DIR"]
+           "read_image", "write_image", "default_model", "DEFAULT_MODEL_DIR", "SIZES", "ACCURATE"]
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "landmarks"
 """The default model shipped in the package: the demo recipe's MobileNetV2 at 56 px, INT8 ONNX and TFLite (see the
 NOTICE there: trained on dlib labels, so non-commercial; ``train/release.sh`` rebuilds the files)."""
 
 
-def default_model(fmt: str | None = None) -> Path:
-    """The shipped default model's file in ``fmt`` (``onnx`` or ``tflite``; default: ONNX where onnxruntime is
-    installed, else TFLite), or a clear error where it is missing."""
+SIZES = (56, 112)
+"""Input sizes of the shipped models: 56 px is the fast default (``LandmarkPredictor()``, the demo, the Raspberry
+Pi); 112 px the accurate one (``edge-lmk predict`` with no model, with flip averaging; train/README.md, "The 112 px
+model": half the 56 px model's error gap to the teacher on turned faces, at about 2.5 times the time a call)."""
+
+ACCURATE = 112
+"""The shipped accurate model's input size: what ``edge-lmk predict`` uses when no model is given."""
+
+
+def default_model(fmt: str | None = None, size: int = 56) -> Path:
+    """The shipped model's file in ``fmt`` (``onnx`` or ``tflite``; default: ONNX where onnxruntime is installed,
+    else TFLite) at input ``size`` (:data:`SIZES`: 56, the fast default, or 112, the accurate one), or a clear
+    error where it is missing."""
     if fmt is None:
         import importlib.util
 
         fmt = "onnx" if importlib.util.find_spec("onnxruntime") else "tflite"
-    path = DEFAULT_MODEL_DIR / f"demo68_mobilenetv2_56_int8.{fmt}"
+    if size not in SIZES:
+        raise EdgeLandmarksError(f"the package ships models at {' and '.join(map(str, SIZES))} px, not {size!r}")
+    path = DEFAULT_MODEL_DIR / f"demo68_mobilenetv2_{size}_int8.{fmt}"
     if fmt not in ("onnx", "tflite") or not path.is_file():
         raise EdgeLandmarksError(f"no default model {path.name} in this install ({DEFAULT_MODEL_DIR}); pass a model "
                                  "file, or rebuild it with train/release.sh")
@@ -84,13 +96,16 @@ class LandmarkPredictor:
     """Landmarks from any artefact: ``predict(frame, box)`` always returns a float64 (K, 2) array of frame pixels.
 
     ``path``: a checkpoint (``.pt``, needs torch) or an exported artefact with its ``<file>.json`` sidecar; none
-    for the default model shipped in the package (the demo model, INT8; :func:`default_model`).
+    for the fast default model shipped in the package (56 px, INT8; :func:`default_model`): what the demo runs. For
+    photos the package also ships a more accurate 112 px model, which ``edge-lmk predict`` uses with ``flip``:
+    ``LandmarkPredictor(default_model(size=112), flip=True)``. ``repr(predictor)`` says which file it loaded.
     ``threads``: intra-op threads of the runtime. ``color``: channel order of the frames you pass, ``"bgr"``
     (OpenCV, picamera2's ``RGB888``) or ``"rgb"``; grey frames work with either. ``flip``: average the points on
     each crop and on its mirror image (:func:`flip_averaged`: two model calls per face).
     One predictor holds one input buffer and one runtime request: use one per thread.
 
-    >>> p = LandmarkPredictor()                          # the shipped default model   # doctest: +SKIP
+    >>> p = LandmarkPredictor()                          # the shipped fast model (56 px)   # doctest: +SKIP
+    >>> p = LandmarkPredictor(default_model(size=112), flip=True)   # the accurate one, for photos  # doctest: +SKIP
     >>> p = LandmarkPredictor("runs/demo/export/mobilenetv2_56_int8.onnx")   # doctest: +SKIP
     >>> p.predict(frame, box=(x0, y0, x1, y1)).shape                         # doctest: +SKIP
     (68, 2)
@@ -419,11 +434,14 @@ def _check_image(image) -> np.ndarray:
 
 
 def predict_files(artefact: str | Path, images, out: str | Path | None = None, force: bool = False,
-                  threads: int = 1, detector: str = "blazeface", whole: bool = False, refine: int = REFINE) -> dict:
+                  threads: int = 1, detector: str = "blazeface", whole: bool = False, refine: int = REFINE,
+                  flip: bool = False) -> dict:
     """Landmarks for every face in each image file; with ``out``, an overlay per image (``<stem>_landmarks.jpg``).
 
-    ``whole``: each image is already a face crop framed like the training crops (no detection). Returns
-    ``{"model", "format", "precision", "scheme", "images": [{"image", "width", "height", "faces", "overlay"}]}``
+    ``whole``: each image is already a face crop framed like the training crops (no detection); ``flip``: flip
+    averaging (:class:`LandmarkPredictor`). Returns
+    ``{"model", "format", "precision", "scheme", "flip", "images": [{"image", "width", "height", "faces",
+    "overlay"}]}``
     with each face as :meth:`Face.to_dict`.
     """
     import cv2
@@ -446,10 +464,10 @@ def predict_files(artefact: str | Path, images, out: str | Path | None = None, f
             seen[target] = p
             refuse_overwrite(target, force)
             targets.append(target)
-    predictor = LandmarkPredictor(artefact, threads=threads)
+    predictor = LandmarkPredictor(artefact, threads=threads, flip=flip)
     det = None if whole else create_detector(detector, threads=threads)
     result = {"model": str(artefact), "format": predictor.format, "precision": predictor.precision,
-              "scheme": predictor.scheme, "images": []}
+              "scheme": predictor.scheme, "flip": predictor.flip, "images": []}
     for k, (path, img) in enumerate(zip(images, frames, strict=True)):
         if whole:
             h, w = img.shape[:2]
