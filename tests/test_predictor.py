@@ -453,9 +453,14 @@ def test_the_api_the_cli_and_the_demo_give_one_answer_for_one_frame(demo68, tmp_
     api = pred.faces(image)[0].points
     assert np.abs(api - pred.faces(image, refine=1)[0].points).max() > 0.1  # a refinement would move the points
     files = np.array(predict_files(default_model("onnx"), [sample.image_path])["images"][0]["faces"][0]["points"])
-    res = CliRunner().invoke(main, ["predict", sample.image_path, "--json"])
+    res = CliRunner().invoke(main, ["predict", str(default_model("onnx")), sample.image_path, "--json"])
     assert res.exit_code == 0, res.output
     cli = np.array(json.loads(res.output.strip().splitlines()[-1])["images"][0]["faces"][0]["points"])
+    # with no model, edge-lmk predict is the accurate model with flip averaging, through the same path
+    res = CliRunner().invoke(main, ["predict", sample.image_path, "--json"])
+    assert res.exit_code == 0, res.output
+    accurate = predict_files(default_model("onnx", size=112), [sample.image_path], flip=True)["images"][0]
+    assert json.loads(res.output.strip().splitlines()[-1])["images"][0]["faces"] == accurate["faces"]
     detector = create_detector()
     first = FaceTracker(pred, detector, smoothing=False).update(image, 0.0)
     assert first.detected
