@@ -100,6 +100,27 @@ def weighted_nodes(path: str | Path) -> tuple[list[str], list[str]]:
     return [nodes[i].name for i in weighted], [n.name for n in nodes[weighted[-1]:]]
 
 
+def early_nodes(path: str | Path, size: int) -> list[str]:
+    """A MobileNet's first blocks, as :func:`edge_landmarks.export.tflite._early_scopes` picks them for TFLite: the
+    weighted nodes after the stem that read a map of at least half the input's side, where the second weighted node
+    is a depthwise conv; none for other nets, nor for inputs over :data:`~edge_landmarks.export.tflite.
+    EARLY_MAX_SIZE`. Input shapes by ONNX shape inference."""
+    from .tflite import EARLY_MAX_SIZE
+
+    onnx = require("onnx", "convert")
+    graph = onnx.shape_inference.infer_shapes(onnx.load(str(path))).graph
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in (*graph.value_info, *graph.input)}
+    weighted = [n for n in graph.node if n.op_type in WEIGHTED_OPS]
+
+    def depthwise(node) -> bool:
+        return node.op_type == "Conv" and any(a.name == "group" and a.i > 1 for a in node.attribute)
+
+    if size > EARLY_MAX_SIZE or len(weighted) < 2 or not depthwise(weighted[1]):
+        return []
+    return [n.name for n in weighted[1:]
+            if len(shapes.get(n.input[0], [])) == 4 and 2 * max(shapes[n.input[0]][2:]) >= size]
+
+
 def _no_preprocess_hint(record: logging.LogRecord) -> bool:
     """onnxruntime logs 'Please consider to run pre-processing' twice per file; the graph is already simplified by
     onnxsim (shape inference and folding, which is what its pre-processing does), so the hint is noise."""
@@ -108,7 +129,7 @@ def _no_preprocess_hint(record: logging.LogRecord) -> bool:
 
 def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | None = None,
                 per_channel: bool = True, float_ends: bool = False, float_head: bool = True,
-                float_input: bool = True, fp32: tuple[bytes, dict] | None = None) -> dict:
+                float_input: bool = True, fp32: tuple[bytes, dict] | None = None, float_early: bool = False) -> dict:
     """Static INT8, QDQ, unsigned activations with signed weights (U8S8: fully fused here), per-channel weights in
     the 7-bit range (``reduce_range``).
 
@@ -129,7 +150,8 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     three normalised colour channels is coarser than a grey level in each, and the rounding made the INT8 points
     flicker (NMF on still clips, :mod:`edge_landmarks.stability`, shipped checkpoint, six test_wild faces: 0.515 %
     against 0.443 % for FP32, +16 %; with the first conv in float 0.484 %, +9 %; latency the same within the
-    noise, 0.69-0.84 ms against 0.72-0.75 ms on one AVX2 core).
+    noise, 0.69-0.84 ms against 0.72-0.75 ms on one AVX2 core). ``float_early`` also keeps a MobileNet's first
+    blocks in float (:func:`early_nodes`), as the TFLite and OpenVINO files do.
     """
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -146,6 +168,8 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
 
     nodes, head = weighted_nodes(source)
     excluded = float_layers(nodes, head if float_head else [], float_ends, float_input)
+    if float_early:
+        excluded = list(dict.fromkeys(excluded[:1] + early_nodes(source, model.config.input_size) + excluded))
     lo, hi = input_bounds(model.config)
 
     class Reader(CalibrationDataReader):
