@@ -73,10 +73,9 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
     Why not NNCF with min-max ranges, which this writer used before: on the shipped checkpoint (56 px), six
     test_wild faces moving 1 px a frame through the demo's tracker, NNCF's file lagged the face by 1.53 frames on
     average (up to 3.6 on one face), every variant tried (first or last layers in float, mixed preset, bias
-    correction off or full, overflow fix off) 1.3-2.3 frames; this file 0.93 and the ONNX file 0.87 (FP32: 0.85).
-    Its NME on test_wild was 0.0792 against NNCF's 0.0807 (ONNX 0.0791) and its speed the same
-    (``benchmark_app``, one thread). NNCF quantises the signed outputs of the
-    linear bottlenecks symmetrically (17 of its convolutions run on int8 inputs, 2 of these).
+    correction off or full, overflow fix off) 1.3-2.3 frames, where this file follows it as the FP32 file does,
+    with a lower NME on test_wild (quantize/README.md has the table). NNCF quantises the signed outputs of the
+    linear bottlenecks symmetrically (17 of its convolutions take int8 inputs).
     """
     from .contract import check_ranges
 
