@@ -28,22 +28,15 @@ REPO = Path(__file__).resolve().parents[1]
 def nncf_min_max(job, path: Path, calib: np.ndarray) -> None:
     """The former writer: NNCF PTQ, performance preset, MINMAX activation ranges, overflow fix in every layer, the
     first conv and the head in float, the input quantiser widened to the normalisation's bounds."""
-    import nncf
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet
 
-    from edge_landmarks.export import openvino_ir
-    from edge_landmarks.export.contract import float_layers, input_bounds
+    from edge_landmarks.export.openvino_ir import _nncf_int8
 
-    ov_model = job.fp32("openvino").clone()
-    excluded = float_layers(openvino_ir.weighted_ops(ov_model), openvino_ir.head_ops(ov_model), False, True)
     advanced = AdvancedQuantizationParameters(activations_range_estimator_params=RangeEstimatorParametersSet.MINMAX,
                                               overflow_fix=OverflowFix.ENABLE)
-    quantized = nncf.quantize(ov_model, nncf.Dataset([calib[i:i + 1] for i in range(len(calib))]),
-                              subset_size=len(calib), advanced_parameters=advanced,
-                              ignored_scope=nncf.IgnoredScope(names=excluded))
-    openvino_ir._widen_input_quantizer(quantized, *input_bounds(job.config))
-    openvino_ir._save(quantized, path, job.metadata("openvino", "int8"))
+    _nncf_int8(job.model, path, calib, job.metadata("openvino", "int8"), False, True, True, job.fp32("openvino"),
+               advanced)
 
 
 def conv_precisions(path: Path) -> dict:
@@ -85,14 +78,10 @@ def main() -> None:
         files = {"OpenVINO FP32": Path(job.write("openvino", "fp32")["path"]),
                  now: Path(job.write("openvino", "int8")["path"]),
                  "ONNX INT8": Path(job.write("onnx", "int8")["path"])}
-        import openvino as ov
+        from edge_landmarks.export.openvino_ir import _save, from_onnx
 
-        from edge_landmarks.export.openvino_ir import _save
-
-        cfg = job.config
         same = Path(tmp) / "onnx_graph.xml"
-        _save(ov.convert_model(str(files["ONNX INT8"]), input=[(1, cfg.in_chans, cfg.input_size, cfg.input_size)]),
-              same, job.metadata("openvino", "int8"))
+        _save(from_onnx(files["ONNX INT8"], job.config), same, job.metadata("openvino", "int8"))
         old = Path(tmp) / "nncf_min_max.xml"
         nncf_min_max(job, old, job.calibration(300))
         for path in (same, old):

@@ -23,21 +23,20 @@ sizes=${SIZES:-56 112}
 $lmk data demo
 mkdir -p "$dest"
 ckpt56=${CHECKPOINT:-}
+checkpoint_56() {  # the 56 px checkpoint: given, or trained once (both sizes start from it)
+  if [ -z "$ckpt56" ]; then
+    $lmk train demo --data demo68 --device cpu --workers 0 --threads 2 --out "$run/train"
+    ckpt56="$run/train/best.pt"
+  fi
+}
 for size in $sizes; do
   if [ "$size" = 56 ]; then
+    checkpoint_56
     ckpt=$ckpt56
-    if [ -z "$ckpt" ]; then
-      $lmk train demo --data demo68 --device cpu --workers 0 --threads 2 --out "$run/train"
-      ckpt="$run/train/best.pt"
-      ckpt56=$ckpt
-    fi
   else
     ckpt=${CHECKPOINT_112:-}
     if [ -z "$ckpt" ]; then
-      if [ -z "$ckpt56" ]; then
-        $lmk train demo --data demo68 --device cpu --workers 0 --threads 2 --out "$run/train"
-        ckpt56="$run/train/best.pt"
-      fi
+      checkpoint_56
       $lmk train demo --data demo68 --model-arg input_size=112 --init "$ckpt56" --epochs 40 --device cpu \
         --workers 0 --threads 2 --out "$run/train_112a"
       $lmk train demo_112 --data demo68 --init "$run/train_112a/best.pt" --device cpu --workers 0 --threads 2 \

@@ -84,24 +84,30 @@ def export_int8(model, path: str | Path, calib: np.ndarray, metadata: dict | Non
         return _nncf_int8(model, Path(path), calib, metadata, float_ends, float_head, float_input, fp32)
     from . import onnx as onnx_writer
 
-    ov = require("openvino", "convert")
-    cfg = model.config
     path = Path(path)
     qdq = Path(temporary(path, ".qdq.onnx"))
     try:
         settings = onnx_writer.export_int8(model, qdq, calib, None, float_ends=float_ends, float_head=float_head,
                                            float_input=float_input, float_early=float_input)
-        ov_model = ov.convert_model(str(qdq), input=[(1, cfg.in_chans, cfg.input_size, cfg.input_size)])
+        ov_model = from_onnx(qdq, model.config)
     finally:
         qdq.unlink(missing_ok=True)
     _save(ov_model, path, metadata)
     return {**settings, "quantizer": "onnxruntime.quantize_static (QDQ), read by openvino.convert_model"}
 
 
+def from_onnx(path: str | Path, cfg):
+    """An ONNX file (a QDQ graph becomes FakeQuantize ops) as an ``openvino.Model`` with a batch of one."""
+    ov = require("openvino", "convert")
+    return ov.convert_model(str(path), input=[(1, cfg.in_chans, cfg.input_size, cfg.input_size)])
+
+
 def _nncf_int8(model, path: Path, calib: np.ndarray, metadata: dict | None, float_ends: bool, float_head: bool,
-               float_input: bool, fp32) -> dict:
-    """NNCF PTQ with its defaults (performance preset, its averaging range estimator): the vendor's way, for the
-    comparison. The input's quantiser is widened to the normalisation's true bounds as in the ONNX file."""
+               float_input: bool, fp32, advanced=None) -> dict:
+    """NNCF PTQ: with its defaults (performance preset, its averaging range estimator), the vendor's way, for the
+    comparison; ``advanced`` (NNCF's ``AdvancedQuantizationParameters``) changes them, as
+    benchmarks/openvino_int8.py does to remake the min-max file this writer made until 2026-12-03. The input's
+    quantiser is widened to the normalisation's true bounds as in the ONNX file."""
     from .contract import float_layers, input_bounds
 
     nncf = require("nncf", "convert")
@@ -109,14 +115,15 @@ def _nncf_int8(model, path: Path, calib: np.ndarray, metadata: dict | None, floa
     dataset = nncf.Dataset([calib[i:i + 1].astype(np.float32) for i in range(len(calib))])
     excluded = float_layers(weighted_ops(ov_model), head_ops(ov_model) if float_head else [], float_ends,
                             float_input)
-    quantized = nncf.quantize(ov_model, dataset, subset_size=len(calib),
+    quantized = nncf.quantize(ov_model, dataset, subset_size=len(calib), advanced_parameters=advanced,
                               ignored_scope=nncf.IgnoredScope(names=excluded) if excluded else None)
     lo, hi = input_bounds(model.config)
     widened = _widen_input_quantizer(quantized, lo, hi)
     _save(quantized, path, metadata)
-    return {"quantizer": "nncf.quantize", "preset": "performance", "ranges": "vendor default",
-            "overflow_fix": "nncf default", "input_range": widened, "float_layers": excluded,
-            "calibration_faces": int(len(calib))}
+    own = "vendor default" if advanced is None else "nncf advanced parameters"
+    return {"quantizer": "nncf.quantize", "preset": "performance", "ranges": own,
+            "overflow_fix": "nncf default" if advanced is None else own, "input_range": widened,
+            "float_layers": excluded, "calibration_faces": int(len(calib))}
 
 
 def head_ops(ov_model) -> list[str]:
