@@ -15,7 +15,7 @@ without drawing (the CLI draws only when something shows the frame: a window, ``
 FPS is checked against an outer wall clock around the call (which includes opening the model and the video).
 
 Usage: python benchmarks/demo_fps.py [--frames 600] [--threads 1] [--repeats 3] [--scenes "one face,empty"]
-       [--out benchmarks/results/demo_fps.json]
+       [--accurate] [--out benchmarks/results/demo_fps.json]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -73,11 +74,11 @@ def far_video(src: Path, path: Path, scale: float = 0.45, at: tuple[int, int] = 
     return path
 
 
-def run_case(model: str, video: Path, frames: int, threads: int, draw: bool) -> dict:
+def run_case(model: str, video: Path, frames: int, threads: int, draw: bool, flip: bool = False) -> dict:
     from edge_landmarks.runtime.camera_demo import run_demo
 
     t0 = time.perf_counter()
-    stats = run_demo(model, video=str(video), headless=True, threads=threads, draw=draw, frames=frames,
+    stats = run_demo(model, video=str(video), headless=True, threads=threads, draw=draw, frames=frames, flip=flip,
                      log=lambda line: None)
     wall = time.perf_counter() - t0
     return {"fps": stats["fps"], "wall_fps": round(stats["frames"] / wall, 2), "frames": stats["frames"],
@@ -88,7 +89,9 @@ def run_case(model: str, video: Path, frames: int, threads: int, draw: bool) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=None, help="Artefact (default: the shipped INT8 ONNX file).")
+    ap.add_argument("--model", default=None, help="Artefact (default: the shipped 56 px INT8 ONNX file).")
+    ap.add_argument("--accurate", action="store_true",
+                    help="As edge-lmk demo --accurate: the shipped 112 px INT8 ONNX file with flip averaging.")
     ap.add_argument("--frames", type=int, default=600)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3, help="Runs per case; the table keeps the median FPS.")
@@ -100,7 +103,9 @@ def main() -> None:
     from edge_landmarks.data.video import make_test_video
     from edge_landmarks.runtime.predictor import default_model
 
-    model = str(args.model or default_model())
+    if args.accurate and args.model:
+        ap.error("--accurate picks the shipped 112 px model: give it or --model, not both")
+    model = str(args.model or default_model(size=112 if args.accurate else 56))
     cases = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -118,7 +123,8 @@ def main() -> None:
         for scene in wanted:
             video = scenes[scene]()
             for draw in (False, True):
-                runs = [run_case(model, video, args.frames, args.threads, draw) for _ in range(args.repeats)]
+                runs = [run_case(model, video, args.frames, args.threads, draw, args.accurate)
+                        for _ in range(args.repeats)]
                 best = sorted(runs, key=lambda r: r["fps"])[len(runs) // 2]
                 row = {"scene": scene, "drawn": draw, **best, "fps_runs": [r["fps"] for r in runs]}
                 cases.append(row)
@@ -127,9 +133,10 @@ def main() -> None:
                       f"{row['fps_runs']}), faces/frame {row['faces_per_frame']}, detections {row['detections']}, "
                       f"searches {row['searches']}, checks {row['checks']}; ms/frame: {ms}", flush=True)
     result = {"command": "python benchmarks/demo_fps.py " + " ".join(
-                  f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
+                  f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} {shlex.quote(str(v))}"
+                  for k, v in vars(args).items() if v is not None and v is not False),
               "machine": environment(),
-              "model": model, "threads": args.threads, "cases": cases}
+              "model": model, "flip": args.accurate, "threads": args.threads, "cases": cases}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")

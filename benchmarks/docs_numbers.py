@@ -25,7 +25,8 @@ Kinds (the argument after the kind is the source, relative to the repository):
 - ``arm64``: ``benchmarks/arm64/run.py``'s result: each file's points on emulated aarch64 against x86;
 - ``serve_fps``: ``benchmarks/serve_fps.py``'s result: the served demo's FPS per set of clients;
 - ``setup``: ``benchmarks/setup_costs.py``'s result: the install's size, the demo set's build time and download;
-- ``openvino_int8``: ``benchmarks/openvino_int8.py``'s result: OpenVINO INT8 files' lag, jitter and NME.
+- ``openvino_int8``: ``benchmarks/openvino_int8.py``'s result: OpenVINO INT8 files' lag, jitter and NME;
+- ``ci``: ``benchmarks/ci_time.py``'s result: `.ci/run` on a fresh clone, its install and test minutes.
 
 ``tests/test_docs_numbers.py`` runs ``--check``.
 """
@@ -343,6 +344,17 @@ def setup(source: Path) -> str:
                  f"(aarch64, Python {arm['python']}) is {arm['wheels']} wheels, {arm['bytes'] / 1e6:.0f} MB.") + "\n"
 
 
+def ci(source: Path) -> str:
+    """``benchmarks/ci_time.py``'s result, as a sentence: `.ci/run` on a fresh clone, its phases and the tests."""
+    r = json.loads(source.read_text())
+    sec, tests = r["seconds"], r["tests"]
+    counts = ", ".join(f"{tests[k]} {k}" for k in ("passed", "skipped", "failed", "error") if tests.get(k))
+    return _wrap(f"Measured on {_machine(r['machine'])} (`{r['command']}`: `.ci/run` on a fresh clone of commit "
+                 f"{r['commit'][:7]}): **{sec['total'] / 60:.0f} min** in all, of which the install "
+                 f"{sec.get('install', 0) / 60:.1f} min and the tests {sec.get('tests', 0) / 60:.1f} min on two "
+                 f"workers ({counts}).") + "\n"
+
+
 def openvino_int8(source: Path) -> str:
     """``benchmarks/openvino_int8.py``'s result: per file, the demo's lag, the jitter, NME and the compiled
     convolutions' precisions."""
@@ -362,7 +374,7 @@ def openvino_int8(source: Path) -> str:
 KINDS = {"main": main_job, "int8_jitter": int8_jitter, "bench_table": bench_table, "peers": peers, "shipped": shipped,
          "demo_fps": demo_fps, "hostile": hostile, "false_faces": false_faces,
          "arm64": arm64, "serve_fps": serve_fps, "video_detector": video_detector, "pi_estimates": pi_estimates,
-         "setup": setup, "openvino_int8": openvino_int8}
+         "setup": setup, "openvino_int8": openvino_int8, "ci": ci}
 
 
 def blocks(text: str, root: Path = ROOT):

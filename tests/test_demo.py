@@ -83,6 +83,23 @@ def test_demo_options_reach_the_run(artefacts, video, tmp_path):
     assert res.exit_code == 2 and "WxH" in res.output, res.output
 
 
+def test_accurate_runs_the_112_px_model_with_flip_averaging(video):
+    """--accurate: the shipped 112 px file, two model calls a face (flip), and it follows the face as the fast one
+    does; with --model as well it is a usage error, not a silent choice."""
+    runner = CliRunner()
+    res = runner.invoke(main, ["demo", "--accurate", "--video", str(video), "--headless", "--json", "--frames", "24"])
+    assert res.exit_code == 0, res.output
+    stats = json.loads(res.output.strip().splitlines()[-1])
+    assert Path(stats["model"]).name.startswith("demo68_mobilenetv2_112_int8.")
+    assert stats["input_size"] == 112 and stats["flip"] is True and stats["precision"] == "int8"
+    assert stats["faces"] >= 0.9 * 24 and 1 <= stats["detections"] <= 3
+    fast = json.loads(runner.invoke(main, ["demo", "--video", str(video), "--headless", "--json", "--frames",
+                                           "24"]).output.strip().splitlines()[-1])
+    assert fast["input_size"] == 56 and fast["flip"] is False and fast["faces"] == stats["faces"]
+    res = runner.invoke(main, ["demo", "--accurate", "--model", stats["model"], "--video", str(video), "--headless"])
+    assert res.exit_code == 2 and "not both" in res.output
+
+
 def test_headless_demo_tflite_frames_and_image(artefacts, video, tmp_path):
     frame = tmp_path / "frame.jpg"
     stats = run_demo(artefacts["tflite"], video=str(video), headless=True, frames=10, save=str(frame))

@@ -183,6 +183,48 @@ def _resume_check(few, tmp_path, workers):
         assert strip((tmp_path / "main_process" / "metrics.csv").read_text().splitlines()) == strip(a)
 
 
+def test_the_weights_average_by_hand():
+    """WeightAverage on a one-weight model: the warmed-up decay (1 + n) / (10 + n) until it reaches ``decay``, the
+    integer buffer copied."""
+    from edge_landmarks.training.loop import WeightAverage
+
+    model = torch.nn.BatchNorm1d(1)
+    model.weight.data.fill_(0.0)
+    avg = WeightAverage(model, decay=0.5)
+    want = 0.0
+    for n, w in enumerate([1.0, 2.0, 4.0]):
+        model.weight.data.fill_(w)
+        model.num_batches_tracked.fill_(n + 7)
+        avg.update(model)
+        keep = min(0.5, (1 + n) / (10 + n))
+        want = keep * want + (1 - keep) * w
+        assert avg.model.weight.item() == pytest.approx(want, rel=1e-6)
+        assert avg.model.num_batches_tracked.item() == n + 7
+    assert [round(min(0.5, (1 + n) / (10 + n)), 3) for n in range(3)] == [0.1, 0.182, 0.25]
+    assert not avg.model.weight.requires_grad and avg.steps == 3
+
+
+def test_a_run_with_a_weights_average_keeps_it_and_resumes_it(few, tmp_path):
+    """``ema``: best.pt and last.pt hold the average as the model, last.pt the raw weights beside it; a run stopped
+    after an epoch and resumed ends with the same average and raw weights as one that was not stopped."""
+    cfg = load_recipe("demo", epochs=3, batch_size=3, threads=1, workers=0, ema=0.9)
+    kw = dict(progress=False, samples=few[0], val_samples=few[1])
+    train(cfg, out=tmp_path / "straight", **kw)
+    train(cfg, out=tmp_path / "split", stop_after=1, **kw)
+    train(cfg, out=tmp_path / "split", resume=True, **kw)
+    a, b = (torch.load(tmp_path / run / "last.pt", weights_only=False) for run in ("straight", "split"))
+    for key in ("state_dict", "raw_state_dict"):
+        assert all(torch.equal(a[key][k], b[key][k]) for k in a[key]), key
+    assert a["ema_steps"] == b["ema_steps"] == 3 * 2  # three epochs of two batches
+    moved = [k for k in a["state_dict"] if a["state_dict"][k].dtype.is_floating_point
+             and not torch.equal(a["state_dict"][k], a["raw_state_dict"][k])]
+    assert len(moved) > 100  # the average is not the last step's weights
+    best = torch.load(tmp_path / "straight" / "best.pt", weights_only=False)
+    assert "raw_state_dict" not in best and best["train_config"]["ema"] == 0.9
+    with pytest.raises(EdgeLandmarksError, match="ema must be a number from 0"):
+        load_recipe("demo", ema=1.0)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_leaves_a_resumable_run(sig, cache_env, tmp_path):

@@ -2,16 +2,18 @@
 # Rebuild the landmark models shipped in edge_landmarks/runtime/models/landmarks/:
 # - demo68_mobilenetv2_56_int8.* (the fast default: LandmarkPredictor() with no path, `edge-lmk demo`): the demo
 #   recipe (edge_landmarks/recipes/demo.yaml, seed 0) on demo68 (builder version 5) on the CPU;
-# - demo68_mobilenetv2_112_int8.* (the accurate one: `edge-lmk predict` with no --model, with --flip): two
-#   fine-tunes of that checkpoint at 112 px (`demo --model-arg input_size=112 --epochs 40`, then the demo_112 recipe);
+# - demo68_mobilenetv2_112_int8.* (the accurate one: `edge-lmk predict` with no --model, and `edge-lmk demo
+#   --accurate`, with --flip): three fine-tunes of that checkpoint at 112 px (`demo --model-arg input_size=112
+#   --epochs 40`, then the demo_112 recipe, then demo_112_ema: a lower rate and a moving average of the weights);
 # each then INT8 ONNX and TFLite with min-max ranges, validated against PyTorch FP32 on demo68's validation people;
 # then the test and test_wild NME of each file (the 112 px one also with --flip and through the detector).
 #   bash train/release.sh [RUN_DIR]        (about an hour on a 2-core CPU, most of it the 112 px fine-tunes)
 #   CHECKPOINT=tests/assets/demo68_mobilenetv2_56.pt CHECKPOINT_112=tests/assets/demo68_mobilenetv2_112.pt \
 #     bash train/release.sh RUN_DIR
 #       the shipped files again from the shipped checkpoints (after a change in the exporters): run from the
-#       repository root, it makes them byte for byte on a machine of the release machine's instruction set (x86 AVX2;
-#       tests/test_default_model.py checks the SHA-256 of a rebuild, or the points where the instruction set differs).
+#       repository root, it makes them byte for byte on a machine of the release machine's instruction set (RELEASE_ISA
+#       in tests/test_default_model.py, per size), which checks the SHA-256 of a rebuild, or the points where the
+#       instruction set differs.
 #       The sidecars name the checkpoint as given here, so give it relative to the repository: no machine path.
 #   SIZES="56" ...   only these input sizes (default "56 112").
 #   DEST=folder ...  writes the files there instead of into the package.
@@ -41,7 +43,9 @@ for size in $sizes; do
         --workers 0 --threads 2 --out "$run/train_112a"
       $lmk train demo_112 --data demo68 --init "$run/train_112a/best.pt" --device cpu --workers 0 --threads 2 \
         --out "$run/train_112"
-      ckpt="$run/train_112/best.pt"
+      $lmk train demo_112_ema --data demo68 --init "$run/train_112/best.pt" --device cpu --workers 0 --threads 2 \
+        --out "$run/train_112_ema"
+      ckpt="$run/train_112_ema/best.pt"
     fi
   fi
   for fmt in onnx tflite; do

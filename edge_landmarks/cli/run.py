@@ -78,12 +78,15 @@ def predict_cmd(inputs, out, as_json, threads, detector, whole, force, flip) -> 
                    "are looked for every 30 frames).")
 @click.option("--size", default="640x480", show_default=True, help="Camera resolution WxH.")
 @click.option("--force", is_flag=True, help="Overwrite --save if it exists.")
+@click.option("--accurate", is_flag=True,
+              help="The shipped 112 px model with flip averaging instead of the fast 56 px one: lower error on "
+                   "turned faces (train/README.md), two calls of the larger model a face.")
 @click.option("--serve", is_flag=False, flag_value="127.0.0.1:8000", default=None, metavar="[HOST:]PORT",
               help="Stream to a browser instead of a window (headless Pis): the page, /stream.mjpg and "
                    "/landmarks.json. --serve alone is 127.0.0.1:8000 (this machine only); --serve 0.0.0.0:8000 "
                    "opens it to the network. A video file loops at its frame rate.")
 def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, threads, detector, no_smooth,
-             verify_every, max_faces, size, force, serve) -> None:
+             verify_every, max_faces, size, force, accurate, serve) -> None:
     """Camera demo: detect, track, predict and draw landmarks live (picamera2, webcam or video file).
 
     Every face in view is followed. A window needs an OpenCV with GUI support (pip install 'edge-landmarks[gui]');
@@ -92,6 +95,7 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
     \b
     Example:
       edge-lmk demo --camera 0                                      # the shipped model, in a window
+      edge-lmk demo --camera 0 --accurate                           # the 112 px model: turned faces
       edge-lmk demo --model mobilenetv2_56_int8.onnx --camera 0 --max-faces 1   # follow one face only
       edge-lmk demo --picamera --serve 0.0.0.0:8000                 # headless Pi: open http://<pi>:8000
       edge-lmk demo --model mobilenetv2_56_int8.tflite --picamera --headless --save run.mp4 --frames 300
@@ -106,13 +110,16 @@ def demo_cmd(model, camera, picamera, video, headless, frames, save, as_json, th
         width, height = (int(v) for v in size.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"expected WxH such as 640x480, got {size!r}", param_hint="--size") from None
+    if accurate and model is not None:
+        raise click.UsageError("--accurate picks the shipped 112 px model: give it or --model, not both")
     if model is None:
-        from ..runtime.predictor import default_model
+        from ..runtime.predictor import ACCURATE, default_model
 
-        model = default_model()
+        model = default_model(size=ACCURATE) if accurate else default_model()
     settings = DemoSettings(camera=camera, picamera=picamera, video=video, headless=headless, frames=frames,
                             save=save, force=force, threads=threads, detector=detector, smoothing=not no_smooth,
-                            verify_every=verify_every, max_faces=max_faces, width=width, height=height, serve=serve)
+                            verify_every=verify_every, max_faces=max_faces, width=width, height=height, serve=serve,
+                            flip=accurate)
     stats = run_demo(model, settings, log=lambda line: click.echo(line, err=True))
     if as_json:
         click.echo(json.dumps(stats))

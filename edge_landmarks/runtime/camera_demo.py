@@ -47,6 +47,8 @@ class DemoSettings:
     save: str | None = None
     force: bool = False
     threads: int = 1
+    flip: bool = False
+    """Average each face's points with those on its mirror image (two model calls a face; ``--accurate``)."""
     detector: str = "blazeface"
     smoothing: bool = True
     verify_every: int = 10
@@ -133,7 +135,7 @@ def run_demo(model: str | Path, settings: DemoSettings | None = None, *, log=pri
 
         address = parse_address(serve)
         headless = True
-    predictor = LandmarkPredictor(model, threads=threads)
+    predictor = LandmarkPredictor(model, threads=threads, flip=cfg.flip)
     tracker = FaceTracker(predictor, create_detector(detector, threads=threads), smoothing=smoothing,
                           verify_every=verify_every, max_faces=max_faces, search_every=search_every)
     if not headless:
@@ -219,9 +221,9 @@ def run_demo(model: str | Path, settings: DemoSettings | None = None, *, log=pri
         raise EdgeLandmarksError(f"{source.name}: no frame could be read")
     saved = save_path is not None and (save_path.suffix.lower() in SAVE_VIDEO_FOURCC or best_frame is not None)
     settings = {"model": str(model), "format": predictor.format, "precision": predictor.precision,
-                "input_size": predictor.config.input_size, "source": source.name, "threads": threads,
-                "detector": detector, "smoothing": smoothing, "verify_every": verify_every, "max_faces": max_faces,
-                "search_every": search_every, "drawn": draw}
+                "input_size": predictor.config.input_size, "flip": predictor.flip, "source": source.name,
+                "threads": threads, "detector": detector, "smoothing": smoothing, "verify_every": verify_every,
+                "max_faces": max_faces, "search_every": search_every, "drawn": draw}
     if server is not None:
         settings["served"] = {"url": server.url, "frames_sent": server.frames_sent, "paced": pacer is not None,
                               "frames_dropped": pacer.dropped if pacer is not None else 0}

@@ -83,6 +83,10 @@ class TrainConfig:
     """What the source project reports for this model (for the README table), not used in training."""
     max_batches: int = 0
     """Stop each epoch after this many batches (0: every batch); ``--max-batches`` for a quick check of a recipe."""
+    ema: float = 0.0
+    """Validate and keep an exponential moving average of the weights, ``ema`` its decay per optimiser step (0.999:
+    about the last thousand steps; 0: off). The optimiser steps the raw weights; best.pt and last.pt hold the
+    average as the model (``state_dict``), last.pt the raw weights too, so ``--resume`` continues both."""
 
     def augmentation(self):
         """The recipe's :class:`~edge_landmarks.data.transforms.Augment`, or None when ``augment: false``."""
@@ -110,6 +114,8 @@ class TrainConfig:
         for key in ("model_args", "augment", "seed_reference"):
             if not isinstance(getattr(self, key), dict):
                 bad(key, "a mapping")
+        if not _number(self.ema) or not 0 <= self.ema < 1:
+            bad("ema", "a number from 0 (off) to below 1, e.g. 0.999")
         if not isinstance(self.sync_bn, bool):
             bad("sync_bn", "true or false")
         from ..data.holdout import parse_val_split

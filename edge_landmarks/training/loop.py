@@ -85,12 +85,14 @@ def _any_rank(dist: Dist, device, *flags: bool) -> list[bool]:
 
 
 def train_one_epoch(model, loader, opt, cfg: TrainConfig, mcfg, device, amp: str = "off", scaler=None,
-                    stop: dict | None = None, dist: Dist | None = None, max_batches: int | None = None) -> dict:
+                    stop: dict | None = None, dist: Dist | None = None, max_batches: int | None = None,
+                    after_step=None) -> dict:
     """One pass over ``loader`` (the model already in train mode): returns the summed loss, faces and skipped steps.
 
     The loss is computed in float32. Under DDP each rank's loss is weighted by its share of the global batch, so the
     averaged gradient is the single-process gradient of the whole batch. An fp16 step whose gradients overflow is
-    skipped by the scaler and counted, not an error; any other non-finite loss is.
+    skipped by the scaler and counted, not an error; any other non-finite loss is. ``after_step()`` runs after
+    each optimiser step (the weights' moving average).
     """
     import torch
 
@@ -123,6 +125,8 @@ def train_one_epoch(model, loader, opt, cfg: TrainConfig, mcfg, device, amp: str
         else:
             (loss * share if share != 1.0 else loss).backward()
             opt.step()
+        if after_step is not None:
+            after_step()
         if torch.isfinite(loss.detach()):
             total += loss.detach().double() * len(x)
         count += len(x)
@@ -196,6 +200,7 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
                torch.amp.GradScaler(device.type) if amp == "fp16" else None,
                {"device": str(device), "amp": amp, "world_size": dist.world, "workers": workers},
                validation.to_dict())
+    run.ema = WeightAverage(raw, cfg.ema) if cfg.ema else None
     if resume:
         run.resume(last_path)
     start_epoch = run.epoch
@@ -227,12 +232,14 @@ def train(cfg: TrainConfig, data: str | None = None, out: str | Path | None = No
             train_ds.set_epoch(epoch)
             sampler.set(epoch, epoch_batches(len(train_ds), cfg.batch_size, cfg.seed, epoch, dist.world))
             res = train_one_epoch(model, loader, opt, cfg, mcfg, device, amp, run.scaler, stop, dist,
-                                  max_batches if max_batches is not None else cfg.max_batches or None)
+                                  max_batches if max_batches is not None else cfg.max_batches or None,
+                                  after_step=(lambda: run.ema.update(raw)) if run.ema else None)
             skipped_steps += res["skipped"]
             if _any_rank(dist, device, bool(stop))[0]:
                 stop.setdefault("stop", "a signal on another rank")
                 break
-            metrics = evaluate(torch_predictor(raw, device), val_samples, mcfg)[0] if main else {"nme": float("nan")}
+            judged = run.ema.model if run.ema else raw  # the model that best.pt will hold
+            metrics = evaluate(torch_predictor(judged, device), val_samples, mcfg)[0] if main else {"nme": float("nan")}
             loss, val = res["loss_sum"] / max(res["count"], 1), _broadcast(dist, device, metrics[cfg.val_metric])
             run.end_epoch(epoch + 1, loss, val, metrics, time.time() - te, write=main)
             epochs_run += 1
@@ -270,13 +277,18 @@ class _Run:
         self.cfg, self.out, self.raw, self.opt, self.sched, self.scaler = cfg, out, raw, opt, sched, scaler
         self.trained_on, self.validation = trained_on, validation
         self.epoch, self.best, self.stale, self.history = 0, float("inf"), 0, []
+        self.ema: WeightAverage | None = None
 
     def state(self, epoch: int) -> dict:
+        """last.pt's contents: the model (the weights' average when the recipe keeps one, with the raw weights and
+        the average's step count beside it), the optimiser, schedule, scaler, RNG and the run's progress."""
         import torch
 
         mcfg = self.raw.config
+        average = {} if self.ema is None else {"raw_state_dict": self.raw.state_dict(), "ema_steps": self.ema.steps}
         return {
-            "format": FORMAT, "model_config": mcfg.to_dict(), "state_dict": self.raw.state_dict(),
+            "format": FORMAT, "model_config": mcfg.to_dict(), **average,
+            "state_dict": (self.ema.model if self.ema else self.raw).state_dict(),
             "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict() if self.sched is not None else {},
             "scaler": self.scaler.state_dict() if self.scaler is not None else {},
             "rng": torch.get_rng_state(), "epoch": epoch, "best_nme": self.best, "stale": self.stale,
@@ -289,7 +301,10 @@ class _Run:
         import torch
 
         ckpt = read_checkpoint(last_path)
-        self.raw.load_state_dict(ckpt["state_dict"])
+        self.raw.load_state_dict(ckpt.get("raw_state_dict") or ckpt["state_dict"])
+        if self.ema is not None:
+            self.ema.model.load_state_dict(ckpt["state_dict"])
+            self.ema.steps = int(ckpt.get("ema_steps", 0))
         self.opt.load_state_dict(ckpt["optimizer"])  # moves the state to the parameters' device
         if self.sched is not None and ckpt.get("scheduler"):
             self.sched.load_state_dict(ckpt["scheduler"])
@@ -312,10 +327,37 @@ class _Run:
                              "val_fr_08": round(metrics["fr_08"], 4), "val_auc_08": round(metrics["auc_08"], 4),
                              "val_rmse_px": round(metrics["rmse_px"], 4), "lr": lr, "seconds": round(seconds, 2)})
         if improved:
-            save_checkpoint(self.out / "best.pt", {**self.state(epoch), "optimizer": {}, "scheduler": {},
-                                                   "scaler": {}, "metrics": {"val": metrics}})
+            best = {**self.state(epoch), "optimizer": {}, "scheduler": {}, "scaler": {}, "metrics": {"val": metrics}}
+            best.pop("raw_state_dict", None)  # best.pt is the model alone
+            save_checkpoint(self.out / "best.pt", best)
         save_checkpoint(self.out / "last.pt", self.state(epoch))
         _write_metrics_csv(self.out / "metrics.csv", self.history)
+
+class WeightAverage:
+    """An exponential moving average of a model's weights and buffers: after optimiser step n, each floating tensor
+    moves towards the model's by ``1 - min(decay, (1 + n) / (10 + n))`` (the warm-up keeps the first steps from being
+    held back by the starting weights); integer buffers (BatchNorm's step count) are copied."""
+
+    def __init__(self, model, decay: float):
+        import copy
+
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.decay, self.steps = float(decay), 0
+
+    def update(self, model) -> None:
+        import torch
+
+        keep = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        self.steps += 1
+        with torch.no_grad():
+            for mine, theirs in zip(self.model.state_dict().values(), model.state_dict().values(), strict=True):
+                if mine.dtype.is_floating_point:
+                    mine.lerp_(theirs.detach(), 1.0 - keep)
+                else:
+                    mine.copy_(theirs)
+
 
 def _set_up(cfg: TrainConfig, data, progress: bool, log):
     """The process group and device, AMP and workers resolved, the log (rank 0 only), threads, seed and data."""
