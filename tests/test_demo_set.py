@@ -227,3 +227,27 @@ def test_the_suite_uses_its_own_cache_never_the_users(demo68, tmp_path_factory):
         base = base.parent
     assert base in demo_root().parents and resolve_dataset_path("demo68") == demo68 == demo_root()
     assert (demo_root().parent / "packages").is_dir()  # the session build's downloads, inside the run's folder
+
+
+def test_a_half_downloaded_archive_is_never_taken_for_the_package(tmp_path):
+    """A package fetch killed half-way leaves its archive only in its own temporary folder (pip downloads there and
+    the archive is moved in whole): the next fetch does not take it for the package, removes it once its process is
+    gone, and a fetch that fails leaves no archive and no temporary behind."""
+    import subprocess
+    import sys
+
+    from edge_landmarks.data.sources import PackageSource, _download
+    from edge_landmarks.errors import EdgeLandmarksError
+    from edge_landmarks.files import TEMPORARY_MARKER
+
+    src = PackageSource("nothing", "edge-landmarks-no-such-package==0.0.1", "wheel", (), "none")
+    dest = tmp_path / "edge-landmarks-no-such-package-0.0.1"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()  # a process that has ended
+    stale = dest / f".download.{dead}.abcd1234"
+    stale.mkdir(parents=True)
+    (stale / TEMPORARY_MARKER).write_text(dead)
+    (stale / "half.whl").write_bytes(b"PK\x03\x04 cut off")
+    with pytest.raises(EdgeLandmarksError, match="pip download edge-landmarks-no-such-package==0.0.1 failed"):
+        _download(src, tmp_path)
+    assert sorted(p.name for p in dest.iterdir()) == []  # neither the half archive nor this fetch's temporary
