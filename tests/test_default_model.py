@@ -237,10 +237,16 @@ def test_the_release_script_rebuilds_the_shipped_files_byte_for_byte(cache_env, 
             assert str(root) not in p.read_text() and "/tmp/" not in p.read_text()
             if not same:
                 assert not same_isa, f"{p.name} differs on a {RELEASE_ISA[size]} machine"
-                # the ONNX file itself differs there (below), so what its check measured differs a little more (mean
-                # px error against FP32 0.1514 against 0.1522, NME change 0.000150 against 0.000146 on AVX-512 VNNI)
-                close = {"rel": 2e-2, "abs_": 1e-4} if ".onnx" in p.name else {}
-                _numbers_close(meta, json.loads(rebuilt.read_text()), p.name, **close)
+                ours = json.loads(rebuilt.read_text())
+                if ".onnx" in p.name:
+                    # the ONNX file itself differs there (below: its points, the strict check), so what its own
+                    # check measured on the validation faces moves with it (56 px, AVX2 -> AVX-512 VNNI: mean px
+                    # error against FP32 0.1514 -> 0.1522, NME change 0.000150 -> 0.000146; 112 px stage 2, Intel
+                    # with AMX -> AMD EPYC: 0.0874 -> 0.0882, 0.000281 -> 0.000284, points 0.136 px apart at most):
+                    # those numbers within a quarter, or 0.001 (NME units) near zero; the rest as every sidecar
+                    for key in ("validation", "budget"):
+                        _numbers_close(meta.pop(key), ours.pop(key), f"{p.name}.{key}", rel=0.25, abs_=1e-3)
+                _numbers_close(meta, ours, p.name, rel=2e-2, abs_=1e-4)
         elif not same:
             assert not same_isa and p.suffix == ".onnx", f"{p.name} differs ({_isa()} machine)"
             ours, theirs = LandmarkPredictor(rebuilt), LandmarkPredictor(p)
