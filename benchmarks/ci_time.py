@@ -1,6 +1,6 @@
 """What CI costs, measured: `.ci/run` on a fresh clone of this commit, timed per phase.
 
-    python benchmarks/ci_time.py --out benchmarks/results/ci_time.json   # about an hour on 2 cores
+    python benchmarks/ci_time.py --out benchmarks/results/ci_time.json   # as long as CI: README.md's block
 
 The clone is made from HEAD into a temporary folder (uncommitted changes are not in it, as on CI), and `.ci/run`
 runs there as CI runs it: a new virtual environment, the dev install from scratch, ruff, then the README's test

@@ -101,11 +101,11 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     from edge_landmarks.bench.environment import environment
     from edge_landmarks.data.video import make_test_video
-    from edge_landmarks.runtime.predictor import default_model
+    from edge_landmarks.runtime.predictor import ACCURATE, default_model
 
     if args.accurate and args.model:
         ap.error("--accurate picks the shipped 112 px model: give it or --model, not both")
-    model = str(args.model or default_model(size=112 if args.accurate else 56))
+    model = str(args.model or (default_model(size=ACCURATE) if args.accurate else default_model()))
     cases = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
